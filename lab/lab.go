@@ -1,0 +1,135 @@
+// Package lab is the domain of labctl: the lab file (what the instructor
+// asks for), the clusters and nodes it becomes, and the state store that
+// remembers them. It imports nothing else of labctl.
+package lab
+
+import "fmt"
+
+// Lab is the lab file, after defaults.
+type Lab struct {
+	Name            string         `yaml:"name"`
+	Attendees       int            `yaml:"attendees"`
+	NodesPerCluster int            `yaml:"nodesPerCluster"`
+	Login           LoginSpec      `yaml:"login"`
+	Kubernetes      KubernetesSpec `yaml:"kubernetes"`
+	Provider        ProviderSpec   `yaml:"provider"`
+	SSH             SSHSpec        `yaml:"ssh"`
+	Addons          []string       `yaml:"addons"`
+	Coins           CoinsSpec      `yaml:"coins"`
+	Cards           CardsSpec      `yaml:"cards"`
+}
+
+// LoginSpec is the attendee login created on every node.
+type LoginSpec struct {
+	User string `yaml:"user"`
+	// Password, when set, is used for every cluster instead of generated ones.
+	Password string `yaml:"password"`
+}
+
+// KubernetesSpec pins the Kubernetes version and network plugin.
+type KubernetesSpec struct {
+	Version string `yaml:"version"`
+	CNI     string `yaml:"cni"`
+}
+
+// ProviderSpec says where nodes come from.
+type ProviderSpec struct {
+	Type string `yaml:"type"` // local | inventory | pulumi | kind
+	// Clusters lists the hosts of each cluster (inventory provider).
+	Clusters [][]HostSpec `yaml:"clusters"`
+	// Subnet is the local provider's network (default: picked per lab).
+	Subnet string `yaml:"subnet"`
+}
+
+// HostSpec is one host of an inventory.
+type HostSpec struct {
+	Address        string `yaml:"address"`
+	PrivateAddress string `yaml:"privateAddress"`
+	Port           int    `yaml:"port"`
+}
+
+// SSHSpec is how labctl itself reaches the nodes.
+type SSHSpec struct {
+	User         string       `yaml:"user"`
+	IdentityFile string       `yaml:"identityFile"`
+	Password     string       `yaml:"password"`
+	Bastion      *BastionSpec `yaml:"bastion"`
+	// Parallel is how many hosts are driven at once (default 50).
+	Parallel int `yaml:"parallel"`
+	// Timeout bounds one connection attempt, e.g. "10s".
+	Timeout string `yaml:"timeout"`
+}
+
+// BastionSpec is the jump host in front of the nodes.
+type BastionSpec struct {
+	Address      string `yaml:"address"`
+	Port         int    `yaml:"port"`
+	User         string `yaml:"user"`
+	IdentityFile string `yaml:"identityFile"`
+	HostKey      string `yaml:"hostKey"`
+}
+
+// CoinsSpec controls the DockerCoins phase.
+type CoinsSpec struct {
+	Enabled   bool   `yaml:"enabled"`
+	Namespace string `yaml:"namespace"`
+}
+
+// CardsSpec controls the access cards.
+type CardsSpec struct {
+	Paper string `yaml:"paper"` // Letter | A4
+	Event string `yaml:"event"`
+	URL   string `yaml:"url"`
+	// Logo is a path to an image printed on each card.
+	Logo string `yaml:"logo"`
+	// QR is "", "slides" (the URL above) or "attendee" (QRURL per cluster).
+	QR string `yaml:"qr"`
+	// QRURL is a per-attendee URL; "{{.Cluster}}" is replaced by the number.
+	QRURL string `yaml:"qrURL"`
+	// Back prints a back side for duplex printing.
+	Back bool `yaml:"back"`
+	// Template overrides the embedded HTML card template.
+	Template string `yaml:"template"`
+	// Text overrides the cards' wording, by key.
+	Text map[string]string `yaml:"text"`
+}
+
+// Cluster is one attendee's cluster, numbered from 1.
+type Cluster struct {
+	Index int    `json:"index"`
+	Login Login  `json:"login"`
+	Nodes []Node `json:"nodes"`
+	// Key is the intra-cluster SSH key pair of the attendee login.
+	Key *KeyPair `json:"key,omitempty"`
+	// Phases records the last outcome of each phase on this cluster.
+	Phases map[string]PhaseResult `json:"phases,omitempty"`
+}
+
+// Node is one machine of a cluster.
+type Node struct {
+	Name           string `json:"name"` // node1..nodeN
+	PublicAddress  string `json:"publicAddress"`
+	PrivateAddress string `json:"privateAddress"`
+	Port           int    `json:"port"`
+	// HostKey is the pinned SSH host key, in authorized_keys format.
+	HostKey string `json:"hostKey,omitempty"`
+	// ID is the provider's handle (container name, VM id...).
+	ID string `json:"id,omitempty"`
+}
+
+// Login is the attendee's user and password on a cluster.
+type Login struct {
+	User     string `json:"user"`
+	Password string `json:"password"`
+}
+
+// KeyPair is an SSH key pair in OpenSSH formats.
+type KeyPair struct {
+	Private string `json:"private"`
+	Public  string `json:"public"`
+}
+
+// Label is how a node is named in output and logs: "03/node2".
+func Label(cluster int, node string) string {
+	return fmt.Sprintf("%02d/%s", cluster, node)
+}

@@ -1,0 +1,181 @@
+package lab
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// StateVersion is bumped when the state file's shape changes incompatibly.
+const StateVersion = 1
+
+// State is everything labctl learned or decided about a lab.
+type State struct {
+	Version  int           `json:"version"`
+	Lab      string        `json:"lab"`
+	Provider ProviderState `json:"provider"`
+	Clusters []Cluster     `json:"clusters"`
+}
+
+// ProviderState is what a provider remembers (network, image, key...).
+type ProviderState struct {
+	Type  string            `json:"type"`
+	Extra map[string]string `json:"extra,omitempty"`
+}
+
+// PhaseResult is the outcome of a phase on one cluster.
+type PhaseResult struct {
+	OK    bool      `json:"ok"`
+	At    time.Time `json:"at"`
+	Step  string    `json:"step,omitempty"`
+	Error string    `json:"error,omitempty"`
+}
+
+// Cluster returns cluster n (1-based), or nil.
+func (s *State) Cluster(n int) *Cluster {
+	for i := range s.Clusters {
+		if s.Clusters[i].Index == n {
+			return &s.Clusters[i]
+		}
+	}
+	return nil
+}
+
+// Secrets lists every secret in the state, for redaction from logs.
+func (s *State) Secrets() []string {
+	var out []string
+	for _, c := range s.Clusters {
+		if c.Login.Password != "" {
+			out = append(out, c.Login.Password)
+		}
+		if c.Key != nil && c.Key.Private != "" {
+			out = append(out, c.Key.Private)
+		}
+	}
+	return out
+}
+
+// Node returns the named node of the cluster, or nil.
+func (c *Cluster) Node(name string) *Node {
+	for i := range c.Nodes {
+		if c.Nodes[i].Name == name {
+			return &c.Nodes[i]
+		}
+	}
+	return nil
+}
+
+// SetPhase records a phase's outcome on the cluster.
+func (c *Cluster) SetPhase(phase string, r PhaseResult) {
+	if c.Phases == nil {
+		c.Phases = map[string]PhaseResult{}
+	}
+	c.Phases[phase] = r
+}
+
+const stateFile = "state.json"
+
+// DefaultStateDir is where a lab's state lives unless --state-dir says
+// otherwise: $XDG_DATA_HOME/labctl/NAME (~/.local/share/labctl/NAME).
+func DefaultStateDir(name string) (string, error) {
+	base := os.Getenv("XDG_DATA_HOME")
+	if base == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", fmt.Errorf("state directory: %w", err)
+		}
+		base = filepath.Join(home, ".local", "share")
+	}
+	return filepath.Join(base, "labctl", name), nil
+}
+
+// ReadState reads the state in dir without taking the lock; the atomic
+// writes guarantee it sees a whole file. A lab never brought up has none.
+func ReadState(dir string) (*State, error) {
+	data, err := os.ReadFile(filepath.Join(dir, stateFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("no state in %s: run `labctl up` first", dir)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("state: %w", err)
+	}
+	var s State
+	if err := json.Unmarshal(data, &s); err != nil {
+		return nil, fmt.Errorf("state %s is damaged: %w", filepath.Join(dir, stateFile), err)
+	}
+	if s.Version != StateVersion {
+		return nil, fmt.Errorf("state %s has version %d; this labctl reads version %d", dir, s.Version, StateVersion)
+	}
+	return &s, nil
+}
+
+// Load reads the locked lab's state; a new lab gets an empty one.
+func (st *Store) Load() (*State, error) {
+	s, err := ReadState(st.dir)
+	if err != nil {
+		if _, statErr := os.Stat(filepath.Join(st.dir, stateFile)); errors.Is(statErr, os.ErrNotExist) {
+			return &State{Version: StateVersion}, nil
+		}
+		return nil, err
+	}
+	return s, nil
+}
+
+// Save writes the state atomically, readable by its owner only.
+func (st *Store) Save(s *State) error {
+	s.Version = StateVersion
+	data, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return fmt.Errorf("state: %w", err)
+	}
+	return WriteFileAtomic(filepath.Join(st.dir, stateFile), append(data, '\n'), 0o600)
+}
+
+// beforeRename lets a test stop a write between fsync and rename.
+var beforeRename = func() {}
+
+// WriteFileAtomic writes data to a temporary file beside path, syncs it and
+// renames it over path, so a crash leaves either the old or the new file.
+func WriteFileAtomic(path string, data []byte, mode os.FileMode) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	tmp := f.Name()
+	ok := false
+	defer func() {
+		if !ok {
+			_ = os.Remove(tmp)
+		}
+	}()
+	if err := f.Chmod(mode); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	beforeRename()
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	ok = true
+	// The rename is durable only once the directory entry is synced.
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return nil
+}

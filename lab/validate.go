@@ -1,0 +1,289 @@
+package lab
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Limits and defaults an instructor can rely on.
+const (
+	MaxAttendees       = 500
+	MaxNodesPerCluster = 10
+	DefaultVersion     = "1.34.4"
+	DefaultParallel    = 50
+	DefaultNamespace   = "dockercoins"
+)
+
+// Supported Kubernetes minors: what the official package repository serves
+// and what our kubeadm configuration knows (v1beta3 below 1.31, v1beta4 from).
+var supportedMinors = [2]int{30, 37}
+
+var (
+	nameRE    = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$`)
+	userRE    = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,31}$`)
+	versionRE = regexp.MustCompile(`^v?(\d+)\.(\d+)\.(\d+)$`)
+	hostRE    = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$`)
+)
+
+// Providers, CNIs and add-ons labctl knows.
+var (
+	Providers = []string{"local", "inventory", "pulumi", "kind"}
+	CNIs      = []string{"weave", "bridge", "none"}
+	Addons    = []string{"metrics-server", "portworx", "traefik", "helm", "prometheus", "storage"}
+)
+
+func (l *Lab) applyDefaults() {
+	if l.Name == "" {
+		l.Name = "lab"
+	}
+	if l.Provider.Type == "" {
+		l.Provider.Type = "local"
+	}
+	if l.Attendees == 0 && l.Provider.Type == "inventory" {
+		l.Attendees = len(l.Provider.Clusters)
+	}
+	if l.Attendees == 0 && l.Provider.Type != "inventory" {
+		l.Attendees = 1
+	}
+	if l.NodesPerCluster == 0 {
+		l.NodesPerCluster = 4
+		if l.Provider.Type == "inventory" && len(l.Provider.Clusters) > 0 {
+			l.NodesPerCluster = len(l.Provider.Clusters[0])
+		}
+	}
+	if l.Login.User == "" {
+		l.Login.User = "k8s"
+	}
+	if l.Kubernetes.Version == "" {
+		l.Kubernetes.Version = DefaultVersion
+	}
+	l.Kubernetes.Version = strings.TrimPrefix(l.Kubernetes.Version, "v")
+	if l.Kubernetes.CNI == "" {
+		l.Kubernetes.CNI = "weave"
+	}
+	if l.SSH.User == "" {
+		l.SSH.User = "root"
+	}
+	if l.SSH.Parallel == 0 {
+		l.SSH.Parallel = DefaultParallel
+	}
+	if l.SSH.Timeout == "" {
+		l.SSH.Timeout = "10s"
+	}
+	if l.Coins.Namespace == "" {
+		l.Coins.Namespace = DefaultNamespace
+	}
+	if l.Cards.Paper == "" {
+		l.Cards.Paper = "Letter"
+	}
+	if l.Cards.URL == "" {
+		l.Cards.URL = "https://container.training/"
+	}
+	for i := range l.Provider.Clusters {
+		for j := range l.Provider.Clusters[i] {
+			if l.Provider.Clusters[i][j].Port == 0 {
+				l.Provider.Clusters[i][j].Port = 22
+			}
+		}
+	}
+	if l.SSH.Bastion != nil && l.SSH.Bastion.Port == 0 {
+		l.SSH.Bastion.Port = 22
+	}
+}
+
+// Validate checks a defaulted lab; the error names the field.
+func (l *Lab) Validate() error {
+	if !nameRE.MatchString(l.Name) {
+		return fmt.Errorf("name: %q must be lowercase letters, digits and dashes (at most 40)", l.Name)
+	}
+	if !oneOf(l.Provider.Type, Providers) {
+		return fmt.Errorf("provider.type: %q is not one of %s", l.Provider.Type, strings.Join(Providers, ", "))
+	}
+	if l.Attendees < 1 || l.Attendees > MaxAttendees {
+		return fmt.Errorf("attendees: %d is out of range (1 to %d)", l.Attendees, MaxAttendees)
+	}
+	if l.NodesPerCluster < 1 || l.NodesPerCluster > MaxNodesPerCluster {
+		return fmt.Errorf("nodesPerCluster: %d is out of range (1 to %d)", l.NodesPerCluster, MaxNodesPerCluster)
+	}
+	if l.Provider.Type == "kind" && l.NodesPerCluster != 1 {
+		return fmt.Errorf("nodesPerCluster: the kind provider makes single-node clusters; set it to 1")
+	}
+	if !userRE.MatchString(l.Login.User) || l.Login.User == "root" {
+		return fmt.Errorf("login.user: %q is not a valid attendee user name", l.Login.User)
+	}
+	if err := checkVersion(l.Kubernetes.Version); err != nil {
+		return fmt.Errorf("kubernetes.version: %w", err)
+	}
+	if !oneOf(l.Kubernetes.CNI, CNIs) {
+		return fmt.Errorf("kubernetes.cni: %q is not one of %s", l.Kubernetes.CNI, strings.Join(CNIs, ", "))
+	}
+	for i, a := range l.Addons {
+		if !oneOf(a, Addons) {
+			return fmt.Errorf("addons[%d]: %q is not one of %s", i, a, strings.Join(Addons, ", "))
+		}
+	}
+	if err := l.validateProvider(); err != nil {
+		return err
+	}
+	if err := l.validateSSH(); err != nil {
+		return err
+	}
+	if l.Coins.Namespace == "default" || !nameRE.MatchString(l.Coins.Namespace) {
+		return fmt.Errorf("coins.namespace: %q is not allowed (a DNS label, and never \"default\")", l.Coins.Namespace)
+	}
+	if !oneOf(l.Cards.Paper, []string{"Letter", "A4"}) {
+		return fmt.Errorf("cards.paper: %q is not Letter or A4", l.Cards.Paper)
+	}
+	if !oneOf(l.Cards.QR, []string{"", "slides", "attendee"}) {
+		return fmt.Errorf("cards.qr: %q is not slides or attendee", l.Cards.QR)
+	}
+	if l.Cards.QR == "attendee" && l.Cards.QRURL == "" {
+		return fmt.Errorf("cards.qrURL: needed when cards.qr is attendee")
+	}
+	return nil
+}
+
+func (l *Lab) validateProvider() error {
+	p := l.Provider
+	if p.Type != "inventory" {
+		if len(p.Clusters) > 0 {
+			return fmt.Errorf("provider.clusters: only the inventory provider takes a host list")
+		}
+		if p.Subnet != "" {
+			if _, _, err := net.ParseCIDR(p.Subnet); err != nil {
+				return fmt.Errorf("provider.subnet: %q is not a CIDR", p.Subnet)
+			}
+		}
+		return nil
+	}
+	if len(p.Clusters) == 0 {
+		return fmt.Errorf("provider.clusters: the inventory provider needs at least one cluster of hosts")
+	}
+	if len(p.Clusters) != l.Attendees {
+		return fmt.Errorf("provider.clusters: %d clusters listed for %d attendees", len(p.Clusters), l.Attendees)
+	}
+	seen := map[string]string{}
+	for i, c := range p.Clusters {
+		if len(c) != l.NodesPerCluster {
+			return fmt.Errorf("provider.clusters[%d]: %d hosts, nodesPerCluster is %d", i, len(c), l.NodesPerCluster)
+		}
+		for j, h := range c {
+			field := fmt.Sprintf("provider.clusters[%d][%d]", i, j)
+			if err := checkHost(h.Address); err != nil {
+				return fmt.Errorf("%s.address: %w", field, err)
+			}
+			if h.PrivateAddress != "" && net.ParseIP(h.PrivateAddress) == nil {
+				return fmt.Errorf("%s.privateAddress: %q is not an IP address", field, h.PrivateAddress)
+			}
+			if h.Port < 1 || h.Port > 65535 {
+				return fmt.Errorf("%s.port: %d is not a TCP port", field, h.Port)
+			}
+			hp := net.JoinHostPort(h.Address, strconv.Itoa(h.Port))
+			if prev, dup := seen[hp]; dup {
+				return fmt.Errorf("%s: %s is already %s", field, hp, prev)
+			}
+			seen[hp] = field
+		}
+	}
+	return nil
+}
+
+func (l *Lab) validateSSH() error {
+	s := l.SSH
+	if !userRE.MatchString(s.User) {
+		return fmt.Errorf("ssh.user: %q is not a valid user name", s.User)
+	}
+	if s.Parallel < 1 || s.Parallel > 1000 {
+		return fmt.Errorf("ssh.parallel: %d is out of range (1 to 1000)", s.Parallel)
+	}
+	if d, err := time.ParseDuration(s.Timeout); err != nil || d <= 0 {
+		return fmt.Errorf("ssh.timeout: %q is not a duration like 10s", s.Timeout)
+	}
+	if s.IdentityFile != "" {
+		if err := readable(s.IdentityFile); err != nil {
+			return fmt.Errorf("ssh.identityFile: %w", err)
+		}
+	}
+	if b := s.Bastion; b != nil {
+		if err := checkHost(b.Address); err != nil {
+			return fmt.Errorf("ssh.bastion.address: %w", err)
+		}
+		if b.Port < 1 || b.Port > 65535 {
+			return fmt.Errorf("ssh.bastion.port: %d is not a TCP port", b.Port)
+		}
+		if b.IdentityFile != "" {
+			if err := readable(b.IdentityFile); err != nil {
+				return fmt.Errorf("ssh.bastion.identityFile: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// ExpandHome turns a leading ~/ into the user's home directory.
+func ExpandHome(path string) string {
+	if rest, ok := strings.CutPrefix(path, "~/"); ok {
+		if home, err := os.UserHomeDir(); err == nil {
+			return home + "/" + rest
+		}
+	}
+	return path
+}
+
+func readable(path string) error {
+	f, err := os.Open(ExpandHome(path))
+	if err != nil {
+		return fmt.Errorf("cannot read %s: %s", path, strings.TrimPrefix(err.Error(), "open "+ExpandHome(path)+": "))
+	}
+	return f.Close()
+}
+
+func checkVersion(v string) error {
+	m := versionRE.FindStringSubmatch(v)
+	if m == nil {
+		return fmt.Errorf("%q is not a version like %s", v, DefaultVersion)
+	}
+	major, _ := strconv.Atoi(m[1])
+	minor, _ := strconv.Atoi(m[2])
+	if major != 1 || minor < supportedMinors[0] || minor > supportedMinors[1] {
+		return fmt.Errorf("%s is not supported (supported: 1.%d to 1.%d)", v, supportedMinors[0], supportedMinors[1])
+	}
+	return nil
+}
+
+// MinorVersion returns the minor number of a validated version ("1.34.4" → 34).
+func MinorVersion(v string) int {
+	m := versionRE.FindStringSubmatch(v)
+	if m == nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(m[2])
+	return n
+}
+
+func checkHost(h string) error {
+	if h == "" {
+		return fmt.Errorf("missing")
+	}
+	if net.ParseIP(h) != nil {
+		return nil
+	}
+	if !hostRE.MatchString(h) {
+		return fmt.Errorf("%q is neither an IP address nor a host name", h)
+	}
+	return nil
+}
+
+func oneOf(s string, list []string) bool {
+	for _, x := range list {
+		if s == x {
+			return true
+		}
+	}
+	return false
+}

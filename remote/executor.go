@@ -1,0 +1,64 @@
+// Package remote runs commands on nodes: the SSH engine, a local executor and
+// a scripted fake for unit tests. It knows nothing of Kubernetes.
+package remote
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+)
+
+// Executor is what every phase uses to act on one node. The SSH engine
+// implements it for real hosts; Fake implements it for unit tests.
+type Executor interface {
+	// Name is the host's label in output and logs, e.g. "03/node2".
+	Name() string
+	// Run runs cmd.Line through the remote shell (as root: the engine adds sudo
+	// when the login is not root) and returns its output. A non-zero exit is an
+	// *ExitError that carries the output.
+	Run(ctx context.Context, cmd Command) (Result, error)
+	// Upload writes r to path atomically (temp file then rename) with mode,
+	// and verifies the SHA-256 of what landed.
+	Upload(ctx context.Context, r io.Reader, path string, mode os.FileMode) error
+	// Tunnel opens a connection from the node to addr (e.g. "127.0.0.1:6443").
+	Tunnel(ctx context.Context, network, addr string) (net.Conn, error)
+	Close() error
+}
+
+// Command is one remote command line.
+type Command struct {
+	Line string
+	// Stdin, when set, is copied to the command's standard input.
+	Stdin io.Reader
+	// Stdout and Stderr, when set, receive the output live as well.
+	Stdout, Stderr io.Writer
+	// Secrets are strings redacted from logs and from error messages.
+	Secrets []string
+	// AsLogin runs the command as the SSH login itself, without sudo.
+	AsLogin bool
+}
+
+// Result is what a finished command printed.
+type Result struct {
+	Stdout   []byte
+	Stderr   []byte
+	ExitCode int
+}
+
+// ExitError is a command that ran and exited non-zero.
+type ExitError struct {
+	Host     string
+	Line     string // redacted
+	ExitCode int
+	Output   string // redacted tail of stdout+stderr
+}
+
+func (e *ExitError) Error() string {
+	msg := fmt.Sprintf("%s: %q exited %d", e.Host, e.Line, e.ExitCode)
+	if e.Output != "" {
+		msg += ": " + e.Output
+	}
+	return msg
+}

@@ -1,0 +1,75 @@
+package remote
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-multierror"
+)
+
+// DefaultParallel is how many hosts Each drives at once unless told.
+const DefaultParallel = 50
+
+// HostResult is what one host's part of a fan-out did.
+type HostResult struct {
+	Host     string
+	Err      error
+	Duration time.Duration
+}
+
+// Results are the per-host outcomes of Each, in the order of the hosts given.
+type Results []HostResult
+
+// Err aggregates the failures (nil when every host succeeded). The result
+// keeps each host's error so errors.Is/As reach through it.
+func (r Results) Err() error {
+	var merr *multierror.Error
+	for _, h := range r {
+		if h.Err != nil {
+			merr = multierror.Append(merr, h.Err)
+		}
+	}
+	return merr.ErrorOrNil()
+}
+
+// Failed counts the hosts that failed.
+func (r Results) Failed() int {
+	n := 0
+	for _, h := range r {
+		if h.Err != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// Each runs fn on every executor, at most parallel at once, and returns a
+// result per host. One host's failure never stops the others.
+func Each(ctx context.Context, xs []Executor, parallel int, fn func(context.Context, Executor) error) Results {
+	if parallel < 1 {
+		parallel = DefaultParallel
+	}
+	results := make(Results, len(xs))
+	sem := make(chan struct{}, parallel)
+	var wg sync.WaitGroup
+	for i, x := range xs {
+		results[i].Host = x.Name()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				results[i].Err = ctx.Err()
+				return
+			}
+			defer func() { <-sem }()
+			start := time.Now()
+			results[i].Err = fn(ctx, x)
+			results[i].Duration = time.Since(start)
+		}()
+	}
+	wg.Wait()
+	return results
+}

@@ -1,0 +1,61 @@
+package remote
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Redacted replaces secrets in logs and errors.
+const Redacted = "[REDACTED]"
+
+// Redact replaces every secret in s.
+func Redact(s string, secrets ...[]string) string {
+	for _, list := range secrets {
+		for _, sec := range list {
+			if len(sec) >= 4 { // shorter "secrets" would shred ordinary text
+				s = strings.ReplaceAll(s, sec, Redacted)
+			}
+		}
+	}
+	return s
+}
+
+// hostLog appends a host's commands and their output to its log file.
+type hostLog struct {
+	mu   sync.Mutex
+	path string
+}
+
+func newHostLog(dir, host string) *hostLog {
+	if dir == "" {
+		return nil
+	}
+	name := strings.NewReplacer("/", "-", ":", "-", " ", "_").Replace(host) + ".log"
+	return &hostLog{path: filepath.Join(dir, name)}
+}
+
+// write logs one command; its text is already redacted.
+func (l *hostLog) write(line string, out []byte, status string, took time.Duration) {
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	f, err := os.OpenFile(l.path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		return // a log we cannot write must not fail the command
+	}
+	defer f.Close()
+	fmt.Fprintf(f, "%s $ %s\n", time.Now().Format(time.RFC3339), line)
+	if len(out) > 0 {
+		f.Write(out)
+		if out[len(out)-1] != '\n' {
+			f.Write([]byte("\n"))
+		}
+	}
+	fmt.Fprintf(f, "# %s in %s\n", status, took.Round(time.Millisecond))
+}
