@@ -104,6 +104,9 @@ func (l *Lab) Validate() error {
 	if !oneOf(l.Provider.Type, Providers) {
 		return fmt.Errorf("provider.type: %q is not one of %s", l.Provider.Type, strings.Join(Providers, ", "))
 	}
+	if err := l.validateProvider(); err != nil {
+		return err
+	}
 	if l.Attendees < 1 || l.Attendees > MaxAttendees {
 		return fmt.Errorf("attendees: %d is out of range (1 to %d)", l.Attendees, MaxAttendees)
 	}
@@ -126,9 +129,6 @@ func (l *Lab) Validate() error {
 		if !oneOf(a, Addons) {
 			return fmt.Errorf("addons[%d]: %q is not one of %s", i, a, strings.Join(Addons, ", "))
 		}
-	}
-	if err := l.validateProvider(); err != nil {
-		return err
 	}
 	if err := l.validateSSH(); err != nil {
 		return err

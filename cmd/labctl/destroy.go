@@ -1,0 +1,117 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/labctl/labctl/provision"
+)
+
+func newDestroyCmd(a *app) *cobra.Command {
+	var yes bool
+	var clusters []int
+	cmd := &cobra.Command{
+		Use:   "destroy",
+		Short: "Remove the lab's nodes (containers, VMs) and forget its state",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			l, store, err := a.open("labctl destroy")
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			s, err := store.Load()
+			if err != nil {
+				return err
+			}
+			what := fmt.Sprintf("all %d clusters of lab %s", l.Attendees, l.Name)
+			if len(clusters) > 0 {
+				what = fmt.Sprintf("clusters %v of lab %s", clusters, l.Name)
+			}
+			if !yes {
+				if !term.IsTerminal(int(os.Stdin.Fd())) {
+					return badInput("destroy removes %s: pass --yes to confirm", what)
+				}
+				fmt.Fprintf(a.out, "This removes %s. Type the lab name to confirm: ", what)
+				answer, _ := bufio.NewReader(os.Stdin).ReadString('\n')
+				if strings.TrimSpace(answer) != l.Name {
+					return badInput("not confirmed; nothing removed")
+				}
+			}
+			prov, err := providerFor(l)
+			if err != nil {
+				return err
+			}
+			req := provision.Request{Lab: l, StateDir: store.Dir(), State: s, Out: a.out, Clusters: clusters}
+			if err := prov.Destroy(cmd.Context(), req); err != nil {
+				return err
+			}
+			if len(clusters) > 0 {
+				kept := s.Clusters[:0]
+				for _, c := range s.Clusters {
+					if !containsInt(clusters, c.Index) {
+						kept = append(kept, c)
+					}
+				}
+				s.Clusters = kept
+				a.printf("removed %s\n", what)
+				return store.Save(s)
+			}
+			// The whole lab is gone: so are its passwords and host keys.
+			if err := os.Remove(filepath.Join(store.Dir(), "state.json")); err != nil && !os.IsNotExist(err) {
+				return err
+			}
+			a.printf("removed %s\n", what)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&yes, "yes", false, "do not ask for confirmation")
+	cmd.Flags().IntSliceVar(&clusters, "cluster", nil, "remove only these clusters")
+	return cmd
+}
+
+func newTrustCmd(a *app) *cobra.Command {
+	var cluster int
+	var node string
+	cmd := &cobra.Command{
+		Use:   "trust --cluster N --node nodeX",
+		Short: "Forget a node's pinned host key, to accept a rebuilt node's new key",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			l, store, err := a.open("labctl trust")
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			s, err := store.Load()
+			if err != nil {
+				return err
+			}
+			c := s.Cluster(cluster)
+			if c == nil {
+				return badInput("--cluster: lab %s has no cluster %d", l.Name, cluster)
+			}
+			n := c.Node(node)
+			if n == nil {
+				return badInput("--node: cluster %d has no node %q", cluster, node)
+			}
+			n.HostKey = ""
+			if err := store.Save(s); err != nil {
+				return err
+			}
+			a.printf("forgot the host key of %02d/%s; the key it offers next is recorded (`labctl up` reads it from the provider)\n", cluster, node)
+			return nil
+		},
+	}
+	cmd.Flags().IntVar(&cluster, "cluster", 0, "cluster number")
+	cmd.Flags().StringVar(&node, "node", "", "node name")
+	cmd.MarkFlagRequired("cluster")
+	cmd.MarkFlagRequired("node")
+	return cmd
+}

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/labctl/labctl/lab"
+	"github.com/labctl/labctl/provision"
+	"github.com/labctl/labctl/provision/inventory"
+	"github.com/labctl/labctl/provision/local"
+	"github.com/labctl/labctl/remote"
+)
+
+// providerFor returns the provider the lab file names.
+func providerFor(l *lab.Lab) (provision.Provider, error) {
+	switch l.Provider.Type {
+	case "local":
+		return local.New(), nil
+	case "inventory":
+		return inventory.Provider{}, nil
+	}
+	return nil, fmt.Errorf("provider %s: %w (use local or inventory)", l.Provider.Type, errUnavailable)
+}
+
+// engineFor builds the SSH engine for a lab. pin records first-seen host keys.
+func engineFor(l *lab.Lab, dir string, s *lab.State, pin func(remote.Host, string) error) (*remote.Engine, error) {
+	p, err := providerFor(l)
+	if err != nil {
+		return nil, err
+	}
+	signers, err := remote.LoadSigners(p.Identity(provision.Request{Lab: l, StateDir: dir}))
+	if err != nil {
+		return nil, badInput("ssh.identityFile: %v", err)
+	}
+	timeout, _ := time.ParseDuration(l.SSH.Timeout)
+	cfg := remote.Config{
+		User:        l.SSH.User,
+		Signers:     signers,
+		Password:    l.SSH.Password,
+		DialTimeout: timeout,
+		LogDir:      dir + "/logs",
+		Secrets:     s.Secrets(),
+		Pin:         pin,
+		MismatchHint: func(h remote.Host) string {
+			c, n := splitLabel(h.Name)
+			return fmt.Sprintf("labctl trust --cluster %d --node %s", c, n)
+		},
+	}
+	if l.SSH.Password != "" {
+		cfg.Secrets = append(cfg.Secrets, l.SSH.Password)
+	}
+	if b := l.SSH.Bastion; b != nil {
+		cfg.Bastion = &remote.Host{Name: "bastion", Address: b.Address, Port: b.Port, HostKey: b.HostKey}
+		cfg.BastionUser = b.User
+		if b.IdentityFile != "" {
+			bs, err := remote.LoadSigners(lab.ExpandHome(b.IdentityFile))
+			if err != nil {
+				return nil, badInput("ssh.bastion.identityFile: %v", err)
+			}
+			cfg.Signers = append(cfg.Signers, bs...)
+		}
+	}
+	return remote.NewEngine(cfg), nil
+}
+
+// engine is engineFor for commands that only look at a lab: a first-seen
+// host key is recorded under a short lock, or kept for this run only when
+// another labctl holds the lab.
+func (a *app) engine(l *lab.Lab, s *lab.State) (*remote.Engine, error) {
+	dir, err := a.dir(l)
+	if err != nil {
+		return nil, err
+	}
+	var mu sync.Mutex
+	pin := func(h remote.Host, key string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		st, err := lab.Open(dir, 2*time.Second, "labctl (recording a host key)")
+		if err != nil {
+			fmt.Fprintf(a.errOut, "warning: %s: host key not recorded (%v)\n", h.Name, err)
+			return nil
+		}
+		defer st.Close()
+		cur, err := st.Load()
+		if err != nil {
+			return err
+		}
+		recordHostKey(cur, h.Name, key)
+		return st.Save(cur)
+	}
+	return engineFor(l, dir, s, pin)
+}
+
+// recordHostKey pins key for the node labelled name ("03/node2").
+func recordHostKey(s *lab.State, name, key string) {
+	c, n := splitLabel(name)
+	if cl := s.Cluster(c); cl != nil {
+		if node := cl.Node(n); node != nil {
+			node.HostKey = key
+		}
+	}
+}
+
+func splitLabel(label string) (int, string) {
+	var c int
+	var n string
+	fmt.Sscanf(label, "%d/%s", &c, &n)
+	return c, n
+}
+
+// hostFor is the SSH endpoint of a node.
+func hostFor(c *lab.Cluster, n *lab.Node) remote.Host {
+	return remote.Host{Name: lab.Label(c.Index, n.Name), Address: n.PublicAddress, Port: n.Port, HostKey: n.HostKey}
+}
+
+// executorFor is the executor for node of cluster, or nil if unknown.
+func executorFor(e *remote.Engine, s *lab.State, cluster int, node string) remote.Executor {
+	c := s.Cluster(cluster)
+	if c == nil {
+		return nil
+	}
+	n := c.Node(node)
+	if n == nil {
+		return nil
+	}
+	return e.Host(hostFor(c, n))
+}

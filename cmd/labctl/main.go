@@ -1,0 +1,59 @@
+// Command labctl gets a Kubernetes class ready: it provisions one cluster per
+// attendee, prepares the nodes over SSH, and prints access cards.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/labctl/labctl/lab"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := newRootCmd()
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return
+	}
+	fmt.Fprintln(os.Stderr, "labctl:", err)
+	os.Exit(exitCode(err))
+}
+
+// Exit codes: 1 something failed on hosts, 2 bad input, 3 lab busy,
+// 4 not available yet.
+const (
+	exitFailed      = 1
+	exitBadInput    = 2
+	exitBusy        = 3
+	exitUnavailable = 4
+)
+
+// usageError is bad input: a flag, an argument or the lab file.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func badInput(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
+
+// errUnavailable marks a command whose phase does not exist yet.
+var errUnavailable = errors.New("not available yet")
+
+func exitCode(err error) int {
+	var ue usageError
+	switch {
+	case errors.As(err, &ue):
+		return exitBadInput
+	case errors.Is(err, lab.ErrBusy):
+		return exitBusy
+	case errors.Is(err, errUnavailable):
+		return exitUnavailable
+	}
+	return exitFailed
+}

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/labctl/labctl/lab"
+)
+
+// app carries the global flags and what every command loads from them.
+type app struct {
+	file     string
+	stateDir string
+	verbose  bool
+	jsonOut  bool
+	wait     time.Duration
+	flags    *pflag.FlagSet
+	out      io.Writer
+	errOut   io.Writer
+}
+
+func newRootCmd() *cobra.Command {
+	a := &app{out: os.Stdout, errOut: os.Stderr}
+	root := &cobra.Command{
+		Use:           "labctl",
+		Short:         "Get a Kubernetes class ready: clusters, nodes, sample app, access cards",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	pf := root.PersistentFlags()
+	pf.StringVarP(&a.file, "file", "f", envOr("LABCTL_FILE", "lab.yaml"), "lab file")
+	pf.StringVar(&a.stateDir, "state-dir", os.Getenv("LABCTL_STATE_DIR"), "state directory (default $XDG_DATA_HOME/labctl/NAME)")
+	pf.BoolVarP(&a.verbose, "verbose", "v", false, "print more")
+	pf.BoolVar(&a.jsonOut, "json", false, "print JSON where it fits")
+	pf.DurationVar(&a.wait, "wait", 0, "wait this long for another labctl working on the same lab")
+	pf.Int("parallel", lab.DefaultParallel, "hosts driven at once (ssh.parallel)")
+	a.flags = pf
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+
+	root.AddCommand(
+		newInitCmd(a),
+		newUpCmd(a),
+		newExecCmd(a),
+		newSSHCmd(a),
+		newResetCmd(a),
+		newDestroyCmd(a),
+		newTrustCmd(a),
+		newVersionCmd(a),
+	)
+	return root
+}
+
+// lab loads the lab file with LABCTL_* variables and flags over it.
+func (a *app) lab() (*lab.Lab, error) {
+	l, err := lab.Load(lab.LoadOptions{
+		Path:  a.file,
+		Flags: map[string]*pflag.Flag{"ssh.parallel": a.flags.Lookup("parallel")},
+	})
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return l, nil
+}
+
+// dir is the lab's state directory.
+func (a *app) dir(l *lab.Lab) (string, error) {
+	if a.stateDir != "" {
+		return a.stateDir, nil
+	}
+	return lab.DefaultStateDir(l.Name)
+}
+
+// open loads the lab and locks its state for a command that changes it.
+func (a *app) open(purpose string) (*lab.Lab, *lab.Store, error) {
+	l, err := a.lab()
+	if err != nil {
+		return nil, nil, err
+	}
+	dir, err := a.dir(l)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := lab.Open(dir, a.wait, purpose)
+	if err != nil {
+		return nil, nil, err
+	}
+	return l, st, nil
+}
+
+// readState loads the lab and reads its state without locking, for
+// commands that only look (status, cards, exec, ssh).
+func (a *app) readState() (*lab.Lab, *lab.State, error) {
+	l, err := a.lab()
+	if err != nil {
+		return nil, nil, err
+	}
+	dir, err := a.dir(l)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := lab.ReadState(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	return l, s, nil
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func (a *app) printf(format string, args ...any) {
+	fmt.Fprintf(a.out, format, args...)
+}

@@ -1,0 +1,183 @@
+package lab
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spf13/pflag"
+)
+
+func TestParseDefaults(t *testing.T) {
+	l, err := Parse("lab.yaml", []byte("name: k8s-101\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Attendees != 1 || l.NodesPerCluster != 4 || l.Login.User != "k8s" || l.Kubernetes.Version != DefaultVersion ||
+		l.Provider.Type != "local" || l.SSH.Parallel != 50 || l.Coins.Namespace != "dockercoins" || l.Kubernetes.CNI != "weave" {
+		t.Fatalf("defaults not applied: %+v", l)
+	}
+}
+
+func TestParseFullExample(t *testing.T) {
+	src := `
+name: k8s-101
+attendees: 2
+nodesPerCluster: 3
+login: {user: k8s}
+kubernetes: {version: "1.34.4", cni: weave}
+provider:
+  type: inventory
+  clusters:
+    - [{address: 203.0.113.10}, {address: 203.0.113.11, port: 2222}, {address: node-c.example.com}]
+    - [{address: 203.0.113.20}, {address: 203.0.113.21}, {address: 203.0.113.22, privateAddress: 10.0.0.22}]
+ssh: {user: ubuntu, parallel: 20, bastion: {address: 203.0.113.5}}
+addons: [metrics-server, portworx, traefik, helm]
+coins: {enabled: true, namespace: dockercoins}
+cards: {paper: A4, event: "K8s 101", url: "https://container.training/", text: {sshCommand: "log in with"}}
+`
+	l, err := Parse("lab.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := l.Provider.Clusters[0][1]; got.Port != 2222 || got.Address != "203.0.113.11" {
+		t.Fatalf("inventory host: %+v", got)
+	}
+	if l.Provider.Clusters[1][0].Port != 22 || l.SSH.Bastion.Port != 22 {
+		t.Fatal("ports not defaulted to 22")
+	}
+	if l.SSH.User != "ubuntu" || l.SSH.Parallel != 20 || !l.Coins.Enabled || l.Cards.Paper != "A4" || len(l.Addons) != 4 {
+		t.Fatalf("fields lost: %+v", l)
+	}
+}
+
+func TestParseBadInput(t *testing.T) {
+	cases := []struct{ name, src, want string }{
+		{"unknown top-level field", "name: x\natendees: 3\n", `lab.yaml:2: unknown field "atendees" (did you mean "attendees"?)`},
+		{"unknown nested field", "kubernetes:\n  versoin: \"1.34.4\"\n", `lab.yaml:2: unknown field "kubernetes.versoin" (did you mean "version"?)`},
+		{"unknown field in inventory host", "provider:\n  type: inventory\n  clusters:\n    - [{address: 1.2.3.4, prot: 22}]\n", `lab.yaml:4: unknown field "provider.clusters[0][0].prot"`},
+		{"attendees zero", "attendees: 0\n", ""}, // zero means default 1: not an error
+		{"attendees too many", "attendees: 10000\n", "attendees: 10000 is out of range (1 to 500)"},
+		{"attendees negative", "attendees: -2\n", "attendees: -2 is out of range"},
+		{"attendees not a number", "attendees: many\n", `lab.yaml:1: attendees: expected a whole number, got "many"`},
+		{"nodes too many", "nodesPerCluster: 11\n", "nodesPerCluster: 11 is out of range (1 to 10)"},
+		{"unknown version", "kubernetes: {version: \"1.99.0\"}\n", "kubernetes.version: 1.99.0 is not supported (supported: 1.30 to 1.37)"},
+		{"old version", "kubernetes: {version: \"1.15.3\"}\n", "kubernetes.version: 1.15.3 is not supported"},
+		{"malformed version", "kubernetes: {version: \"latest\"}\n", `kubernetes.version: "latest" is not a version like`},
+		{"unquoted version", "kubernetes: {version: 1.30}\n", "lab.yaml:1: kubernetes.version: write 1.30 in quotes"},
+		{"unknown provider", "provider: {type: aws}\n", `provider.type: "aws" is not one of local, inventory, pulumi, kind`},
+		{"unknown cni", "kubernetes: {cni: flannel}\n", `kubernetes.cni: "flannel" is not one of`},
+		{"unknown addon", "addons: [metrics-server, istio]\n", `addons[1]: "istio" is not one of`},
+		{"addons not a list", "addons: metrics-server\n", "lab.yaml:1: addons: expected a list"},
+		{"bad name", "name: My Lab\n", `name: "My Lab" must be lowercase`},
+		{"root login", "login: {user: root}\n", `login.user: "root" is not a valid attendee user name`},
+		{"coins in default", "coins: {namespace: default}\n", `coins.namespace: "default" is not allowed`},
+		{"bad paper", "cards: {paper: A5}\n", `cards.paper: "A5" is not Letter or A4`},
+		{"inventory without hosts", "provider: {type: inventory}\n", "provider.clusters: the inventory provider needs at least one cluster"},
+		{"inventory count mismatch", "attendees: 2\nprovider:\n  type: inventory\n  clusters: [[{address: 1.2.3.4}]]\n", "provider.clusters: 1 clusters listed for 2 attendees"},
+		{"inventory bad port", "provider:\n  type: inventory\n  clusters: [[{address: 1.2.3.4, port: 70000}]]\n", "provider.clusters[0][0].port: 70000 is not a TCP port"},
+		{"inventory bad address", "provider:\n  type: inventory\n  clusters: [[{address: \"not an address!\"}]]\n", `provider.clusters[0][0].address: "not an address!" is neither`},
+		{"inventory duplicate host", "provider:\n  type: inventory\n  clusters: [[{address: 1.2.3.4}, {address: 1.2.3.4}]]\n", "provider.clusters[0][1]: 1.2.3.4:22 is already provider.clusters[0][0]"},
+		{"hosts for local", "provider: {type: local, clusters: [[{address: 1.2.3.4}]]}\n", "provider.clusters: only the inventory provider"},
+		{"unreadable key", "ssh: {identityFile: /nonexistent/id_ed25519}\n", "ssh.identityFile: cannot read /nonexistent/id_ed25519: no such file or directory"},
+		{"bad timeout", "ssh: {timeout: soon}\n", `ssh.timeout: "soon" is not a duration`},
+		{"bad parallel", "ssh: {parallel: 0}\n", ""},
+		{"kind multi-node", "provider: {type: kind}\nnodesPerCluster: 2\n", "nodesPerCluster: the kind provider makes single-node clusters"},
+		{"not yaml", "name: [unclosed\n", "lab.yaml: not valid YAML"},
+		{"top level list", "- a\n- b\n", "lab.yaml:1: (top level): expected a mapping of fields"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Parse("lab.yaml", []byte(c.src))
+			if c.want == "" {
+				if err != nil {
+					t.Fatalf("want no error, got %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("want error containing %q, got none", c.want)
+			}
+			if !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error %q\n does not contain %q", err, c.want)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error is not one line: %q", err)
+			}
+		})
+	}
+}
+
+func TestLoadPrecedenceFileEnvFlag(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "lab.yaml")
+	os.WriteFile(path, []byte("name: prec\nattendees: 3\nssh: {parallel: 10}\nkubernetes: {version: \"1.33.1\"}\n"), 0o644)
+
+	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+	fs.Int("parallel", 50, "")
+	flags := map[string]*pflag.Flag{"ssh.parallel": fs.Lookup("parallel")}
+
+	// File only (the flag's default does not override the file).
+	l, err := Load(LoadOptions{Path: path, Environ: []string{}, Flags: flags})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.SSH.Parallel != 10 || l.Attendees != 3 {
+		t.Fatalf("file values lost: parallel %d attendees %d", l.SSH.Parallel, l.Attendees)
+	}
+	// Environment over file.
+	env := []string{"LABCTL_SSH_PARALLEL=20", "LABCTL_ATTENDEES=5", "LABCTL_KUBERNETES_VERSION=1.34.2"}
+	l, err = Load(LoadOptions{Path: path, Environ: env, Flags: flags})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.SSH.Parallel != 20 || l.Attendees != 5 || l.Kubernetes.Version != "1.34.2" {
+		t.Fatalf("environment did not override: %+v", l)
+	}
+	// Flag over environment.
+	fs.Parse([]string{"--parallel", "30"})
+	l, err = Load(LoadOptions{Path: path, Environ: env, Flags: flags})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.SSH.Parallel != 30 {
+		t.Fatalf("flag did not override the environment: %d", l.SSH.Parallel)
+	}
+	// A bad environment value is named.
+	_, err = Load(LoadOptions{Path: path, Environ: []string{"LABCTL_ATTENDEES=20000"}})
+	if err == nil || !strings.Contains(err.Error(), "attendees: 20000 is out of range") {
+		t.Fatalf("want attendees error, got %v", err)
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	_, err := Load(LoadOptions{Path: filepath.Join(t.TempDir(), "nope.yaml")})
+	if err == nil || !strings.Contains(err.Error(), "labctl init") {
+		t.Fatalf("want a hint to run labctl init, got %v", err)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte("name: k8s\nattendees: 3\n"))
+	f.Add([]byte("provider:\n  type: inventory\n  clusters: [[{address: 1.2.3.4, port: 22}]]\n"))
+	f.Add([]byte("kubernetes: {version: 1.30}\n"))
+	f.Add([]byte("cards: {text: {a: b}}\naddons: [helm]\n"))
+	f.Add([]byte("&a [*a]"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		l, err := Parse("lab.yaml", data)
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("multi-line error: %q", err)
+			}
+			return
+		}
+		// Whatever parses is valid.
+		if err := l.Validate(); err != nil {
+			t.Fatalf("parsed lab fails validation: %v", err)
+		}
+		if l.Attendees < 1 || l.Attendees > MaxAttendees || l.NodesPerCluster < 1 || l.NodesPerCluster > MaxNodesPerCluster {
+			t.Fatalf("out-of-range lab accepted: %+v", l)
+		}
+	})
+}

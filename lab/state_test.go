@@ -1,0 +1,191 @@
+package lab
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func sampleState(pw string) *State {
+	return &State{Lab: "t", Clusters: []Cluster{{Index: 1, Login: Login{User: "k8s", Password: pw},
+		Nodes: []Node{{Name: "node1", PublicAddress: "10.0.0.1", Port: 22}}}}}
+}
+
+func TestSaveLoadRoundTripAndMode(t *testing.T) {
+	dir := t.TempDir()
+	st, err := Open(dir, 0, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	empty, err := st.Load()
+	if err != nil || len(empty.Clusters) != 0 {
+		t.Fatalf("new lab: %+v %v", empty, err)
+	}
+	if err := st.Save(sampleState("abcde-fghjk-mnpqr")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.Load()
+	if err != nil || got.Clusters[0].Login.Password != "abcde-fghjk-mnpqr" {
+		t.Fatalf("round trip: %+v %v", got, err)
+	}
+	fi, _ := os.Stat(filepath.Join(dir, "state.json"))
+	if fi.Mode().Perm() != 0o600 {
+		t.Fatalf("state mode %v, want 0600", fi.Mode().Perm())
+	}
+	if di, _ := os.Stat(dir); di.Mode().Perm() != 0o700 {
+		t.Fatalf("state dir mode %v, want 0700", di.Mode().Perm())
+	}
+}
+
+// TestCrashBetweenWriteAndRename kills a real process (SIGKILL) after it has
+// written and synced the new state but before the rename: the old state
+// must be intact and loadable.
+func TestCrashBetweenWriteAndRename(t *testing.T) {
+	if os.Getenv("LABCTL_CRASH_HELPER") != "" {
+		crashHelper()
+		return
+	}
+	dir := t.TempDir()
+	st, err := Open(dir, 0, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Save(sampleState("old00-old00-old00")); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashBetweenWriteAndRename$")
+	cmd.Env = append(os.Environ(), "LABCTL_CRASH_HELPER="+dir)
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64)
+	n, _ := out.Read(buf) // the helper says when it is parked before rename
+	if !strings.Contains(string(buf[:n]), "parked") {
+		cmd.Process.Kill()
+		t.Fatalf("helper did not reach the rename: %q", buf[:n])
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+
+	s, err := ReadState(dir)
+	if err != nil {
+		t.Fatalf("state unreadable after crash: %v", err)
+	}
+	if s.Clusters[0].Login.Password != "old00-old00-old00" {
+		t.Fatalf("state changed by a crashed write: %+v", s.Clusters[0].Login)
+	}
+	// The crashed writer's lock is released by the kernel: a new run proceeds.
+	st2, err := Open(dir, 0, "after crash")
+	if err != nil {
+		t.Fatalf("lock not released after crash: %v", err)
+	}
+	defer st2.Close()
+	if err := st2.Save(sampleState("new00-new00-new00")); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := ReadState(dir); s.Clusters[0].Login.Password != "new00-new00-new00" {
+		t.Fatal("resumed run could not write")
+	}
+}
+
+func crashHelper() {
+	dir := os.Getenv("LABCTL_CRASH_HELPER")
+	st, err := Open(dir, 5*time.Second, "crash helper")
+	if err != nil {
+		fmt.Println("open:", err)
+		os.Exit(1)
+	}
+	beforeRename = func() {
+		fmt.Println("parked")
+		time.Sleep(time.Minute)
+	}
+	st.Save(sampleState("new11-new11-new11"))
+	os.Exit(0)
+}
+
+func TestSecondOpenRefusesThenWaits(t *testing.T) {
+	dir := t.TempDir()
+	first, err := Open(dir, 0, "labctl up")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Open(dir, 0, "labctl destroy")
+	if !errors.Is(err, ErrBusy) || !strings.Contains(err.Error(), "labctl up") || !strings.Contains(err.Error(), fmt.Sprint(os.Getpid())) {
+		t.Fatalf("want busy naming the holder, got %v", err)
+	}
+	go func() { time.Sleep(300 * time.Millisecond); first.Close() }()
+	second, err := Open(dir, 5*time.Second, "labctl destroy")
+	if err != nil {
+		t.Fatalf("waiting open failed: %v", err)
+	}
+	second.Close()
+}
+
+func TestReadStateErrors(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := ReadState(dir); err == nil || !strings.Contains(err.Error(), "labctl up") {
+		t.Fatalf("missing state: %v", err)
+	}
+	os.WriteFile(filepath.Join(dir, "state.json"), []byte("{truncated"), 0o600)
+	if _, err := ReadState(dir); err == nil || !strings.Contains(err.Error(), "damaged") {
+		t.Fatalf("damaged state: %v", err)
+	}
+	b, _ := json.Marshal(State{Version: 99})
+	os.WriteFile(filepath.Join(dir, "state.json"), b, 0o600)
+	if _, err := ReadState(dir); err == nil || !strings.Contains(err.Error(), "version 99") {
+		t.Fatalf("future state: %v", err)
+	}
+}
+
+func TestPasswords(t *testing.T) {
+	if PasswordBits() < 60 {
+		t.Fatalf("passwords carry %.1f bits, want >= 60", PasswordBits())
+	}
+	seen := map[string]bool{}
+	for i := 0; i < 2000; i++ {
+		p, err := NewPassword()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.ContainsAny(p, "0O1lIo") {
+			t.Fatalf("password %q has a confusable character", p)
+		}
+		if len(p) != 17 || strings.Count(p, "-") != 2 {
+			t.Fatalf("password %q has the wrong shape", p)
+		}
+		if seen[p] {
+			t.Fatalf("duplicate password %q", p)
+		}
+		seen[p] = true
+	}
+}
+
+func TestEnsureLoginsDistinctAndStable(t *testing.T) {
+	l := &Lab{Login: LoginSpec{User: "k8s"}}
+	s := &State{Clusters: []Cluster{{Index: 2}, {Index: 1}, {Index: 3, Login: Login{Password: "keep0-keep0-keep0"}}}}
+	if err := EnsureLogins(l, s); err != nil {
+		t.Fatal(err)
+	}
+	if s.Clusters[0].Index != 1 || s.Clusters[2].Login.Password != "keep0-keep0-keep0" {
+		t.Fatalf("order or existing password lost: %+v", s.Clusters)
+	}
+	if s.Clusters[0].Login.Password == s.Clusters[1].Login.Password || s.Clusters[0].Login.Password == "" {
+		t.Fatal("passwords not distinct per cluster")
+	}
+	l.Login.Password = "shared-secret"
+	EnsureLogins(l, s)
+	if s.Clusters[1].Login.Password != "shared-secret" {
+		t.Fatal("a password from the lab file must win")
+	}
+}

@@ -1,0 +1,258 @@
+// Package local provides VM-like nodes on this machine: podman containers
+// that boot systemd with sshd, one network per lab, one address per node.
+package local
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-multierror"
+
+	"github.com/labctl/labctl/lab"
+	"github.com/labctl/labctl/provision"
+)
+
+// Labels put on everything the provider creates.
+const (
+	LabelLab     = "labctl.lab"
+	LabelCluster = "labctl.cluster"
+	LabelNode    = "labctl.node"
+)
+
+// Provider is the local provider.
+type Provider struct {
+	Podman *Podman
+	Recipe Recipe
+	// BootTimeout bounds the wait for a new node's sshd (default 90s).
+	BootTimeout time.Duration
+}
+
+// New returns the provider with the default node image.
+func New() *Provider {
+	return &Provider{Podman: &Podman{}, Recipe: DefaultRecipe(), BootTimeout: 90 * time.Second}
+}
+
+// Names of what the provider creates for a lab.
+func NetworkName(labName string) string { return "labctl-" + labName }
+
+// ContainerName is the node container of cluster c, node n.
+func ContainerName(labName string, c int, node string) string {
+	return fmt.Sprintf("labctl-%s-%02d-%s", labName, c, node)
+}
+
+// Identity is the key labctl generates for its local nodes.
+func (p *Provider) Identity(r provision.Request) string {
+	return filepath.Join(r.StateDir, "ssh", "id_ed25519")
+}
+
+// Provision creates missing node containers, starts stopped ones, and
+// records every node's address and host key.
+func (p *Provider) Provision(ctx context.Context, r provision.Request) error {
+	if err := p.Podman.Available(ctx); err != nil {
+		return err
+	}
+	pub, err := EnsureKey(p.Identity(r))
+	if err != nil {
+		return err
+	}
+	image, err := EnsureImage(ctx, p.Podman, p.Recipe, r.Out)
+	if err != nil {
+		return err
+	}
+	l := r.Lab
+	network := NetworkName(l.Name)
+	if err := p.Podman.EnsureNetwork(ctx, network, l.Provider.Subnet, map[string]string{LabelLab: l.Name}); err != nil {
+		return err
+	}
+	existing, err := p.Podman.Containers(ctx, LabelLab, l.Name)
+	if err != nil {
+		return err
+	}
+	byName := map[string]Container{}
+	for _, c := range existing {
+		byName[c.Name] = c
+	}
+	for _, c := range existing {
+		if n, _ := strconv.Atoi(c.Labels[LabelCluster]); n > l.Attendees {
+			fmt.Fprintf(r.Out, "note: %s belongs to cluster %d, beyond attendees: %d; `labctl destroy --cluster %d` removes it\n", c.Name, n, l.Attendees, n)
+		}
+	}
+
+	type job struct {
+		cluster int
+		node    string
+	}
+	var jobs []job
+	for c := 1; c <= l.Attendees; c++ {
+		for n := 1; n <= l.NodesPerCluster; n++ {
+			jobs = append(jobs, job{c, lab.NodeName(n)})
+		}
+	}
+	var (
+		mu   sync.Mutex
+		errs *multierror.Error
+		wg   sync.WaitGroup
+		sem  = make(chan struct{}, 8) // podman itself serialises much of this
+	)
+	for _, j := range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			name := ContainerName(l.Name, j.cluster, j.node)
+			mu.Lock()
+			prev := r.State.Cluster(j.cluster)
+			var pinned string
+			if prev != nil && prev.Node(j.node) != nil {
+				pinned = prev.Node(j.node).HostKey
+			}
+			mu.Unlock()
+			node, fresh, err := p.ensureNode(ctx, byName, name, network, image, pub, j.cluster, j.node, pinned)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = multierror.Append(errs, fmt.Errorf("%s: %w", lab.Label(j.cluster, j.node), err))
+				return
+			}
+			provision.SetNode(r.State, j.cluster, node, fresh)
+		}()
+	}
+	wg.Wait()
+	return errs.ErrorOrNil()
+}
+
+// ensureNode makes one node container exist and run, and reads it back.
+func (p *Provider) ensureNode(ctx context.Context, byName map[string]Container, name, network, image, pub string, cluster int, node, pinned string) (lab.Node, bool, error) {
+	c, exists := byName[name]
+	fresh := !exists
+	switch {
+	case !exists:
+		vol := name + "-containerd"
+		dockerVol := name + "-docker"
+		labels := []string{
+			"--label", LabelLab + "=" + strings.TrimPrefix(network, "labctl-"),
+			"--label", LabelCluster + "=" + strconv.Itoa(cluster),
+			"--label", LabelNode + "=" + node,
+		}
+		for _, v := range []string{vol, dockerVol} {
+			if _, err := p.Podman.run(ctx, nil, append(append([]string{"volume", "create", "--ignore"}, labels...), v)...); err != nil {
+				return lab.Node{}, false, err
+			}
+		}
+		args := append([]string{
+			"--name", name, "--hostname", node, "--network", network,
+			"--runtime", "runc", "--privileged",
+			// podman lowers its own limits, then asks for more: set both.
+			"--ulimit", "nofile=20000:20000", "--ulimit", "nproc=32768:32768",
+			// containerd's overlay snapshotter cannot sit on the container's overlay root.
+			"-v", vol + ":/var/lib/containerd", "-v", dockerVol + ":/var/lib/docker",
+			"-v", "/lib/modules:/lib/modules:ro",
+		}, labels...)
+		if err := p.Podman.Run(ctx, append(args, image, "/sbin/init")...); err != nil {
+			return lab.Node{}, false, err
+		}
+	case !c.Running:
+		if err := p.Podman.Start(ctx, name); err != nil {
+			return lab.Node{}, false, err
+		}
+	}
+	if fresh || !c.Running || pinned == "" {
+		if err := p.waitSSH(ctx, name); err != nil {
+			return lab.Node{}, false, err
+		}
+		auth := "mkdir -p /root/.ssh && chmod 700 /root/.ssh && cat > /root/.ssh/authorized_keys && chmod 600 /root/.ssh/authorized_keys"
+		if _, err := p.Podman.Exec(ctx, name, strings.NewReader(pub+"\n"), "sh", "-c", auth); err != nil {
+			return lab.Node{}, false, err
+		}
+		// The host key comes from the provider, not from the network: no
+		// trust on first use for local nodes.
+		out, err := p.Podman.Exec(ctx, name, nil, "cat", "/etc/ssh/ssh_host_ed25519_key.pub")
+		if err != nil {
+			return lab.Node{}, false, err
+		}
+		pinned = keyOnly(string(out))
+	}
+	info, err := p.Podman.Inspect(ctx, name)
+	if err != nil {
+		return lab.Node{}, false, err
+	}
+	ip := info[0].IPs[network]
+	if ip == "" {
+		return lab.Node{}, false, fmt.Errorf("%s has no address on network %s", name, network)
+	}
+	return lab.Node{Name: node, PublicAddress: ip, PrivateAddress: ip, Port: 22, HostKey: pinned, ID: name}, fresh, nil
+}
+
+// waitSSH waits until systemd made the host keys and sshd listens.
+func (p *Provider) waitSSH(ctx context.Context, name string) error {
+	ctx, cancel := context.WithTimeout(ctx, p.BootTimeout)
+	defer cancel()
+	check := "test -s /etc/ssh/ssh_host_ed25519_key.pub && systemctl is-active --quiet ssh"
+	var last error
+	for {
+		if _, err := p.Podman.Exec(ctx, name, nil, "sh", "-c", check); err == nil {
+			return nil
+		} else {
+			last = err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s: sshd not up after %s: %v", name, p.BootTimeout, last)
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+}
+
+// keyOnly strips the comment of an authorized_keys line.
+func keyOnly(line string) string {
+	f := strings.Fields(line)
+	if len(f) >= 2 {
+		return f[0] + " " + f[1]
+	}
+	return strings.TrimSpace(line)
+}
+
+// Destroy removes the lab's containers and volumes, and its network when
+// the whole lab goes.
+func (p *Provider) Destroy(ctx context.Context, r provision.Request) error {
+	if err := p.Podman.Available(ctx); err != nil {
+		return err
+	}
+	l := r.Lab
+	cs, err := p.Podman.Containers(ctx, LabelLab, l.Name)
+	if err != nil {
+		return err
+	}
+	vols, err := p.Podman.Volumes(ctx, LabelLab, l.Name)
+	if err != nil {
+		return err
+	}
+	var names, volumes []string
+	for _, c := range cs {
+		if n, _ := strconv.Atoi(c.Labels[LabelCluster]); r.Selected(n) {
+			names = append(names, c.Name)
+		}
+	}
+	for _, v := range vols {
+		if r.Selected(clusterOfVolume(l.Name, v)) {
+			volumes = append(volumes, v)
+		}
+	}
+	network := ""
+	if len(r.Clusters) == 0 {
+		network = NetworkName(l.Name)
+	}
+	return p.Podman.Remove(ctx, names, volumes, network)
+}
+
+func clusterOfVolume(labName, vol string) int {
+	rest := strings.TrimPrefix(vol, "labctl-"+labName+"-")
+	n, _ := strconv.Atoi(strings.SplitN(rest, "-", 2)[0])
+	return n
+}

@@ -1,0 +1,91 @@
+package provision
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/labctl/labctl/lab"
+	"github.com/labctl/labctl/remote"
+)
+
+// Phase is the provision phase: nodes exist, run, and are in the state,
+// each cluster with its login.
+type Phase struct {
+	Provider Provider
+	Request  Request
+	// Save persists the state; called even when provisioning failed part-way
+	// so what did get created is remembered.
+	Save func() error
+}
+
+func (p *Phase) Title() string { return "provision (" + p.Request.Lab.Provider.Type + ")" }
+
+func (p *Phase) Run(ctx context.Context) error {
+	r := p.Request
+	r.State.Lab = r.Lab.Name
+	r.State.Provider.Type = r.Lab.Provider.Type
+	err := p.Provider.Provision(ctx, r)
+	if lerr := lab.EnsureLogins(r.Lab, r.State); lerr != nil && err == nil {
+		err = lerr
+	}
+	now := time.Now().UTC()
+	for i := range r.State.Clusters {
+		c := &r.State.Clusters[i]
+		c.SetPhase("provision", lab.PhaseResult{OK: len(c.Nodes) == r.Lab.NodesPerCluster, At: now})
+	}
+	if serr := p.Save(); serr != nil {
+		return errors.Join(err, serr)
+	}
+	if err != nil {
+		return err
+	}
+	for _, c := range r.State.Clusters {
+		fmt.Fprintf(r.Out, "    cluster %02d:", c.Index)
+		for _, n := range c.Nodes {
+			fmt.Fprintf(r.Out, " %s=%s", n.Name, n.PublicAddress)
+		}
+		fmt.Fprintln(r.Out)
+	}
+	return nil
+}
+
+// DryRun says which clusters and nodes are new.
+func (p *Phase) DryRun(_ context.Context, w io.Writer) error {
+	l, s := p.Request.Lab, p.Request.State
+	for c := 1; c <= l.Attendees; c++ {
+		for n := 1; n <= l.NodesPerCluster; n++ {
+			name := lab.NodeName(n)
+			verb := "create"
+			if cl := s.Cluster(c); cl != nil && cl.Node(name) != nil {
+				verb = "check"
+			}
+			fmt.Fprintf(w, "    %s %s with provider %s\n", verb, lab.Label(c, name), l.Provider.Type)
+		}
+	}
+	return nil
+}
+
+// ReachPhase logs into every node once, so a lab whose nodes cannot be
+// reached fails here, naming them, rather than half-way through nodeprep.
+type ReachPhase struct {
+	State    *lab.State
+	Hosts    []remote.Executor
+	Parallel int
+	Out      io.Writer
+}
+
+func (p *ReachPhase) Title() string { return "reach every node over SSH" }
+
+func (p *ReachPhase) Run(ctx context.Context) error {
+	res := remote.Each(ctx, p.Hosts, p.Parallel, func(ctx context.Context, x remote.Executor) error {
+		ctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		_, err := x.Run(ctx, remote.Command{Line: "true"})
+		return err
+	})
+	fmt.Fprintf(p.Out, "    %d of %d nodes reachable\n", len(res)-res.Failed(), len(res))
+	return res.Err()
+}
