@@ -318,4 +318,3 @@ func tail(s string, n int) string {
 func ShellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
-
