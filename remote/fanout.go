@@ -2,6 +2,8 @@ package remote
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -30,7 +32,22 @@ func (r Results) Err() error {
 			merr = multierror.Append(merr, h.Err)
 		}
 	}
+	if merr != nil {
+		merr.ErrorFormat = ListErrors
+	}
 	return merr.ErrorOrNil()
+}
+
+// ListErrors formats several errors as one per line, without blank lines.
+func ListErrors(errs []error) string {
+	if len(errs) == 1 {
+		return errs[0].Error()
+	}
+	lines := make([]string, len(errs))
+	for i, err := range errs {
+		lines[i] = "  - " + err.Error()
+	}
+	return fmt.Sprintf("%d errors:\n%s", len(errs), strings.Join(lines, "\n"))
 }
 
 // Failed counts the hosts that failed.

@@ -76,7 +76,7 @@ func newUpCmd(a *app) *cobra.Command {
 				return err
 			}
 			if only == "" || (only != "provision") {
-				return fmt.Errorf("nodes are up and reachable, but the nodeprep, kubeadm, addons and coins phases %w in this version", errUnavailable)
+				return fmt.Errorf("nodes are up and reachable, but the nodeprep, kubeadm, addons and coins phases are %w in this version", errUnavailable)
 			}
 			return nil
 		},

@@ -5,6 +5,7 @@ package local
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/labctl/labctl/lab"
 	"github.com/labctl/labctl/provision"
+	"github.com/labctl/labctl/remote"
 )
 
 // Labels put on everything the provider creates.
@@ -124,6 +126,9 @@ func (p *Provider) Provision(ctx context.Context, r provision.Request) error {
 		}()
 	}
 	wg.Wait()
+	if errs != nil {
+		errs.ErrorFormat = remote.ListErrors
+	}
 	return errs.ErrorOrNil()
 }
 
@@ -141,7 +146,7 @@ func (p *Provider) ensureNode(ctx context.Context, byName map[string]Container, 
 			"--label", LabelNode + "=" + node,
 		}
 		for _, v := range []string{vol, dockerVol} {
-			if _, err := p.Podman.run(ctx, nil, append(append([]string{"volume", "create", "--ignore"}, labels...), v)...); err != nil {
+			if err := p.Podman.EnsureVolume(ctx, v, labels); err != nil {
 				return lab.Node{}, false, err
 			}
 		}
@@ -152,8 +157,11 @@ func (p *Provider) ensureNode(ctx context.Context, byName map[string]Container, 
 			"--ulimit", "nofile=20000:20000", "--ulimit", "nproc=32768:32768",
 			// containerd's overlay snapshotter cannot sit on the container's overlay root.
 			"-v", vol + ":/var/lib/containerd", "-v", dockerVol + ":/var/lib/docker",
-			"-v", "/lib/modules:/lib/modules:ro",
 		}, labels...)
+		if _, err := os.Stat("/lib/modules"); err == nil {
+			// modprobe inside the node loads the host's modules, as on a VM.
+			args = append(args, "-v", "/lib/modules:/lib/modules:ro")
+		}
 		if err := p.Podman.Run(ctx, append(args, image, "/sbin/init")...); err != nil {
 			return lab.Node{}, false, err
 		}

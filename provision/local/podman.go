@@ -91,6 +91,15 @@ type Container struct {
 	IPs     map[string]string // network → address
 }
 
+// EnsureVolume creates the named volume (with label flags) unless it exists.
+func (p *Podman) EnsureVolume(ctx context.Context, name string, labelFlags []string) error {
+	if _, err := p.run(ctx, nil, "volume", "exists", name); err == nil {
+		return nil
+	}
+	_, err := p.run(ctx, nil, append(append([]string{"volume", "create"}, labelFlags...), name)...)
+	return err
+}
+
 // Containers lists the containers carrying label key=value.
 func (p *Podman) Containers(ctx context.Context, key, value string) ([]Container, error) {
 	out, err := p.run(ctx, nil, "ps", "-a", "--filter", "label="+key+"="+value, "--format", "{{.Names}}")
