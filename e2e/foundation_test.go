@@ -105,7 +105,7 @@ func TestFoundation(t *testing.T) {
 		podman(t, "exec", containerName(l, 1, "node1"), "systemctl", "restart", "ssh")
 		// Restarting sshd leaves established sessions alone; drop ours too,
 		// as a network blip would.
-		podman(t, "exec", containerName(l, 1, "node1"), "sh", "-c", "pkill -f 'sshd: root' || true")
+		podman(t, "exec", containerName(l, 1, "node1"), "sh", "-c", "pkill -f '^sshd: root' || true")
 		time.Sleep(500 * time.Millisecond)
 		res, err := x.Run(ctx, remote.Command{Line: "echo again"})
 		if err != nil || string(res.Stdout) != "again\n" {

@@ -14,6 +14,7 @@ type Lab struct {
 	Kubernetes      KubernetesSpec `yaml:"kubernetes"`
 	Provider        ProviderSpec   `yaml:"provider"`
 	SSH             SSHSpec        `yaml:"ssh"`
+	Nodes           NodesSpec      `yaml:"nodes"`
 	Addons          []string       `yaml:"addons"`
 	Coins           CoinsSpec      `yaml:"coins"`
 	Cards           CardsSpec      `yaml:"cards"`
@@ -30,7 +31,28 @@ type LoginSpec struct {
 type KubernetesSpec struct {
 	Version string `yaml:"version"`
 	CNI     string `yaml:"cni"`
+	// Source is where nodes get Kubernetes: "packages" (pkgs.k8s.io) or
+	// "cache" (binaries and images uploaded from labctl's artifact cache,
+	// for offline rooms). Default: cache for local nodes, packages otherwise.
+	Source string `yaml:"source"`
+	// Artifacts is the artifact cache directory (default: built by labctl).
+	Artifacts string `yaml:"artifacts"`
+	// PodSubnet is the cluster's pod network (default 10.244.0.0/16).
+	PodSubnet string `yaml:"podSubnet"`
 }
+
+// NodesSpec is what nodeprep puts on every node besides Kubernetes.
+type NodesSpec struct {
+	// Docker installs Docker Engine and docker-compose (default true).
+	Docker *bool `yaml:"docker"`
+	// PortworxSize is the sparse /portworx.blk size ("" or "0" disables).
+	PortworxSize string `yaml:"portworxSize"`
+	// Packages are extra distribution packages.
+	Packages []string `yaml:"packages"`
+}
+
+// DockerEnabled says whether nodes get Docker Engine.
+func (n NodesSpec) DockerEnabled() bool { return n.Docker == nil || *n.Docker }
 
 // ProviderSpec says where nodes come from.
 type ProviderSpec struct {

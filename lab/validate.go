@@ -27,6 +27,8 @@ var (
 	nameRE    = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$`)
 	userRE    = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,31}$`)
 	versionRE = regexp.MustCompile(`^v?(\d+)\.(\d+)\.(\d+)$`)
+	sizeRE    = regexp.MustCompile(`^(0|[1-9][0-9]*[KMGT]?)$`)
+	pkgRE     = regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]+(=[A-Za-z0-9.+:~-]+)?$`)
 	hostRE    = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$`)
 )
 
@@ -65,6 +67,18 @@ func (l *Lab) applyDefaults() {
 	l.Kubernetes.Version = strings.TrimPrefix(l.Kubernetes.Version, "v")
 	if l.Kubernetes.CNI == "" {
 		l.Kubernetes.CNI = "weave"
+	}
+	if l.Kubernetes.Source == "" {
+		l.Kubernetes.Source = "packages"
+		if l.Provider.Type == "local" {
+			l.Kubernetes.Source = "cache"
+		}
+	}
+	if l.Kubernetes.PodSubnet == "" {
+		l.Kubernetes.PodSubnet = "10.244.0.0/16"
+	}
+	if l.Nodes.PortworxSize == "" {
+		l.Nodes.PortworxSize = "10G"
 	}
 	if l.SSH.User == "" {
 		l.SSH.User = "root"
@@ -124,6 +138,20 @@ func (l *Lab) Validate() error {
 	}
 	if !oneOf(l.Kubernetes.CNI, CNIs) {
 		return fmt.Errorf("kubernetes.cni: %q is not one of %s", l.Kubernetes.CNI, strings.Join(CNIs, ", "))
+	}
+	if !oneOf(l.Kubernetes.Source, []string{"packages", "cache"}) {
+		return fmt.Errorf("kubernetes.source: %q is not packages or cache", l.Kubernetes.Source)
+	}
+	if _, _, err := net.ParseCIDR(l.Kubernetes.PodSubnet); err != nil {
+		return fmt.Errorf("kubernetes.podSubnet: %q is not a CIDR", l.Kubernetes.PodSubnet)
+	}
+	if !sizeRE.MatchString(l.Nodes.PortworxSize) {
+		return fmt.Errorf("nodes.portworxSize: %q is not a size like 10G", l.Nodes.PortworxSize)
+	}
+	for i, p := range l.Nodes.Packages {
+		if !pkgRE.MatchString(p) {
+			return fmt.Errorf("nodes.packages[%d]: %q is not a package name", i, p)
+		}
 	}
 	for i, a := range l.Addons {
 		if !oneOf(a, Addons) {

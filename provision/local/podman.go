@@ -8,6 +8,7 @@ import (
 	"io"
 	"os/exec"
 	"strings"
+	"time"
 )
 
 // Podman runs the podman command line. Every call names the command and
@@ -173,7 +174,16 @@ func (p *Podman) Exec(ctx context.Context, name string, stdin io.Reader, cmd ...
 // that are already gone.
 func (p *Podman) Remove(ctx context.Context, containers, volumes []string, network string) error {
 	if len(containers) > 0 {
-		if _, err := p.run(ctx, nil, append([]string{"rm", "-f", "-t", "2"}, containers...)...); err != nil {
+		// podman 4.3 sometimes fails to remove a container it has just
+		// stopped ("container state improper"); a second try succeeds.
+		var err error
+		for try := 0; try < 3; try++ {
+			if _, err = p.run(ctx, nil, append([]string{"rm", "-f", "-t", "2"}, containers...)...); err == nil {
+				break
+			}
+			time.Sleep(time.Second)
+		}
+		if err != nil {
 			return err
 		}
 	}
