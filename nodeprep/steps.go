@@ -1,0 +1,140 @@
+// Package nodeprep prepares every node of a lab over SSH: host name and
+// hosts file, the attendee login, container runtime, Kubernetes, tools and
+// the Portworx loop device. Each step is a script rendered from templates/
+// and recorded on the node with a digest of what it ran, so a re-run
+// probes once per node and acts only where something differs.
+package nodeprep
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"text/template"
+
+	"github.com/labctl/labctl/templates"
+)
+
+// StepDir is where each step records the digest of its last success.
+const StepDir = "/var/lib/labctl/steps"
+
+// Step is one idempotent piece of node preparation.
+type Step struct {
+	Name   string
+	Script string
+	// Check is a shell test run by the probe; a failure means the step must
+	// run again even if its digest matches (e.g. a service stopped).
+	Check string
+	// Files are uploaded (checksums verified) before Script runs.
+	Files []File
+	// Secrets in Script, redacted from logs.
+	Secrets []string
+}
+
+// File is something uploaded to a node by a step.
+type File struct {
+	Source string // local path
+	SHA256 string
+	Dest   string
+	Mode   uint32
+}
+
+// Digest identifies what the step does; a change re-runs it.
+func (s Step) Digest() string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\n%s\n", s.Name, s.Script)
+	for _, f := range s.Files {
+		fmt.Fprintf(h, "%s %s %o\n", f.Dest, f.SHA256, f.Mode)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// Host is one node of the cluster as the others see it.
+type Host struct {
+	Name, IP, HostKey string
+}
+
+// NodeData is what the step templates are rendered with.
+type NodeData struct {
+	Cluster      int
+	Node         string
+	PublicIP     string
+	Hosts        []Host
+	User         string
+	Password     string
+	PrivateKey   string
+	PublicKey    string
+	MaxAuthTries int
+	Packages     []string
+	Version      string // 1.34.4
+	Minor        string // 1.34
+	Source       string // packages | cache
+	Stage        string // where cache uploads land
+	PauseImage   string
+	PortworxSize string
+	LoopDevice   string
+	LoopMinor    int
+}
+
+var funcs = template.FuncMap{"join": strings.Join}
+
+// render renders templates/nodeprep/NAME.sh.tmpl.
+func render(name string, d NodeData) (string, error) {
+	src, err := templates.NodePrep.ReadFile("nodeprep/" + name + ".sh.tmpl")
+	if err != nil {
+		return "", fmt.Errorf("step %s: %w", name, err)
+	}
+	t, err := template.New(name).Funcs(funcs).Option("missingkey=error").Parse(string(src))
+	if err != nil {
+		return "", fmt.Errorf("step %s: %w", name, err)
+	}
+	var b bytes.Buffer
+	if err := t.Execute(&b, d); err != nil {
+		return "", fmt.Errorf("step %s: %w", name, err)
+	}
+	return b.String(), nil
+}
+
+// BasePackages are installed on every node: the runtime, what kubeadm's
+// preflight wants, and the tools the exercises call.
+var BasePackages = []string{
+	"containerd", "runc", "containernetworking-plugins", "conntrack", "socat", "ethtool",
+	"iptables", "ebtables", "kmod", "gpg", "bash-completion", "openssl", "ca-certificates",
+	"git", "curl", "jq", "httping", "apache2-utils", "telnet", "vim", "htop", "tree", "unzip",
+	"less", "dnsutils", "netcat-openbsd", "util-linux",
+}
+
+// DockerPackages are Debian's Docker Engine and Compose v1 (the course
+// runs `docker-compose up`).
+var DockerPackages = []string{"docker.io", "docker-compose"}
+
+// Steps returns the steps for one node, in order.
+func Steps(d NodeData, kubeFiles []File) ([]Step, error) {
+	type def struct {
+		name, tmpl, check string
+		files             []File
+		secrets           []string
+		skip              bool
+	}
+	defs := []def{
+		{name: "hostname", tmpl: "hostname", check: `[ "$(hostname)" = ` + d.Node + ` ]`},
+		{name: "packages", tmpl: "packages"},
+		{name: "runtime", tmpl: "runtime", check: "systemctl is-active --quiet containerd"},
+		{name: "login", tmpl: "login", check: "id -u " + d.User + " >/dev/null 2>&1", secrets: []string{d.Password, d.PrivateKey}},
+		{name: "kubernetes", tmpl: "kube-" + d.Source, check: `[ "$(kubeadm version -o short 2>/dev/null)" = v` + d.Version + ` ]`, files: kubeFiles},
+		{name: "portworx", tmpl: "portworx", check: "losetup " + d.LoopDevice + " 2>/dev/null | grep -q /portworx.blk", skip: d.PortworxSize == "0"},
+	}
+	var steps []Step
+	for _, df := range defs {
+		if df.skip {
+			continue
+		}
+		script, err := render(df.tmpl, d)
+		if err != nil {
+			return nil, err
+		}
+		steps = append(steps, Step{Name: df.name, Script: script, Check: df.check, Files: df.files, Secrets: df.secrets})
+	}
+	return steps, nil
+}

@@ -1,0 +1,181 @@
+package nodeprep
+
+import (
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/labctl/labctl/lab"
+	"github.com/labctl/labctl/remote"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func sampleData(source string) NodeData {
+	return NodeData{
+		Cluster: 3, Node: "node2", PublicIP: "203.0.113.12",
+		Hosts: []Host{
+			{Name: "node1", IP: "10.0.3.11", HostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb1"},
+			{Name: "node2", IP: "10.0.3.12", HostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb2"},
+		},
+		User: "k8s", Password: "abcde-fghjk-mnpqr",
+		PrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nFAKEKEYFORGOLDENTESTS\n-----END OPENSSH PRIVATE KEY-----\n",
+		PublicKey:  "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPubPubPubPubPubPubPubPubPubPubPubPubPubPub k8s@cluster03",
+		MaxAuthTries: 20, Packages: []string{"containerd", "runc", "git"},
+		Version: "1.34.4", Minor: "1.34", Source: source, Stage: "/var/lib/labctl/stage",
+		PauseImage: "registry.k8s.io/pause:3.10.1", PortworxSize: "10G", LoopDevice: "/dev/loop4", LoopMinor: 4,
+	}
+}
+
+// TestStepScriptsGolden shows every change to what runs on nodes as a diff.
+func TestStepScriptsGolden(t *testing.T) {
+	for _, source := range []string{"packages", "cache"} {
+		steps, err := Steps(sampleData(source), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range steps {
+			if s.Name == "kubernetes" {
+				s.Name += "-" + source
+			} else if source == "cache" {
+				continue
+			}
+			golden := filepath.Join("testdata", s.Name+".sh.golden")
+			if *update {
+				os.WriteFile(golden, []byte(s.Script), 0o644)
+				continue
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%s: %v (run go test ./nodeprep -update)", s.Name, err)
+			}
+			if string(want) != s.Script {
+				t.Errorf("%s differs from %s; if intended, run go test ./nodeprep -update", s.Name, golden)
+			}
+		}
+	}
+}
+
+func TestStepsCarryChecksAndSecrets(t *testing.T) {
+	steps, err := Steps(sampleData("cache"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := []string{}
+	for _, s := range steps {
+		names = append(names, s.Name)
+		if s.Name == "login" {
+			if len(s.Secrets) != 2 || !strings.Contains(s.Script, "abcde-fghjk-mnpqr") {
+				t.Fatal("login step must carry the password and key as secrets")
+			}
+		}
+	}
+	if strings.Join(names, ",") != "hostname,packages,runtime,login,kubernetes,portworx" {
+		t.Fatalf("step order: %v", names)
+	}
+	d := sampleData("cache")
+	d.PortworxSize = "0"
+	steps, _ = Steps(d, nil)
+	for _, s := range steps {
+		if s.Name == "portworx" {
+			t.Fatal("portworxSize 0 must skip the loop device")
+		}
+	}
+}
+
+func TestDigestChangesWithInputs(t *testing.T) {
+	a, _ := Steps(sampleData("cache"), nil)
+	d := sampleData("cache")
+	d.Password = "other-other-other"
+	b, _ := Steps(d, nil)
+	if a[3].Digest() == b[3].Digest() {
+		t.Fatal("a new password must change the login step's digest")
+	}
+	if a[0].Digest() != b[0].Digest() {
+		t.Fatal("the hostname step does not depend on the password")
+	}
+	c, _ := Steps(sampleData("cache"), []File{{Dest: "/x", SHA256: "aa", Mode: 0o755}})
+	if c[4].Digest() == a[4].Digest() {
+		t.Fatal("uploaded files must be part of the kubernetes step's digest")
+	}
+}
+
+func TestPlanActsOnlyOnDifferences(t *testing.T) {
+	steps, _ := Steps(sampleData("cache"), nil)
+	facts := map[string]fact{}
+	for _, s := range steps {
+		facts[s.Name] = fact{digest: s.Digest(), ok: true}
+	}
+	if todo := plan(steps, facts); len(todo) != 0 {
+		t.Fatalf("a finished node must need nothing, got %d steps", len(todo))
+	}
+	facts["runtime"] = fact{digest: steps[2].Digest(), ok: false} // containerd stopped
+	facts["login"] = fact{digest: "old", ok: true}                // password changed
+	todo := plan(steps, facts)
+	if len(todo) != 2 || todo[0].Name != "runtime" || todo[1].Name != "login" {
+		t.Fatalf("plan: %v", todo)
+	}
+}
+
+func TestProbeRoundTrip(t *testing.T) {
+	out := "step hostname 0123456789abcdef ok\nstep packages - bad\n"
+	facts, err := parseProbe(out)
+	if err != nil || facts["hostname"].digest != "0123456789abcdef" || !facts["hostname"].ok || facts["packages"].ok {
+		t.Fatalf("%+v %v", facts, err)
+	}
+	if _, err := parseProbe("garbage\n"); err == nil {
+		t.Fatal("want an error for unexpected probe output")
+	}
+	steps, _ := Steps(sampleData("cache"), nil)
+	script := probeScript(steps)
+	for _, s := range steps {
+		if !strings.Contains(script, "printf 'step "+s.Name+" ") {
+			t.Fatalf("probe misses %s", s.Name)
+		}
+	}
+}
+
+// TestPhaseOnFakes runs the phase against scripted nodes: one finished,
+// one new, one unreachable. The unreachable node's cluster is reported
+// failed; the others proceed.
+func TestPhaseOnFakes(t *testing.T) {
+	l := &lab.Lab{Login: lab.LoginSpec{User: "k8s"}, Kubernetes: lab.KubernetesSpec{Version: "1.34.4", Source: "cache"}, Nodes: lab.NodesSpec{PortworxSize: "10G"}}
+	st := &lab.State{Clusters: []lab.Cluster{
+		{Index: 1, Login: lab.Login{User: "k8s", Password: "pw111-pw111-pw111"}, Nodes: []lab.Node{{Name: "node1", PublicAddress: "10.0.0.1", PrivateAddress: "10.0.0.1"}}},
+		{Index: 2, Login: lab.Login{User: "k8s", Password: "pw222-pw222-pw222"}, Nodes: []lab.Node{{Name: "node1", PublicAddress: "10.0.0.2", PrivateAddress: "10.0.0.2"}}},
+	}}
+	fakes := map[string]*remote.Fake{}
+	saves := 0
+	p := &Phase{Lab: l, State: st, Parallel: 4, Out: &strings.Builder{}, Save: func() error { saves++; return nil },
+		Exec: func(c int, n string) remote.Executor { return fakes[lab.Label(c, n)] }}
+	// The probe needs the digests, which need the keys: make them first.
+	if err := p.ensureKeys(); err != nil {
+		t.Fatal(err)
+	}
+	steps, _ := Steps(p.nodeData(&st.Clusters[0], st.Clusters[0].Nodes[0]), nil)
+	var done strings.Builder
+	for _, s := range steps {
+		done.WriteString("step " + s.Name + " " + s.Digest() + " ok\n")
+	}
+	fakes["01/node1"] = remote.NewFake("01/node1").On(`^sh -s$`, done.String(), 0)
+	fakes["02/node1"] = remote.NewFake("02/node1").OnError(`^sh -s$`, &remote.DialError{Host: "02/node1", Addr: "10.0.0.2:22", Err: context.DeadlineExceeded})
+	err := p.Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "02/node1") {
+		t.Fatalf("want the unreachable node named, got %v", err)
+	}
+	if calls := fakes["01/node1"].Calls(); len(calls) != 1 {
+		t.Fatalf("a finished node must only be probed, ran %v", calls)
+	}
+	if !st.Clusters[0].Phases["nodeprep"].OK || st.Clusters[1].Phases["nodeprep"].OK {
+		t.Fatalf("phase results: %+v", st.Clusters)
+	}
+	if st.Clusters[0].Key == nil || st.Clusters[0].Key.Private == st.Clusters[1].Key.Private {
+		t.Fatal("each cluster needs its own key")
+	}
+	if saves < 2 {
+		t.Fatal("keys and results must be saved")
+	}
+}
