@@ -45,8 +45,10 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(
 		newInitCmd(a),
 		newUpCmd(a),
+		newStatusCmd(a),
 		newExecCmd(a),
 		newSSHCmd(a),
+		newCardsCmd(a),
 		newResetCmd(a),
 		newDestroyCmd(a),
 		newTrustCmd(a),

@@ -1,19 +1,26 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/spf13/cobra"
 
+	"github.com/labctl/labctl/artifacts"
 	"github.com/labctl/labctl/lab"
+	"github.com/labctl/labctl/nodeprep"
 	"github.com/labctl/labctl/pipeline"
 	"github.com/labctl/labctl/provision"
 	"github.com/labctl/labctl/remote"
 )
 
-// phases is the pipeline in order; later ones arrive with their issues.
+// phases is the pipeline in order.
 var phases = []string{"provision", "nodeprep", "kubeadm", "addons", "coins"}
+
+// available are the phases this version has.
+var available = []string{"provision", "nodeprep"}
 
 func newUpCmd(a *app) *cobra.Command {
 	var only string
@@ -24,7 +31,10 @@ func newUpCmd(a *app) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if only != "" && !contains(phases, only) {
-				return badInput("--only: %q is not one of %v", only, phases)
+				return badInput("--only: %q is not one of %s", only, strings.Join(phases, ", "))
+			}
+			if only != "" && !contains(available, only) {
+				return fmt.Errorf("the %s phase is %w in this version", only, errUnavailable)
 			}
 			l, store, err := a.open("labctl up")
 			if err != nil {
@@ -38,52 +48,125 @@ func newUpCmd(a *app) *cobra.Command {
 			if s.Provider.Type != "" && s.Provider.Type != l.Provider.Type {
 				return badInput("provider.type: this lab was brought up with %s; `labctl destroy` it before switching to %s", s.Provider.Type, l.Provider.Type)
 			}
-			prov, err := providerFor(l)
-			if err != nil {
+			u := &upRun{a: a, l: l, s: s, store: store, m: &pipeline.Manager{Out: a.out, DryRun: dryRun}}
+			if err := u.run(cmd.Context(), only); err != nil {
 				return err
 			}
-			var mu sync.Mutex
-			save := func() error {
-				mu.Lock()
-				defer mu.Unlock()
-				return store.Save(s)
-			}
-			req := provision.Request{Lab: l, StateDir: store.Dir(), State: s, Out: a.out}
-			m := &pipeline.Manager{Out: a.out, DryRun: dryRun}
-			run := []pipeline.Phase{}
-			if only == "" || only == "provision" {
-				run = append(run, &provision.Phase{Provider: prov, Request: req, Save: save})
-			}
-			if err := m.Run(cmd.Context(), run...); err != nil {
-				return err
-			}
-			if dryRun {
-				return nil
-			}
-			pin := func(h remote.Host, key string) error {
-				mu.Lock()
-				recordHostKey(s, h.Name, key)
-				mu.Unlock()
-				return save()
-			}
-			eng, err := engineFor(l, store.Dir(), s, pin)
-			if err != nil {
-				return err
-			}
-			defer eng.Close()
-			reach := &provision.ReachPhase{State: s, Hosts: allHosts(eng, s, nil, ""), Parallel: l.SSH.Parallel, Out: a.out}
-			if err := m.Run(cmd.Context(), reach); err != nil {
-				return err
-			}
-			if only == "" || (only != "provision") {
-				return fmt.Errorf("nodes are up and reachable, but the nodeprep, kubeadm, addons and coins phases are %w in this version", errUnavailable)
+			if only == "" {
+				return fmt.Errorf("the nodes are prepared, but the kubeadm, addons and coins phases are %w in this version", errUnavailable)
 			}
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&only, "only", "", "run one phase: provision, nodeprep, kubeadm, addons, coins")
+	cmd.Flags().StringVar(&only, "only", "", "run one phase: "+strings.Join(phases, ", "))
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the plan, change nothing")
 	return cmd
+}
+
+// upRun is one `labctl up`: the lab, its locked state, and the engine.
+type upRun struct {
+	a     *app
+	l     *lab.Lab
+	s     *lab.State
+	store *lab.Store
+	m     *pipeline.Manager
+	mu    sync.Mutex
+	eng   *remote.Engine
+}
+
+func (u *upRun) save() error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.store.Save(u.s)
+}
+
+func (u *upRun) run(ctx context.Context, only string) error {
+	want := func(p string) bool { return only == "" || only == p }
+	prov, err := providerFor(u.l)
+	if err != nil {
+		return err
+	}
+	req := provision.Request{Lab: u.l, StateDir: u.store.Dir(), State: u.s, Out: u.a.out}
+	if want("provision") {
+		if err := u.m.Run(ctx, &provision.Phase{Provider: prov, Request: req, Save: u.save}); err != nil {
+			return err
+		}
+	}
+	if len(u.s.Clusters) == 0 {
+		return fmt.Errorf("no nodes yet: run `labctl up` (or --only provision) first")
+	}
+	if u.m.DryRun && want("provision") && only != "" {
+		return nil
+	}
+	pin := func(h remote.Host, key string) error {
+		u.mu.Lock()
+		recordHostKey(u.s, h.Name, key)
+		u.mu.Unlock()
+		return u.save()
+	}
+	u.eng, err = engineFor(u.l, u.store.Dir(), u.s, pin)
+	if err != nil {
+		return err
+	}
+	defer u.eng.Close()
+	if !u.m.DryRun {
+		reach := &provision.ReachPhase{State: u.s, Hosts: allHosts(u.eng, u.s, nil, ""), Parallel: u.l.SSH.Parallel, Out: u.a.out}
+		if err := u.m.Run(ctx, reach); err != nil {
+			return err
+		}
+	}
+	if want("nodeprep") {
+		np, err := u.nodeprep(ctx)
+		if err != nil {
+			return err
+		}
+		if err := u.m.Run(ctx, np); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// nodeprep builds the nodeprep phase, with the artifact cache when nodes
+// take Kubernetes from it.
+func (u *upRun) nodeprep(ctx context.Context) (*nodeprep.Phase, error) {
+	p := &nodeprep.Phase{
+		Lab: u.l, State: u.s, Parallel: u.l.SSH.Parallel, Out: u.a.out, Save: u.save,
+		Exec: func(c int, n string) remote.Executor { return executorFor(u.eng, u.s, c, n) },
+		PauseImage: "registry.k8s.io/pause:3.10",
+	}
+	p.SharedKernel = u.l.Provider.Type == "local"
+	if u.l.Kubernetes.Source != "cache" {
+		return p, nil
+	}
+	fmt.Fprintf(u.a.out, "==> artifact cache for Kubernetes %s (built once per version; the first build takes a while)\n", u.l.Kubernetes.Version)
+	m, err := artifacts.Build(ctx, artifacts.Options{KubernetesVersion: u.l.Kubernetes.Version, CacheDir: u.l.Kubernetes.Artifacts, Log: indent(u.a.out)})
+	if err != nil {
+		return nil, fmt.Errorf("artifact cache: %w", err)
+	}
+	for _, img := range m.Images {
+		if strings.Contains(img, "/pause:") {
+			p.PauseImage = img
+		}
+	}
+	for _, name := range []string{"kubeadm", "kubelet", "kubectl", "images.tar"} {
+		path := m.Path(name)
+		if path == "" {
+			return nil, fmt.Errorf("artifact cache %s has no %s", m.Dir, name)
+		}
+		mode := uint32(0o755)
+		if name == "images.tar" {
+			mode = 0o644
+		}
+		var sum string
+		for _, art := range m.Artifacts {
+			if art.Name == name {
+				sum = art.SHA256
+			}
+		}
+		p.KubeFiles = append(p.KubeFiles, nodeprep.File{Source: path, SHA256: sum, Dest: "/var/lib/labctl/stage/" + name, Mode: mode})
+	}
+	return p, nil
 }
 
 // allHosts lists the executors of the selected clusters (all when empty)

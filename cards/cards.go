@@ -1,0 +1,159 @@
+// Package cards turns a lab's state into access cards: one per attendee
+// cluster, with the login, password, node addresses and URLs the attendee
+// needs. It renders them as a printable HTML sheet, a PDF (through
+// Chromium), a CSV claim sheet, JSON for scripts and text for a chat.
+package cards
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"text/template"
+
+	"github.com/labctl/labctl/lab"
+)
+
+// ErrNotReady means the state does not yet know what a card needs (the
+// addresses and the login of every cluster): provisioning has not run.
+var ErrNotReady = errors.New("cards need each cluster's addresses and login")
+
+// Deck is every card of a lab, with what is common to all of them.
+type Deck struct {
+	Event string `json:"event"`
+	URL   string `json:"url"`
+	Paper string `json:"-"`
+	QR    string `json:"-"`
+	Back  bool   `json:"-"`
+	// Logo is the logo file's content as a data URI ("" without a logo).
+	Logo  string `json:"-"`
+	Text  Text   `json:"-"`
+	Cards []Card `json:"clusters"`
+	// template is the lab's own HTML template path ("" for the embedded one).
+	template string
+}
+
+// Card is what one attendee receives.
+type Card struct {
+	Cluster  int    `json:"cluster"`
+	User     string `json:"login"`
+	Password string `json:"password"`
+	// Node1 is the address attendees connect to.
+	Node1 string     `json:"node1"`
+	SSH   string     `json:"ssh"`
+	Nodes []NodeAddr `json:"nodes"`
+	URL   string     `json:"url"`
+	// QRURL is what the card's QR code encodes ("" without one).
+	QRURL string `json:"qr,omitempty"`
+}
+
+// NodeAddr is one node's public address.
+type NodeAddr struct {
+	Name    string `json:"name"`
+	Address string `json:"address"`
+}
+
+// Number is the cluster number as printed: "03".
+func (c Card) Number() string { return fmt.Sprintf("%02d", c.Cluster) }
+
+// Build makes the deck from the lab and its state. baseDir resolves the
+// lab file's relative paths (logo, template): the lab file's directory.
+func Build(l *lab.Lab, s *lab.State, baseDir string) (*Deck, error) {
+	text, err := NewText(l.Cards.Text)
+	if err != nil {
+		return nil, err
+	}
+	d := &Deck{
+		Event: l.Cards.Event,
+		URL:   l.Cards.URL,
+		Paper: l.Cards.Paper,
+		QR:    l.Cards.QR,
+		Back:  l.Cards.Back,
+		Text:  text,
+	}
+	if d.Event == "" {
+		d.Event = l.Name
+	}
+	if l.Cards.Logo != "" {
+		if d.Logo, err = logoURI(resolve(baseDir, l.Cards.Logo)); err != nil {
+			return nil, err
+		}
+	}
+	if l.Cards.Template != "" {
+		d.template = resolve(baseDir, l.Cards.Template)
+	}
+	var qrTmpl *template.Template
+	if l.Cards.QR == "attendee" {
+		if qrTmpl, err = template.New("qrURL").Option("missingkey=error").Parse(l.Cards.QRURL); err != nil {
+			return nil, fmt.Errorf("cards.qrURL: %w", err)
+		}
+	}
+	if len(s.Clusters) == 0 {
+		return nil, fmt.Errorf("%w: the state has no clusters yet (run `labctl up`)", ErrNotReady)
+	}
+	clusters := append([]lab.Cluster(nil), s.Clusters...)
+	sort.Slice(clusters, func(i, j int) bool { return clusters[i].Index < clusters[j].Index })
+	for _, c := range clusters {
+		card, err := newCard(c, d.URL)
+		if err != nil {
+			return nil, err
+		}
+		switch l.Cards.QR {
+		case "slides":
+			card.QRURL = d.URL
+		case "attendee":
+			var b bytes.Buffer
+			if err := qrTmpl.Execute(&b, struct{ Cluster string }{card.Number()}); err != nil {
+				return nil, fmt.Errorf("cards.qrURL: %w", err)
+			}
+			card.QRURL = b.String()
+		}
+		d.Cards = append(d.Cards, card)
+	}
+	return d, nil
+}
+
+func newCard(c lab.Cluster, url string) (Card, error) {
+	if c.Login.User == "" || c.Login.Password == "" {
+		return Card{}, fmt.Errorf("%w: cluster %d has no login yet (run `labctl up`)", ErrNotReady, c.Index)
+	}
+	if len(c.Nodes) == 0 {
+		return Card{}, fmt.Errorf("%w: cluster %d has no nodes yet (run `labctl up --only provision`)", ErrNotReady, c.Index)
+	}
+	card := Card{Cluster: c.Index, User: c.Login.User, Password: c.Login.Password, URL: url}
+	for _, n := range c.Nodes {
+		if n.PublicAddress == "" {
+			return Card{}, fmt.Errorf("%w: %s has no address yet (run `labctl up --only provision`)", ErrNotReady, lab.Label(c.Index, n.Name))
+		}
+		card.Nodes = append(card.Nodes, NodeAddr{Name: n.Name, Address: n.PublicAddress})
+	}
+	first := c.Node("node1")
+	if first == nil {
+		first = &c.Nodes[0]
+	}
+	card.Node1 = first.PublicAddress
+	card.SSH = sshCommand(c.Login.User, first.PublicAddress, first.Port)
+	return card, nil
+}
+
+// sshCommand is what the attendee types. Only a non-standard port shows.
+func sshCommand(user, addr string, port int) string {
+	if port != 0 && port != 22 {
+		return "ssh -p " + strconv.Itoa(port) + " " + user + "@" + addr
+	}
+	return "ssh " + user + "@" + addr
+}
+
+func resolve(base, p string) string {
+	if home, err := os.UserHomeDir(); err == nil && strings.HasPrefix(p, "~/") {
+		return filepath.Join(home, p[2:])
+	}
+	if p == "" || filepath.IsAbs(p) || base == "" {
+		return p
+	}
+	return filepath.Join(base, p)
+}

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/labctl/labctl/lab"
+	"github.com/labctl/labctl/remote"
+	"github.com/labctl/labctl/status"
+)
+
+func newStatusCmd(a *app) *cobra.Command {
+	var (
+		watch             bool
+		interval, timeout time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show one row per attendee cluster: nodes reachable and Ready, add-ons, DockerCoins, last phase",
+		Long: `Probe every node in parallel (each within --timeout) and show one row per
+attendee cluster. A node that does not answer shows as unreachable; the
+command never waits longer than the timeout for it. --json prints the rows
+for scripts, without secrets. --watch redraws every --interval until Ctrl-C.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if timeout <= 0 {
+				return badInput("--timeout: must be positive")
+			}
+			if interval < time.Second {
+				return badInput("--interval: must be at least 1s")
+			}
+			l, s, err := a.readState()
+			if err != nil {
+				return err
+			}
+			e, err := a.engine(l, s)
+			if err != nil {
+				return err
+			}
+			defer e.Close()
+			opts := status.Options{Timeout: timeout, Parallel: l.SSH.Parallel}
+			frame := func(ctx context.Context) ([]byte, error) {
+				// Re-read the state so a watch follows a `labctl up` running
+				// beside it; keep the last good one if a read fails.
+				if watch {
+					if _, fresh, err := a.readState(); err == nil {
+						s = fresh
+					}
+				}
+				cur := s
+				rows := status.Probe(ctx, cur, func(cluster int, node string) remote.Executor {
+					return executorFor(e, cur, cluster, node)
+				}, opts)
+				return statusFrame(a.jsonOut, watch, l, rows, interval)
+			}
+			if !watch {
+				out, err := frame(cmd.Context())
+				if err != nil {
+					return err
+				}
+				_, err = a.out.Write(out)
+				return err
+			}
+			return status.Watch(cmd.Context(), a.out, interval, isTerminal(a.out) && !a.jsonOut, frame)
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVarP(&watch, "watch", "w", false, "redraw every --interval until Ctrl-C")
+	f.DurationVar(&interval, "interval", 5*time.Second, "time between two redraws with --watch")
+	f.DurationVar(&timeout, "timeout", status.DefaultTimeout, "how long each node has to answer")
+	return cmd
+}
+
+func statusFrame(jsonOut, watch bool, l *lab.Lab, rows []status.Row, interval time.Duration) ([]byte, error) {
+	var b bytes.Buffer
+	if jsonOut {
+		err := status.WriteJSON(&b, rows)
+		return b.Bytes(), err
+	}
+	if watch {
+		fmt.Fprintf(&b, "labctl status: %s, %s, every %s (Ctrl-C to stop)\n\n", l.Name, time.Now().Format("15:04:05"), interval)
+	}
+	err := status.Render(&b, rows, time.Now())
+	return b.Bytes(), err
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}

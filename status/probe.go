@@ -1,0 +1,277 @@
+// Package status answers "which clusters are healthy?" during a class: it
+// probes every node in parallel with short timeouts and reads the phases
+// recorded in the state, one row per attendee cluster.
+package status
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/labctl/labctl/lab"
+	"github.com/labctl/labctl/remote"
+)
+
+// Phase names whose results get their own column, when a cluster has them.
+const (
+	PhaseAddons = "addons"
+	PhaseCoins  = "coins"
+)
+
+// DefaultTimeout bounds one probe of one node.
+const DefaultTimeout = 5 * time.Second
+
+// noKubeadm is what NodesCommand prints on a node kubeadm has not set up.
+const noKubeadm = "labctl-status:no-kubeadm"
+
+// Commands the probes run. Every node gets PingCommand except node1, which
+// answers NodesCommand: one round trip proves it reachable and counts Ready.
+const (
+	PingCommand  = "true"
+	NodesCommand = "if [ -f /etc/kubernetes/admin.conf ]; then KUBECONFIG=/etc/kubernetes/admin.conf kubectl get nodes --no-headers; else echo " + noKubeadm + "; fi"
+)
+
+// Options tune Probe.
+type Options struct {
+	// Timeout bounds each node's probe (DefaultTimeout when 0).
+	Timeout time.Duration
+	// Parallel is how many nodes are probed at once (remote.DefaultParallel when 0).
+	Parallel int
+}
+
+// Row is one attendee cluster's health. It never holds a secret.
+type Row struct {
+	Cluster   int         `json:"cluster"`
+	Nodes     []NodeState `json:"nodes"`
+	Reachable int         `json:"reachable"`
+	Total     int         `json:"total"`
+	// Ready counts the nodes Kubernetes reports Ready; nil when unknown
+	// (kubeadm has not run, or node1 did not answer).
+	Ready *int `json:"ready"`
+	// Registered counts the nodes Kubernetes knows; nil when unknown.
+	Registered *int `json:"registered,omitempty"`
+	// KubeError is why kubectl on node1 failed, when it did.
+	KubeError string `json:"kubeError,omitempty"`
+	Addons    *Phase `json:"addons,omitempty"`
+	Coins     *Phase `json:"coins,omitempty"`
+	// Last is the most recent phase recorded for the cluster.
+	Last *Phase `json:"last,omitempty"`
+}
+
+// NodeState is what a probe learned about one node.
+type NodeState struct {
+	Name      string `json:"name"`
+	Address   string `json:"address"`
+	Reachable bool   `json:"reachable"`
+	Error     string `json:"error,omitempty"`
+}
+
+// Phase is a phase's last result on the cluster, as the state recorded it.
+type Phase struct {
+	Name  string    `json:"name"`
+	OK    bool      `json:"ok"`
+	At    time.Time `json:"at"`
+	Step  string    `json:"step,omitempty"`
+	Error string    `json:"error,omitempty"`
+}
+
+// Unreachable lists the names of the nodes that did not answer.
+func (r Row) Unreachable() []string {
+	var out []string
+	for _, n := range r.Nodes {
+		if !n.Reachable {
+			out = append(out, n.Name)
+		}
+	}
+	return out
+}
+
+type target struct {
+	remote.Executor
+	row, node int
+	first     bool
+}
+
+// Probe checks every node of every cluster at once, each within
+// o.Timeout, and returns one row per cluster in cluster order. exec gives
+// the executor of a node (nil when it has none). Probe returns within about
+// the timeout per wave of o.Parallel nodes even if an executor ignores its
+// context.
+func Probe(ctx context.Context, st *lab.State, exec func(cluster int, node string) remote.Executor, o Options) []Row {
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	clusters := append([]lab.Cluster(nil), st.Clusters...)
+	sort.Slice(clusters, func(i, j int) bool { return clusters[i].Index < clusters[j].Index })
+	secrets := st.Secrets()
+	rows := make([]Row, len(clusters))
+	var targets []remote.Executor
+	for i, c := range clusters {
+		rows[i] = Row{Cluster: c.Index, Total: len(c.Nodes)}
+		rows[i].Addons = phase(c, PhaseAddons, secrets)
+		rows[i].Coins = phase(c, PhaseCoins, secrets)
+		rows[i].Last = lastPhase(c, secrets)
+		first := firstNode(c)
+		for j, n := range c.Nodes {
+			rows[i].Nodes = append(rows[i].Nodes, NodeState{Name: n.Name, Address: n.PublicAddress})
+			x := exec(c.Index, n.Name)
+			if x == nil {
+				rows[i].Nodes[j].Error = "no way to reach it (no address in the state)"
+				continue
+			}
+			targets = append(targets, &target{Executor: x, row: i, node: j, first: n.Name == first})
+		}
+	}
+	// Each target writes only its own node's fields, and node1's target the
+	// row's Kubernetes fields, so the goroutines never share a field.
+	remote.Each(ctx, targets, o.Parallel, func(ctx context.Context, x remote.Executor) error {
+		t := x.(*target)
+		probeNode(ctx, t, &rows[t.row], o.Timeout, secrets)
+		return nil
+	})
+	for i := range rows {
+		for _, n := range rows[i].Nodes {
+			if n.Reachable {
+				rows[i].Reachable++
+			}
+		}
+	}
+	return rows
+}
+
+func probeNode(ctx context.Context, t *target, row *Row, timeout time.Duration, secrets []string) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	line := PingCommand
+	if t.first {
+		line = NodesCommand
+	}
+	res, err := runBounded(ctx, t.Executor, remote.Command{Line: line, Secrets: secrets})
+	node := &row.Nodes[t.node]
+	var exit *remote.ExitError
+	switch {
+	case err == nil:
+		node.Reachable = true
+	case errors.As(err, &exit):
+		// It answered: the host is up even if the command failed.
+		node.Reachable = true
+	case ctx.Err() != nil:
+		// Whatever the executor said, the probe ran out of time.
+		node.Error = fmt.Sprintf("no answer within %s", timeout)
+		if !errors.Is(err, context.DeadlineExceeded) || err.Error() != context.DeadlineExceeded.Error() {
+			// The executor kept retrying: its last error says why.
+			node.Error += " (" + redact(oneLine(err.Error()), secrets) + ")"
+		}
+		return
+	default:
+		node.Error = redact(oneLine(err.Error()), secrets)
+		return
+	}
+	if !t.first {
+		return
+	}
+	if exit != nil {
+		row.KubeError = redact(fmt.Sprintf("kubectl get nodes on %s exited %d: %s", node.Name, exit.ExitCode, oneLine(exit.Output)), secrets)
+		return
+	}
+	out := string(res.Stdout)
+	if strings.Contains(out, noKubeadm) {
+		return
+	}
+	registered, ready := ParseNodes(out)
+	row.Registered, row.Ready = &registered, &ready
+}
+
+// runBounded runs cmd but returns when ctx ends even if the executor does
+// not, so one wedged connection cannot hang the whole status.
+func runBounded(ctx context.Context, x remote.Executor, cmd remote.Command) (remote.Result, error) {
+	type answer struct {
+		res remote.Result
+		err error
+	}
+	ch := make(chan answer, 1)
+	go func() {
+		res, err := x.Run(ctx, cmd)
+		ch <- answer{res, err}
+	}()
+	select {
+	case a := <-ch:
+		return a.res, a.err
+	case <-ctx.Done():
+	}
+	// A well-behaved executor returns right after its context ends, often
+	// with the reason it could not connect: worth a short wait.
+	select {
+	case a := <-ch:
+		return a.res, a.err
+	case <-time.After(graceAfterTimeout):
+		return remote.Result{}, ctx.Err()
+	}
+}
+
+// graceAfterTimeout is how long a timed-out probe waits for the executor's
+// own error before giving up on it.
+const graceAfterTimeout = 200 * time.Millisecond
+
+// ParseNodes reads `kubectl get nodes --no-headers`: how many nodes are
+// registered, and how many of them are Ready (a cordoned node still is:
+// its STATUS reads "Ready,SchedulingDisabled").
+func ParseNodes(out string) (registered, ready int) {
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		registered++
+		for _, cond := range strings.Split(f[1], ",") {
+			if cond == "Ready" {
+				ready++
+				break
+			}
+		}
+	}
+	return registered, ready
+}
+
+func firstNode(c lab.Cluster) string {
+	if c.Node("node1") != nil {
+		return "node1"
+	}
+	if len(c.Nodes) > 0 {
+		return c.Nodes[0].Name
+	}
+	return ""
+}
+
+func phase(c lab.Cluster, name string, secrets []string) *Phase {
+	r, ok := c.Phases[name]
+	if !ok {
+		return nil
+	}
+	return &Phase{Name: name, OK: r.OK, At: r.At, Step: r.Step, Error: redact(r.Error, secrets)}
+}
+
+func lastPhase(c lab.Cluster, secrets []string) *Phase {
+	var last *Phase
+	for name := range c.Phases {
+		p := phase(c, name, secrets)
+		if last == nil || p.At.After(last.At) || (p.At.Equal(last.At) && p.Name < last.Name) {
+			last = p
+		}
+	}
+	return last
+}
+
+func redact(s string, secrets []string) string {
+	for _, sec := range secrets {
+		if sec != "" {
+			s = strings.ReplaceAll(s, sec, "[redacted]")
+		}
+	}
+	return s
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

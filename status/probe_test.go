@@ -1,0 +1,269 @@
+package status
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/labctl/labctl/lab"
+	"github.com/labctl/labctl/remote"
+)
+
+// Real `kubectl get nodes --no-headers` output, kubeadm 1.34.
+const (
+	nodesAllReady = `node1   Ready    control-plane   41m   v1.34.4
+node2   Ready    <none>          40m   v1.34.4
+node3   Ready    <none>          40m   v1.34.4
+`
+	nodesMixed = `node1   Ready                      control-plane   2d3h   v1.34.4
+node2   NotReady                   <none>          2d3h   v1.34.4
+node3   Ready,SchedulingDisabled   <none>          2d3h   v1.34.4
+node4   Unknown                    <none>          2d3h   v1.34.4
+`
+)
+
+func TestParseNodes(t *testing.T) {
+	for _, tc := range []struct {
+		out             string
+		registered, rdy int
+	}{
+		{nodesAllReady, 3, 3},
+		{nodesMixed, 4, 2},
+		{"", 0, 0},
+		{"node1   NotReady   control-plane   12s   v1.34.4\n", 1, 0},
+	} {
+		registered, rdy := ParseNodes(tc.out)
+		if registered != tc.registered || rdy != tc.rdy {
+			t.Errorf("ParseNodes(%q) = %d registered, %d ready; want %d, %d", tc.out, registered, rdy, tc.registered, tc.rdy)
+		}
+	}
+}
+
+// blocking is a node that never answers: its Run returns only when the
+// context ends, or, when deaf, not even then (a wedged connection).
+type blocking struct {
+	*remote.Fake
+	deaf chan struct{}
+}
+
+func (b *blocking) Run(ctx context.Context, _ remote.Command) (remote.Result, error) {
+	if b.deaf != nil {
+		<-b.deaf
+		return remote.Result{}, errors.New("released")
+	}
+	<-ctx.Done()
+	return remote.Result{}, ctx.Err()
+}
+
+type class struct {
+	st    *lab.State
+	execs map[string]remote.Executor
+}
+
+func newClass(clusters, nodes int) *class {
+	c := &class{st: &lab.State{Version: lab.StateVersion}, execs: map[string]remote.Executor{}}
+	for i := 1; i <= clusters; i++ {
+		cl := lab.Cluster{Index: i, Login: lab.Login{User: "k8s", Password: fmt.Sprintf("secret-pw-%02d", i)}}
+		for n := 1; n <= nodes; n++ {
+			cl.Nodes = append(cl.Nodes, lab.Node{Name: fmt.Sprintf("node%d", n), PublicAddress: fmt.Sprintf("203.0.113.%d", 10*i+n)})
+		}
+		c.st.Clusters = append(c.st.Clusters, cl)
+	}
+	return c
+}
+
+func (c *class) set(cluster int, node string, x remote.Executor) {
+	c.execs[lab.Label(cluster, node)] = x
+}
+func (c *class) exec(cluster int, node string) remote.Executor {
+	return c.execs[lab.Label(cluster, node)]
+}
+
+func answering(label, kubectl string) *remote.Fake {
+	f := remote.NewFake(label).On(`^true$`, "", 0)
+	if kubectl != "" {
+		f.On(`kubectl get nodes --no-headers`, kubectl, 0)
+	}
+	return f
+}
+
+// probeWithin runs Probe and fails the test if it has not returned in
+// limit: a probe that waits on a dead node forever is the bug this catches.
+func probeWithin(t *testing.T, c *class, o Options, limit time.Duration) []Row {
+	t.Helper()
+	done := make(chan []Row, 1)
+	go func() { done <- Probe(context.Background(), c.st, c.exec, o) }()
+	select {
+	case rows := <-done:
+		return rows
+	case <-time.After(limit):
+		t.Fatalf("Probe still running after %s with a %s timeout", limit, o.Timeout)
+		return nil
+	}
+}
+
+func TestProbe(t *testing.T) {
+	c := newClass(4, 3)
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	// Cluster 1: healthy, every phase done.
+	c.set(1, "node1", answering("01/node1", nodesAllReady))
+	c.set(1, "node2", answering("01/node2", ""))
+	c.set(1, "node3", answering("01/node3", ""))
+	c.st.Clusters[0].SetPhase("kubeadm", lab.PhaseResult{OK: true, At: now.Add(-50 * time.Minute)})
+	c.st.Clusters[0].SetPhase(PhaseAddons, lab.PhaseResult{OK: true, At: now.Add(-40 * time.Minute)})
+	c.st.Clusters[0].SetPhase(PhaseCoins, lab.PhaseResult{OK: true, At: now.Add(-30 * time.Minute)})
+	// Cluster 2: kubeadm has not run; node2's connection is refused; nodeprep
+	// failed with a message that quotes the password.
+	c.set(2, "node1", remote.NewFake("02/node1").On(`admin\.conf`, noKubeadm+"\n", 0))
+	c.set(2, "node2", remote.NewFake("02/node2").OnError(`.`, errors.New("dial tcp 203.0.113.22:22: connect: connection refused")))
+	c.set(2, "node3", answering("02/node3", ""))
+	c.st.Clusters[1].SetPhase("nodeprep", lab.PhaseResult{OK: false, At: now.Add(-2 * time.Hour), Step: "login", Error: "chpasswd k8s:secret-pw-02 failed"})
+	// Cluster 3: node1 hangs until the deadline; node3 is wedged and ignores it.
+	deaf := make(chan struct{})
+	t.Cleanup(func() { close(deaf) })
+	c.set(3, "node1", &blocking{Fake: remote.NewFake("03/node1")})
+	c.set(3, "node2", answering("03/node2", ""))
+	c.set(3, "node3", &blocking{Fake: remote.NewFake("03/node3"), deaf: deaf})
+	// Cluster 4: kubectl fails (API server down); node3 has no executor.
+	c.set(4, "node1", remote.NewFake("04/node1").On(`kubectl`, "The connection to the server 10.0.4.1:6443 was refused", 1))
+	c.set(4, "node2", answering("04/node2", ""))
+
+	timeout := 300 * time.Millisecond
+	rows := probeWithin(t, c, Options{Timeout: timeout}, 20*timeout)
+	if len(rows) != 4 {
+		t.Fatalf("%d rows, want 4", len(rows))
+	}
+
+	r := rows[0]
+	if r.Reachable != 3 || r.Total != 3 || r.Ready == nil || *r.Ready != 3 || Notes(r) != "" {
+		t.Errorf("cluster 1: %+v, notes %q", r, Notes(r))
+	}
+	if r.Addons == nil || !r.Addons.OK || r.Coins == nil || !r.Coins.OK || r.Last == nil || r.Last.Name != PhaseCoins {
+		t.Errorf("cluster 1 phases: addons %+v coins %+v last %+v", r.Addons, r.Coins, r.Last)
+	}
+
+	r = rows[1]
+	if r.Reachable != 2 || r.Ready != nil || r.KubeError != "" {
+		t.Errorf("cluster 2: reachable %d, ready %v, kube error %q", r.Reachable, r.Ready, r.KubeError)
+	}
+	if got := r.Unreachable(); len(got) != 1 || got[0] != "node2" {
+		t.Errorf("cluster 2 unreachable %v, want [node2]", got)
+	}
+	if n := Notes(r); !strings.Contains(n, "node2 unreachable: dial tcp") || !strings.Contains(n, "nodeprep failed at login") || strings.Contains(n, "secret-pw") {
+		t.Errorf("cluster 2 notes %q", n)
+	}
+
+	r = rows[2]
+	if r.Reachable != 1 || r.Ready != nil {
+		t.Errorf("cluster 3: reachable %d, ready %v", r.Reachable, r.Ready)
+	}
+	if want := "node1,node3 unreachable: no answer within 300ms"; Notes(r) != want {
+		t.Errorf("cluster 3 notes %q, want %q", Notes(r), want)
+	}
+
+	r = rows[3]
+	if r.Reachable != 2 || r.Ready != nil || r.KubeError != "kubectl get nodes on node1 exited 1: The connection to the server 10.0.4.1:6443 was refused" {
+		t.Errorf("cluster 4: reachable %d, ready %v, kube error %q", r.Reachable, r.Ready, r.KubeError)
+	}
+	if !strings.Contains(Notes(r), "node3 unreachable: no way to reach it") {
+		t.Errorf("cluster 4 notes %q", Notes(r))
+	}
+
+	var table bytes.Buffer
+	if err := Render(&table, rows, now); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(table.String()), "\n")
+	if len(lines) != 5 {
+		t.Fatalf("table has %d lines, want a header and 4 rows:\n%s", len(lines), table.String())
+	}
+	for i, want := range []string{
+		"01  3/3  3/3  ok  ok  coins ok (30m ago)",
+		"02  2/3  -  -  -  nodeprep FAILED (2h ago)  node2 unreachable",
+		"03  1/3  -  -  -  -  node1,node3 unreachable: no answer within 300ms",
+		"04  2/3  -  -  -  -  node3 unreachable",
+	} {
+		if got := spaces.ReplaceAllString(lines[i+1], "  "); !strings.HasPrefix(got, want) {
+			t.Errorf("row %d:\n got %q\nwant prefix %q", i+1, got, want)
+		}
+	}
+
+	var js bytes.Buffer
+	if err := WriteJSON(&js, rows); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(js.String(), "secret-pw") {
+		t.Errorf("JSON holds a password:\n%s", js.String())
+	}
+	if !strings.Contains(js.String(), `"ready": null`) || !strings.Contains(js.String(), `"ready": 3`) {
+		t.Errorf("JSON lacks the ready counts:\n%s", js.String())
+	}
+}
+
+var spaces = regexp.MustCompile(` {2,}`)
+
+func TestProbeCommands(t *testing.T) {
+	c := newClass(1, 2)
+	n1, n2 := answering("01/node1", nodesAllReady), answering("01/node2", "")
+	c.set(1, "node1", n1)
+	c.set(1, "node2", n2)
+	probeWithin(t, c, Options{Timeout: time.Second}, 10*time.Second)
+	if calls := n1.Calls(); len(calls) != 1 || calls[0] != NodesCommand {
+		t.Errorf("node1 ran %q, want only the kubectl probe", calls)
+	}
+	if calls := n2.Calls(); len(calls) != 1 || calls[0] != PingCommand {
+		t.Errorf("node2 ran %q, want only the ping", calls)
+	}
+}
+
+func TestWatch(t *testing.T) {
+	for _, tty := range []bool{true, false} {
+		ctx, cancel := context.WithCancel(context.Background())
+		var mu sync.Mutex
+		frames := 0
+		var out bytes.Buffer
+		err := Watch(ctx, &out, time.Millisecond, tty, func(context.Context) ([]byte, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			frames++
+			if frames == 3 {
+				cancel() // Ctrl-C during the third probe
+			}
+			return []byte(fmt.Sprintf("frame %d\nline two\n", frames)), nil
+		})
+		if err != nil {
+			t.Fatalf("tty=%v: Watch after Ctrl-C returned %v, want nil", tty, err)
+		}
+		s := out.String()
+		if strings.Contains(s, "frame 3") || !strings.Contains(s, "frame 2") {
+			t.Errorf("tty=%v: want frames 1 and 2 only, got %q", tty, s)
+		}
+		if got := strings.Count(s, "\x1b[H"); tty && got != 2 || !tty && got != 0 {
+			t.Errorf("tty=%v: %d cursor-home sequences in %q", tty, got, s)
+		}
+		if tty && !strings.HasPrefix(s, "\x1b[2J\x1b[Hframe 1\x1b[K\nline two\x1b[K\n\x1b[J") {
+			t.Errorf("tty frame drawn as %q", s)
+		}
+	}
+	wantErr := errors.New("no state")
+	err := Watch(context.Background(), &bytes.Buffer{}, time.Millisecond, false, func(context.Context) ([]byte, error) { return nil, wantErr })
+	if !errors.Is(err, wantErr) {
+		t.Errorf("Watch returned %v, want the frame's error", err)
+	}
+}
+
+func TestAge(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		40 * time.Second: "40s ago", 3 * time.Minute: "3m ago", 5 * time.Hour: "5h ago", 72 * time.Hour: "3d ago", -time.Second: "just now",
+	} {
+		if got := Age(d); got != want {
+			t.Errorf("Age(%s) = %q, want %q", d, got, want)
+		}
+	}
+}
