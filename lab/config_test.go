@@ -15,7 +15,7 @@ func TestParseDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if l.Attendees != 1 || l.NodesPerCluster != 4 || l.Login.User != "k8s" || l.Kubernetes.Version != DefaultVersion ||
-		l.Provider.Type != "local" || l.SSH.Parallel != 50 || l.Coins.Namespace != "dockercoins" || l.Kubernetes.CNI != "weave" {
+		l.Provider.Type != "local" || l.SSH.Parallel != 50 || l.Coins.Namespace != "dockercoins" || l.Kubernetes.CNI != "bridge" || l.Kubernetes.Source != "cache" {
 		t.Fatalf("defaults not applied: %+v", l)
 	}
 }
@@ -180,4 +180,14 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("out-of-range lab accepted: %+v", l)
 		}
 	})
+}
+
+func TestCloudDefaultsFollowTheCourse(t *testing.T) {
+	l, err := Parse("lab.yaml", []byte("provider:\n  type: inventory\n  clusters: [[{address: 203.0.113.1}]]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Kubernetes.CNI != "weave" || l.Kubernetes.Source != "packages" || l.NodesPerCluster != 1 || l.Attendees != 1 {
+		t.Fatalf("inventory defaults: %+v", l.Kubernetes)
+	}
 }

@@ -66,7 +66,11 @@ func (l *Lab) applyDefaults() {
 	}
 	l.Kubernetes.Version = strings.TrimPrefix(l.Kubernetes.Version, "v")
 	if l.Kubernetes.CNI == "" {
+		// Weave's images come from a registry; local nodes work offline.
 		l.Kubernetes.CNI = "weave"
+		if l.Provider.Type == "local" {
+			l.Kubernetes.CNI = "bridge"
+		}
 	}
 	if l.Kubernetes.Source == "" {
 		l.Kubernetes.Source = "packages"

@@ -27,9 +27,8 @@ type Phase struct {
 	// KubeFiles are the artifact-cache uploads (Source "cache").
 	KubeFiles  []File
 	PauseImage string
-	// LoopMinor picks the loop device minor backing /dev/loop4 on a node
-	// (local nodes share the host's loop devices; VMs use 4).
-	LoopMinor func(cluster int, node string) int
+	// SharedKernel: nodes are containers on one host (local provider).
+	SharedKernel bool
 
 	mu sync.Mutex
 }
@@ -264,10 +263,6 @@ func (p *Phase) nodeData(c *lab.Cluster, n lab.Node) NodeData {
 		pkgs = append(pkgs, DockerPackages...)
 	}
 	pkgs = append(pkgs, p.Lab.Nodes.Packages...)
-	minor := 4
-	if p.LoopMinor != nil {
-		minor = p.LoopMinor(c.Index, n.Name)
-	}
 	v := p.Lab.Kubernetes.Version
 	return NodeData{
 		Cluster: c.Index, Node: n.Name, PublicIP: n.PublicAddress, Hosts: hosts,
@@ -275,6 +270,6 @@ func (p *Phase) nodeData(c *lab.Cluster, n lab.Node) NodeData {
 		MaxAuthTries: 20, Packages: pkgs,
 		Version: v, Minor: v[:strings.LastIndex(v, ".")], Source: p.Lab.Kubernetes.Source,
 		Stage: "/var/lib/labctl/stage", PauseImage: p.PauseImage,
-		PortworxSize: p.Lab.Nodes.PortworxSize, LoopDevice: "/dev/loop4", LoopMinor: minor,
+		PortworxSize: p.Lab.Nodes.PortworxSize, LoopDevice: "/dev/loop4", SharedKernel: p.SharedKernel,
 	}
 }

@@ -74,7 +74,8 @@ type NodeData struct {
 	PauseImage   string
 	PortworxSize string
 	LoopDevice   string
-	LoopMinor    int
+	// SharedKernel: the node is a container sharing the host's kernel.
+	SharedKernel bool
 }
 
 var funcs = template.FuncMap{"join": strings.Join}

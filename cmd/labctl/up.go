@@ -20,7 +20,7 @@ import (
 var phases = []string{"provision", "nodeprep", "kubeadm", "addons", "coins"}
 
 // available are the phases this version has.
-var available = []string{"provision", "nodeprep"}
+var available = []string{"provision", "nodeprep", "kubeadm"}
 
 func newUpCmd(a *app) *cobra.Command {
 	var only string
@@ -49,13 +49,7 @@ func newUpCmd(a *app) *cobra.Command {
 				return badInput("provider.type: this lab was brought up with %s; `labctl destroy` it before switching to %s", s.Provider.Type, l.Provider.Type)
 			}
 			u := &upRun{a: a, l: l, s: s, store: store, m: &pipeline.Manager{Out: a.out, DryRun: dryRun}}
-			if err := u.run(cmd.Context(), only); err != nil {
-				return err
-			}
-			if only == "" {
-				return fmt.Errorf("the nodes are prepared, but the kubeadm, addons and coins phases are %w in this version", errUnavailable)
-			}
-			return nil
+			return u.run(cmd.Context(), only)
 		},
 	}
 	cmd.Flags().StringVar(&only, "only", "", "run one phase: "+strings.Join(phases, ", "))
@@ -123,6 +117,19 @@ func (u *upRun) run(ctx context.Context, only string) error {
 		if err := u.m.Run(ctx, np); err != nil {
 			return err
 		}
+	}
+	if want("kubeadm") {
+		kp := &nodeprep.ClusterPhase{
+			Lab: u.l, State: u.s, Parallel: u.l.SSH.Parallel, Out: u.a.out, Save: u.save,
+			Exec:        func(c int, n string) remote.Executor { return executorFor(u.eng, u.s, c, n) },
+			InContainer: u.l.Provider.Type == "local",
+		}
+		if err := u.m.Run(ctx, kp); err != nil {
+			return err
+		}
+	}
+	if only == "" && len(u.l.Addons) > 0 {
+		return fmt.Errorf("the clusters are up, but add-ons (%s) are %w in this version: remove them from the lab file's addons", strings.Join(u.l.Addons, ", "), errUnavailable)
 	}
 	return nil
 }

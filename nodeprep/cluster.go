@@ -1,0 +1,277 @@
+package nodeprep
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/labctl/labctl/lab"
+	"github.com/labctl/labctl/nodeprep/kubeadm"
+	"github.com/labctl/labctl/remote"
+)
+
+// ClusterPhase turns prepared nodes into clusters: kubeadm init on node1,
+// kubeadm join (CA pinned, short-lived token) on the others, the CNI, the
+// attendee's kubeconfig, and a wait until every node is Ready.
+type ClusterPhase struct {
+	Lab      *lab.Lab
+	State    *lab.State
+	Exec     func(cluster int, node string) remote.Executor
+	Parallel int
+	Out      io.Writer
+	Save     func() error
+	// InContainer: nodes are containers (local provider): kubelet tweaks.
+	InContainer bool
+	// ReadyTimeout bounds the wait for Ready nodes (default 5 minutes).
+	ReadyTimeout time.Duration
+
+	mu sync.Mutex
+}
+
+func (p *ClusterPhase) Title() string { return "kubeadm" }
+
+// Run builds every cluster, each on its own: one failing cluster never
+// stops the others; the error names each failed cluster, node and step.
+func (p *ClusterPhase) Run(ctx context.Context) error {
+	if p.ReadyTimeout == 0 {
+		p.ReadyTimeout = 5 * time.Minute
+	}
+	var xs []remote.Executor
+	for _, c := range p.State.Clusters {
+		xs = append(xs, p.Exec(c.Index, "node1"))
+	}
+	// Fan out over clusters: the executor of node1 stands for its cluster.
+	res := remote.Each(ctx, xs, max(1, p.Parallel/max(1, p.Lab.NodesPerCluster)), func(ctx context.Context, x remote.Executor) error {
+		var idx int
+		fmt.Sscanf(x.Name(), "%d/", &idx)
+		start := time.Now()
+		err := p.cluster(ctx, p.State.Cluster(idx))
+		r := lab.PhaseResult{OK: err == nil, At: time.Now().UTC()}
+		if err != nil {
+			r.Error = err.Error()
+			var se *StepError
+			if errors.As(err, &se) {
+				r.Step = se.Host + " " + se.Step
+			}
+		} else {
+			p.logf("    cluster %02d ready in %s\n", idx, time.Since(start).Round(time.Second))
+		}
+		p.mu.Lock()
+		p.State.Cluster(idx).SetPhase("kubeadm", r)
+		p.mu.Unlock()
+		return err
+	})
+	if err := p.Save(); err != nil {
+		return errors.Join(res.Err(), err)
+	}
+	return res.Err()
+}
+
+func (p *ClusterPhase) logf(format string, a ...any) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintf(p.Out, format, a...)
+}
+
+// step runs one named step on a node; its error says host and step.
+func (p *ClusterPhase) step(ctx context.Context, x remote.Executor, name string, cmd remote.Command) (string, error) {
+	res, err := x.Run(ctx, cmd)
+	if err != nil {
+		return "", &StepError{Host: x.Name(), Step: name, Err: err}
+	}
+	return string(res.Stdout), nil
+}
+
+func (p *ClusterPhase) cluster(ctx context.Context, c *lab.Cluster) error {
+	n1 := c.Node("node1")
+	if n1 == nil {
+		return fmt.Errorf("cluster %02d has no node1", c.Index)
+	}
+	x1 := p.Exec(c.Index, "node1")
+	facts, err := p.step(ctx, x1, "probe", remote.Command{Line: "test -f /etc/kubernetes/admin.conf && echo initialized; " + kubeadm.CgroupVersionCommand()})
+	if err != nil {
+		return err
+	}
+	cgroupV1, err := kubeadm.ParseCgroupV1(lastLine(facts))
+	if err != nil {
+		return &StepError{Host: x1.Name(), Step: "probe", Err: err}
+	}
+	if !strings.Contains(facts, "initialized") {
+		if err := p.initialize(ctx, x1, n1, cgroupV1); err != nil {
+			return err
+		}
+	}
+	if _, err := p.step(ctx, x1, "kubeconfig", remote.Command{Line: kubeconfigScript(c.Login.User)}); err != nil {
+		return err
+	}
+	if err := p.joinWorkers(ctx, c, n1, x1); err != nil {
+		return err
+	}
+	if err := p.network(ctx, c); err != nil {
+		return err
+	}
+	return p.waitReady(ctx, c, x1)
+}
+
+func (p *ClusterPhase) initialize(ctx context.Context, x1 remote.Executor, n1 *lab.Node, cgroupV1 bool) error {
+	cfg, err := kubeadm.Render(kubeadm.Input{
+		KubernetesVersion: p.Lab.Kubernetes.Version, NodeName: "node1",
+		PublicAddress: n1.PublicAddress, PrivateAddress: n1.PrivateAddress,
+		PodSubnet: p.Lab.Kubernetes.PodSubnet, InContainer: p.InContainer, CgroupV1: cgroupV1,
+	})
+	if err != nil {
+		return &StepError{Host: x1.Name(), Step: "kubeadm config", Err: err}
+	}
+	if err := x1.Upload(ctx, bytes.NewReader(cfg), kubeadm.InitConfigPath, 0o600); err != nil {
+		return &StepError{Host: x1.Name(), Step: "kubeadm init", Err: err}
+	}
+	ictx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	start := time.Now()
+	if _, err := p.step(ictx, x1, "kubeadm init", remote.Command{Line: kubeadm.InitCommand(kubeadm.InitConfigPath) + " 2>&1 || { rc=$?; journalctl -u kubelet -n 15 --no-pager; exit $rc; }"}); err != nil {
+		return err
+	}
+	p.logf("    %s: kubeadm init done in %s\n", x1.Name(), time.Since(start).Round(time.Second))
+	return nil
+}
+
+// joinWorkers joins the nodes that have no kubelet.conf yet, in parallel,
+// with a fresh short-lived token and the CA hash pinned.
+func (p *ClusterPhase) joinWorkers(ctx context.Context, c *lab.Cluster, n1 *lab.Node, x1 remote.Executor) error {
+	var todo []remote.Executor
+	for _, n := range c.Nodes {
+		if n.Name == "node1" {
+			continue
+		}
+		x := p.Exec(c.Index, n.Name)
+		out, err := p.step(ctx, x, "probe", remote.Command{Line: "test -f /etc/kubernetes/kubelet.conf && echo joined || true"})
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(out, "joined") {
+			todo = append(todo, x)
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	tokOut, err := p.step(ctx, x1, "join token", remote.Command{Line: kubeadm.TokenCreateCommand(15 * time.Minute)})
+	if err != nil {
+		return err
+	}
+	token, err := kubeadm.ParseToken(tokOut)
+	if err != nil {
+		return &StepError{Host: x1.Name(), Step: "join token", Err: err}
+	}
+	hashOut, err := p.step(ctx, x1, "CA hash", remote.Command{Line: kubeadm.CACertHashCommand()})
+	if err != nil {
+		return err
+	}
+	hash, err := kubeadm.ParseCACertHash(hashOut)
+	if err != nil {
+		return &StepError{Host: x1.Name(), Step: "CA hash", Err: err}
+	}
+	secret := []string{token.Reveal()}
+	res := remote.Each(ctx, todo, len(todo), func(ctx context.Context, x remote.Executor) error {
+		_, name := splitName(x.Name())
+		n := c.Node(name)
+		cfg, err := kubeadm.RenderJoin(kubeadm.JoinInput{
+			KubernetesVersion: p.Lab.Kubernetes.Version, NodeName: name, PrivateAddress: n.PrivateAddress,
+			APIServer: n1.PrivateAddress, Token: token, CACertHashes: []string{hash}, InContainer: p.InContainer,
+		})
+		if err != nil {
+			return &StepError{Host: x.Name(), Step: "kubeadm config", Err: err}
+		}
+		if err := x.Upload(ctx, bytes.NewReader(cfg), kubeadm.JoinConfigPath, 0o600); err != nil {
+			return &StepError{Host: x.Name(), Step: "kubeadm join", Err: err}
+		}
+		jctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+		defer cancel()
+		// The join file holds the token: it goes away whatever happens.
+		line := kubeadm.JoinCommand(kubeadm.JoinConfigPath) + " 2>&1; rc=$?; rm -f " + kubeadm.JoinConfigPath + "; exit $rc"
+		_, err = p.step(jctx, x, "kubeadm join", remote.Command{Line: line, Secrets: secret})
+		return err
+	})
+	return res.Err()
+}
+
+// waitReady polls node1 until every node is Ready; on timeout it names the
+// nodes still not Ready and shows the end of their kubelet's journal.
+func (p *ClusterPhase) waitReady(ctx context.Context, c *lab.Cluster, x1 remote.Executor) error {
+	deadline := time.Now().Add(p.ReadyTimeout)
+	var notReady []string
+	for {
+		out, err := p.step(ctx, x1, "wait for Ready", remote.Command{Line: "KUBECONFIG=/etc/kubernetes/admin.conf kubectl get nodes --no-headers"})
+		if err == nil {
+			notReady = notReadyNodes(out, c)
+			if len(notReady) == 0 {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			var why []string
+			for _, n := range notReady {
+				x := p.Exec(c.Index, n)
+				j, _ := x.Run(ctx, remote.Command{Line: "journalctl -u kubelet -n 5 --no-pager -o cat"})
+				why = append(why, fmt.Sprintf("%s: %s", x.Name(), strings.TrimSpace(string(j.Stdout))))
+			}
+			return &StepError{Host: x1.Name(), Step: "wait for Ready", Err: fmt.Errorf("not Ready after %s: %s; kubelet says: %s", p.ReadyTimeout, strings.Join(notReady, ", "), strings.Join(why, " | "))}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(3 * time.Second):
+		}
+	}
+}
+
+// notReadyNodes lists the cluster's nodes that `kubectl get nodes` does
+// not show as Ready.
+func notReadyNodes(out string, c *lab.Cluster) []string {
+	ready := map[string]bool{}
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 {
+			for _, s := range strings.Split(f[1], ",") {
+				if s == "Ready" {
+					ready[f[0]] = true
+				}
+			}
+		}
+	}
+	var missing []string
+	for _, n := range c.Nodes {
+		if !ready[n.Name] {
+			missing = append(missing, n.Name)
+		}
+	}
+	return missing
+}
+
+// kubeconfigScript gives the attendee (and root) kubectl access on node1
+// with kubeadm's admin credentials and default names.
+func kubeconfigScript(user string) string {
+	return fmt.Sprintf(`set -e
+H=$(getent passwd %[1]s | cut -d: -f6)
+install -d -m 0700 -o %[1]s -g %[1]s "$H/.kube"
+install -m 0600 -o %[1]s -g %[1]s /etc/kubernetes/admin.conf "$H/.kube/config"
+install -d -m 0700 /root/.kube
+install -m 0600 /etc/kubernetes/admin.conf /root/.kube/config`, user)
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}
+
+func splitName(label string) (int, string) {
+	var c int
+	var n string
+	fmt.Sscanf(label, "%d/%s", &c, &n)
+	return c, n
+}

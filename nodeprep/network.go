@@ -1,0 +1,137 @@
+package nodeprep
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/labctl/labctl/lab"
+	"github.com/labctl/labctl/remote"
+)
+
+// network installs the cluster's pod network. "bridge" works offline: each
+// node bridges its own pod range (the podCIDR the controller manager gave
+// it) and routes the others' ranges to their nodes. Weave, the course's
+// CNI, is an add-on and comes with the addons phase.
+func (p *ClusterPhase) network(ctx context.Context, c *lab.Cluster) error {
+	switch p.Lab.Kubernetes.CNI {
+	case "none":
+		return nil
+	case "bridge":
+		return p.bridge(ctx, c)
+	}
+	x1 := p.Exec(c.Index, "node1")
+	return &StepError{Host: x1.Name(), Step: "network", Err: fmt.Errorf("the %s CNI comes with the addons phase, which this version does not have yet (set kubernetes.cni: bridge)", p.Lab.Kubernetes.CNI)}
+}
+
+func (p *ClusterPhase) bridge(ctx context.Context, c *lab.Cluster) error {
+	x1 := p.Exec(c.Index, "node1")
+	cidrs, err := p.podCIDRs(ctx, c, x1)
+	if err != nil {
+		return err
+	}
+	var xs []remote.Executor
+	for _, n := range c.Nodes {
+		xs = append(xs, p.Exec(c.Index, n.Name))
+	}
+	res := remote.Each(ctx, xs, len(xs), func(ctx context.Context, x remote.Executor) error {
+		_, name := splitName(x.Name())
+		script := BridgeScript(name, c, cidrs, p.Lab.Kubernetes.PodSubnet)
+		_, err := p.step(ctx, x, "network", remote.Command{Line: "bash -euo pipefail -s", Stdin: strings.NewReader(script)})
+		return err
+	})
+	return res.Err()
+}
+
+// podCIDRs waits until every node has its pod range and returns them.
+func (p *ClusterPhase) podCIDRs(ctx context.Context, c *lab.Cluster, x1 remote.Executor) (map[string]string, error) {
+	deadline := time.Now().Add(2 * time.Minute)
+	line := `KUBECONFIG=/etc/kubernetes/admin.conf kubectl get nodes -o jsonpath='{range .items[*]}{.metadata.name} {.spec.podCIDR}{"\n"}{end}'`
+	for {
+		out, err := p.step(ctx, x1, "network", remote.Command{Line: line})
+		if err != nil {
+			return nil, err
+		}
+		cidrs := map[string]string{}
+		for _, l := range strings.Split(out, "\n") {
+			if f := strings.Fields(l); len(f) == 2 {
+				cidrs[f[0]] = f[1]
+			}
+		}
+		missing := 0
+		for _, n := range c.Nodes {
+			if cidrs[n.Name] == "" {
+				missing++
+			}
+		}
+		if missing == 0 {
+			return cidrs, nil
+		}
+		if time.Now().After(deadline) {
+			return nil, &StepError{Host: x1.Name(), Step: "network", Err: fmt.Errorf("%d nodes have no pod range after 2m (kubectl get nodes: %q)", missing, strings.TrimSpace(out))}
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
+// BridgeScript configures the bridge CNI on node self and the routes to
+// the other nodes' pod ranges, persistently (a unit re-applies the routes
+// at boot).
+func BridgeScript(self string, c *lab.Cluster, cidrs map[string]string, clusterCIDR string) string {
+	var routes strings.Builder
+	for _, n := range c.Nodes {
+		if n.Name != self {
+			fmt.Fprintf(&routes, "ip route replace %s via %s\n", cidrs[n.Name], n.PrivateAddress)
+		}
+	}
+	return fmt.Sprintf(`mkdir -p /etc/cni/net.d
+cat > /etc/cni/net.d/10-labctl-bridge.conflist <<'CNI'
+{
+  "cniVersion": "0.4.0",
+  "name": "labctl-bridge",
+  "plugins": [
+    {
+      "type": "bridge",
+      "bridge": "cni0",
+      "isGateway": true,
+      "ipMasq": false,
+      "hairpinMode": true,
+      "ipam": {"type": "host-local", "ranges": [[{"subnet": "%[1]s"}]], "routes": [{"dst": "0.0.0.0/0"}]}
+    },
+    {"type": "portmap", "capabilities": {"portMappings": true}}
+  ]
+}
+CNI
+cat > /usr/local/sbin/labctl-pod-routes <<'ROUTES'
+#!/bin/sh
+set -e
+%[2]s# Pods reach the outside through their node, but keep their address
+# when talking to pods on other nodes.
+iptables -t nat -C POSTROUTING -s %[3]s ! -d %[3]s -j MASQUERADE 2>/dev/null ||
+  iptables -t nat -A POSTROUTING -s %[3]s ! -d %[3]s -j MASQUERADE
+ROUTES
+chmod 0755 /usr/local/sbin/labctl-pod-routes
+cat > /etc/systemd/system/labctl-pod-routes.service <<'UNIT'
+[Unit]
+Description=Routes to the pod ranges of the other nodes
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/usr/local/sbin/labctl-pod-routes
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+systemctl daemon-reload
+systemctl enable labctl-pod-routes.service
+/usr/local/sbin/labctl-pod-routes
+`, cidrs[self], routes.String(), clusterCIDR)
+}
