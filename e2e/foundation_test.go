@@ -167,6 +167,25 @@ func TestFoundation(t *testing.T) {
 		}
 	})
 
+	t.Run("status names a stopped node within its timeout", func(t *testing.T) {
+		podman(t, "stop", "-t", "1", containerName(l, 2, "node2"))
+		start := time.Now()
+		r := labctl(t, l, "", "status", "--timeout", "3s")
+		took := time.Since(start)
+		if r.code != 0 {
+			t.Fatalf("status exit %d", r.code)
+		}
+		if took > 15*time.Second {
+			t.Fatalf("status took %s with a 3s probe timeout", took)
+		}
+		if !regexp.MustCompile(`(?m)^01\s+2/2`).MatchString(r.stdout) || !regexp.MustCompile(`(?m)^02\s+1/2.*node2 unreachable`).MatchString(r.stdout) {
+			t.Fatalf("status rows do not show the stopped node: %q", r.stdout)
+		}
+		if again := labctl(t, l, "", "up", "--only", "provision"); again.code != 0 {
+			t.Fatal("up did not restart the stopped node")
+		}
+	})
+
 	t.Run("changed host key is refused", func(t *testing.T) {
 		victim := containerName(l, 1, "node2")
 		podman(t, "exec", victim, "sh", "-c", "rm -f /etc/ssh/ssh_host_* && ssh-keygen -A && systemctl restart ssh")
