@@ -30,7 +30,7 @@ func newDestroyCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			what := fmt.Sprintf("all %d clusters of lab %s", l.Attendees, l.Name)
+			what := fmt.Sprintf("every cluster of lab %s (%d)", l.Name, len(s.Clusters))
 			if len(clusters) > 0 {
 				what = fmt.Sprintf("clusters %v of lab %s", clusters, l.Name)
 			}

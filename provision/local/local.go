@@ -245,6 +245,11 @@ func (p *Provider) Destroy(ctx context.Context, r provision.Request) error {
 	for _, c := range cs {
 		if n, _ := strconv.Atoi(c.Labels[LabelCluster]); r.Selected(n) {
 			names = append(names, c.Name)
+			if c.Running {
+				// Nodes share the host's loop devices: give back the one
+				// behind /dev/loop4 before the container goes.
+				_, _ = p.Podman.Exec(ctx, c.Name, nil, "sh", "-c", "systemctl stop labctl-portworx-loop.service 2>/dev/null || true")
+			}
 		}
 	}
 	for _, v := range vols {
