@@ -93,9 +93,15 @@ func (p *ClusterPhase) cluster(ctx context.Context, c *lab.Cluster) error {
 		return fmt.Errorf("cluster %02d has no node1", c.Index)
 	}
 	x1 := p.Exec(c.Index, "node1")
-	facts, err := p.step(ctx, x1, "probe", remote.Command{Line: "test -f /etc/kubernetes/admin.conf && echo initialized; " + kubeadm.CgroupVersionCommand()})
+	probe := fmt.Sprintf("test -f /etc/kubernetes/admin.conf && echo initialized; test -f ~%s/.kube/config && echo kubeconfig; "+
+		"KUBECONFIG=/etc/kubernetes/admin.conf timeout 20 kubectl get nodes --no-headers 2>/dev/null | sed 's/^/node: /'; ", c.Login.User) + kubeadm.CgroupVersionCommand()
+	facts, err := p.step(ctx, x1, "probe", remote.Command{Line: probe})
 	if err != nil {
 		return err
+	}
+	if strings.Contains(facts, "initialized") && strings.Contains(facts, "kubeconfig") && len(notReadyNodes(nodeLines(facts), c)) == 0 {
+		p.logf("    cluster %02d: every node joined and Ready, nothing to do\n", c.Index)
+		return nil
 	}
 	cgroupV1, err := kubeadm.ParseCgroupV1(lastLine(facts))
 	if err != nil {
@@ -262,6 +268,17 @@ install -d -m 0700 -o %[1]s -g %[1]s "$H/.kube"
 install -m 0600 -o %[1]s -g %[1]s /etc/kubernetes/admin.conf "$H/.kube/config"
 install -d -m 0700 /root/.kube
 install -m 0600 /etc/kubernetes/admin.conf /root/.kube/config`, user)
+}
+
+// nodeLines keeps the "node: " lines of a probe, without the prefix.
+func nodeLines(facts string) string {
+	var b strings.Builder
+	for _, l := range strings.Split(facts, "\n") {
+		if rest, ok := strings.CutPrefix(l, "node: "); ok {
+			b.WriteString(rest + "\n")
+		}
+	}
+	return b.String()
 }
 
 func lastLine(s string) string {

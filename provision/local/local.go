@@ -186,11 +186,14 @@ func (p *Provider) ensureNode(ctx context.Context, byName map[string]Container, 
 		}
 		pinned = keyOnly(string(out))
 	}
-	info, err := p.Podman.Inspect(ctx, name)
-	if err != nil {
-		return lab.Node{}, false, err
+	ip := c.IPs[network]
+	if !exists || !c.Running || ip == "" {
+		info, err := p.Podman.Inspect(ctx, name)
+		if err != nil {
+			return lab.Node{}, false, err
+		}
+		ip = info[0].IPs[network]
 	}
-	ip := info[0].IPs[network]
 	if ip == "" {
 		return lab.Node{}, false, fmt.Errorf("%s has no address on network %s", name, network)
 	}
