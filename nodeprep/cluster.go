@@ -29,6 +29,8 @@ type ClusterPhase struct {
 	InContainer bool
 	// ReadyTimeout bounds the wait for Ready nodes (default 5 minutes).
 	ReadyTimeout time.Duration
+	// Skip leaves out clusters that already failed in this run.
+	Skip func(cluster int) bool
 
 	mu sync.Mutex
 }
@@ -43,7 +45,9 @@ func (p *ClusterPhase) Run(ctx context.Context) error {
 	}
 	var xs []remote.Executor
 	for _, c := range p.State.Clusters {
-		xs = append(xs, p.Exec(c.Index, "node1"))
+		if p.Skip == nil || !p.Skip(c.Index) {
+			xs = append(xs, p.Exec(c.Index, "node1"))
+		}
 	}
 	// Fan out over clusters: the executor of node1 stands for its cluster.
 	res := remote.Each(ctx, xs, max(1, p.Parallel/max(1, p.Lab.NodesPerCluster)), func(ctx context.Context, x remote.Executor) error {

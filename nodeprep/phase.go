@@ -29,6 +29,8 @@ type Phase struct {
 	PauseImage string
 	// SharedKernel: nodes are containers on one host (local provider).
 	SharedKernel bool
+	// Skip leaves out clusters that already failed in this run.
+	Skip func(cluster int) bool
 
 	mu sync.Mutex
 }
@@ -81,6 +83,9 @@ func (p *Phase) probe(ctx context.Context) ([]*nodeWork, error) {
 	var work []*nodeWork
 	for ci := range p.State.Clusters {
 		c := &p.State.Clusters[ci]
+		if p.skip(c.Index) {
+			continue
+		}
 		for _, n := range c.Nodes {
 			steps, err := Steps(p.nodeData(c, n), p.KubeFiles)
 			if err != nil {
@@ -195,6 +200,9 @@ func (p *Phase) record(err error) {
 	now := time.Now().UTC()
 	for i := range p.State.Clusters {
 		c := &p.State.Clusters[i]
+		if p.skip(c.Index) {
+			continue
+		}
 		r := lab.PhaseResult{OK: true, At: now}
 		if se := failed[c.Index]; se != nil {
 			r = lab.PhaseResult{OK: false, At: now, Step: se.Host + " " + se.Step, Error: se.Error()}
@@ -230,6 +238,8 @@ func firstLine(err error, c int) string {
 	}
 	return err.Error()
 }
+
+func (p *Phase) skip(c int) bool { return p.Skip != nil && p.Skip(c) }
 
 // ensureKeys gives each cluster its intra-cluster SSH key pair.
 func (p *Phase) ensureKeys() error {

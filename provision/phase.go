@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/labctl/labctl/lab"
@@ -68,11 +69,12 @@ func (p *Phase) DryRun(_ context.Context, w io.Writer) error {
 	return nil
 }
 
-// ReachPhase logs into every node once, so a lab whose nodes cannot be
-// reached fails here, naming them, rather than half-way through nodeprep.
+// ReachPhase logs into every node once, so an unreachable node fails its
+// cluster here, with its name, rather than half-way through nodeprep. The
+// other clusters go on.
 type ReachPhase struct {
 	State    *lab.State
-	Hosts    []remote.Executor
+	Exec     func(cluster int, node string) remote.Executor
 	Parallel int
 	Out      io.Writer
 }
@@ -80,12 +82,30 @@ type ReachPhase struct {
 func (p *ReachPhase) Title() string { return "reach every node over SSH" }
 
 func (p *ReachPhase) Run(ctx context.Context) error {
-	res := remote.Each(ctx, p.Hosts, p.Parallel, func(ctx context.Context, x remote.Executor) error {
+	var xs []remote.Executor
+	for _, c := range p.State.Clusters {
+		for _, n := range c.Nodes {
+			xs = append(xs, p.Exec(c.Index, n.Name))
+		}
+	}
+	res := remote.Each(ctx, xs, p.Parallel, func(ctx context.Context, x remote.Executor) error {
 		ctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
 		_, err := x.Run(ctx, remote.Command{Line: "true"})
 		return err
 	})
+	now := time.Now().UTC()
+	for i := range p.State.Clusters {
+		c := &p.State.Clusters[i]
+		r := lab.PhaseResult{OK: true, At: now}
+		for _, h := range res {
+			if h.Err != nil && strings.HasPrefix(h.Host, fmt.Sprintf("%02d/", c.Index)) {
+				r = lab.PhaseResult{OK: false, At: now, Step: h.Host + " ssh", Error: h.Err.Error()}
+				break
+			}
+		}
+		c.SetPhase("reach", r)
+	}
 	fmt.Fprintf(p.Out, "    %d of %d nodes reachable\n", len(res)-res.Failed(), len(res))
 	return res.Err()
 }

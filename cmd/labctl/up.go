@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -66,6 +67,7 @@ type upRun struct {
 	m     *pipeline.Manager
 	mu    sync.Mutex
 	eng   *remote.Engine
+	start time.Time
 }
 
 func (u *upRun) save() error {
@@ -76,6 +78,7 @@ func (u *upRun) save() error {
 
 func (u *upRun) run(ctx context.Context, only string) error {
 	want := func(p string) bool { return only == "" || only == p }
+	u.start = time.Now().UTC()
 	prov, err := providerFor(u.l)
 	if err != nil {
 		return err
@@ -89,7 +92,7 @@ func (u *upRun) run(ctx context.Context, only string) error {
 	if len(u.s.Clusters) == 0 {
 		return fmt.Errorf("no nodes yet: run `labctl up` (or --only provision) first")
 	}
-	if u.m.DryRun && want("provision") && only != "" {
+	if u.m.DryRun && only == "provision" {
 		return nil
 	}
 	pin := func(h remote.Host, key string) error {
@@ -103,35 +106,95 @@ func (u *upRun) run(ctx context.Context, only string) error {
 		return err
 	}
 	defer u.eng.Close()
+	exec := func(c int, n string) remote.Executor { return executorFor(u.eng, u.s, c, n) }
+	var todo []pipeline.Phase
 	if !u.m.DryRun {
-		reach := &provision.ReachPhase{State: u.s, Hosts: allHosts(u.eng, u.s, nil, ""), Parallel: u.l.SSH.Parallel, Out: u.a.out}
-		if err := u.m.Run(ctx, reach); err != nil {
-			return err
-		}
+		todo = append(todo, &provision.ReachPhase{State: u.s, Exec: exec, Parallel: u.l.SSH.Parallel, Out: u.a.out})
 	}
 	if want("nodeprep") {
 		np, err := u.nodeprep(ctx)
 		if err != nil {
 			return err
 		}
-		if err := u.m.Run(ctx, np); err != nil {
-			return err
-		}
+		np.Skip = u.failed
+		todo = append(todo, np)
 	}
 	if want("kubeadm") {
-		kp := &nodeprep.ClusterPhase{
+		todo = append(todo, &nodeprep.ClusterPhase{
 			Lab: u.l, State: u.s, Parallel: u.l.SSH.Parallel, Out: u.a.out, Save: u.save,
-			Exec:        func(c int, n string) remote.Executor { return executorFor(u.eng, u.s, c, n) },
-			InContainer: u.l.Provider.Type == "local",
+			Exec: exec, InContainer: u.l.Provider.Type == "local", Skip: u.failed,
+		})
+	}
+	// A failed cluster drops out; the others carry on to the end.
+	for _, p := range todo {
+		if err := u.m.Run(ctx, p); err != nil && (ctx.Err() != nil || u.healthy() == 0) {
+			return u.report(err)
 		}
-		if err := u.m.Run(ctx, kp); err != nil {
-			return err
-		}
+	}
+	if err := u.report(nil); err != nil {
+		return err
 	}
 	if only == "" && len(u.l.Addons) > 0 {
 		return fmt.Errorf("the clusters are up, but add-ons (%s) are %w in this version: remove them from the lab file's addons", strings.Join(u.l.Addons, ", "), errUnavailable)
 	}
 	return nil
+}
+
+// failed says whether a phase failed on cluster c during this run.
+func (u *upRun) failed(c int) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	cl := u.s.Cluster(c)
+	for _, r := range cl.Phases {
+		if !r.OK && !r.At.Before(u.start) {
+			return true
+		}
+	}
+	return false
+}
+
+func (u *upRun) healthy() int {
+	n := 0
+	for _, c := range u.s.Clusters {
+		if !u.failed(c.Index) {
+			n++
+		}
+	}
+	return n
+}
+
+// report prints one line per cluster and returns an error naming the
+// clusters that failed, with the phase, host and step.
+func (u *upRun) report(cause error) error {
+	if u.m.DryRun {
+		return cause
+	}
+	fmt.Fprintln(u.a.out, "==> report")
+	var failed []string
+	for _, c := range u.s.Clusters {
+		line := "ok"
+		for _, name := range phases {
+			if r, ok := c.Phases[name]; ok && !r.OK && !r.At.Before(u.start) {
+				line = fmt.Sprintf("FAILED in %s at %s: %s", name, r.Step, r.Error)
+				failed = append(failed, fmt.Sprintf("cluster %02d (%s, %s)", c.Index, name, r.Step))
+				break
+			}
+		}
+		if r, ok := c.Phases["reach"]; ok && !r.OK && !r.At.Before(u.start) {
+			line = fmt.Sprintf("FAILED: unreachable: %s", r.Error)
+			failed = append(failed, fmt.Sprintf("cluster %02d (%s)", c.Index, r.Step))
+		}
+		fmt.Fprintf(u.a.out, "    cluster %02d: %s\n", c.Index, firstLineOf(line))
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("%d of %d clusters failed: %s", len(failed), len(u.s.Clusters), strings.Join(failed, "; "))
+	}
+	return cause
+}
+
+func firstLineOf(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
 }
 
 // nodeprep builds the nodeprep phase, with the artifact cache when nodes

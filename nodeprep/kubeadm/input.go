@@ -22,7 +22,7 @@ const (
 	DefaultCRISocket     = "unix:///run/containerd/containerd.sock"
 	// InitTokenTTL bounds the token `kubeadm init` creates for itself; labctl
 	// joins nodes with a fresh short-lived token instead (TokenCreateCommand).
-	InitTokenTTL = 15 * time.Minute
+	InitTokenTTL  = 15 * time.Minute
 	apiServerPort = 6443
 )
 

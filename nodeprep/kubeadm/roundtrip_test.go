@@ -4,11 +4,11 @@ import (
 	"slices"
 	"testing"
 
+	kubeproxyconfig "k8s.io/kube-proxy/config/v1alpha1"
+	kubeletconfig "k8s.io/kubelet/config/v1beta1"
 	kubeadmapi "k8s.io/kubernetes/cmd/kubeadm/app/apis/kubeadm"
 	"k8s.io/kubernetes/cmd/kubeadm/app/componentconfigs"
 	configutil "k8s.io/kubernetes/cmd/kubeadm/app/util/config"
-	kubeletconfig "k8s.io/kubelet/config/v1beta1"
-	kubeproxyconfig "k8s.io/kube-proxy/config/v1alpha1"
 )
 
 // TestInitRoundTrip loads the rendered files the way `kubeadm init` does
@@ -33,7 +33,9 @@ func TestInitRoundTrip(t *testing.T) {
 
 func checkInit(t *testing.T, v string, inContainer bool, cfg *kubeadmapi.InitConfiguration) {
 	t.Helper()
-	errorf := func(format string, args ...any) { t.Errorf(v+" container=%v: "+format, append([]any{inContainer}, args...)...) }
+	errorf := func(format string, args ...any) {
+		t.Errorf(v+" container=%v: "+format, append([]any{inContainer}, args...)...)
+	}
 	if cfg.KubernetesVersion != "v"+v {
 		errorf("kubernetesVersion %q", cfg.KubernetesVersion)
 	}
@@ -55,7 +57,7 @@ func checkInit(t *testing.T, v string, inContainer bool, cfg *kubeadmapi.InitCon
 	if len(nr.KubeletExtraArgs) != 1 || nr.KubeletExtraArgs[0] != (kubeadmapi.Arg{Name: "node-ip", Value: "10.0.0.11"}) {
 		errorf("kubeletExtraArgs %+v", nr.KubeletExtraArgs)
 	}
-	if got := slices.Contains(nr.IgnorePreflightErrors, "systemverification"); got != inContainer {
+	if got := slices.Contains(nr.IgnorePreflightErrors, "SystemVerification"); got != inContainer {
 		errorf("ignorePreflightErrors %v", nr.IgnorePreflightErrors)
 	}
 	if cfg.Networking.PodSubnet != DefaultPodSubnet || cfg.Networking.ServiceSubnet != DefaultServiceSubnet {
