@@ -39,5 +39,5 @@ func EnsureKey(path string) (string, error) {
 	if err := lab.WriteFileAtomic(path+".pub", []byte(pair.Public+"\n"), 0o644); err != nil {
 		return "", err
 	}
-	return pair.Public, nil
+	return keyOnly(pair.Public), nil
 }
