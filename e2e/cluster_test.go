@@ -1,0 +1,221 @@
+package e2e
+
+import (
+	"fmt"
+	"net"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/labctl/labctl/lab"
+)
+
+// TestClusters builds 2 attendee clusters of 2 nodes with real kubeadm on
+// local nodes, from the offline artifact cache, and checks them the way an
+// attendee would; then re-runs up (nothing to do) and breaks one node.
+func TestClusters(t *testing.T) {
+	needE2E(t)
+	l := newLab(t, "e2e-k8s", "attendees: 2\nnodesPerCluster: 2\nkubernetes: {version: \"1.34.4\", cni: bridge, source: cache}\n")
+
+	start := time.Now()
+	up := labctl(t, l, "", "up")
+	t.Logf("first up took %s", time.Since(start).Round(time.Second))
+	if up.code != 0 {
+		t.Fatalf("up failed (exit %d): %s", up.code, up.stderr)
+	}
+	st, err := lab.ReadState(l.state)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("kubectl as the attendee shows every node Ready", func(t *testing.T) {
+		r := labctl(t, l, "", "exec", "--node", "node1", "--", "su - k8s -c 'kubectl get nodes --no-headers'")
+		if r.code != 0 {
+			t.Fatal("kubectl failed")
+		}
+		for _, c := range []string{"01", "02"} {
+			for _, n := range []string{"node1", "node2"} {
+				if !regexp.MustCompile(`\[` + c + `/node1\] ` + n + `\s+Ready\s`).MatchString(r.stdout) {
+					t.Errorf("cluster %s: %s not Ready", c, n)
+				}
+			}
+		}
+		ctx := labctl(t, l, "", "exec", "--cluster", "1", "--node", "node1", "--", "su - k8s -c 'kubectl config current-context'")
+		if !strings.Contains(ctx.stdout, "kubernetes-admin@kubernetes") {
+			t.Error("the attendee's kubeconfig does not use kubeadm's default names")
+		}
+		taint := labctl(t, l, "", "exec", "--cluster", "1", "--node", "node1", "--", "su - k8s -c 'kubectl get node node1 -o jsonpath={.spec.taints}'")
+		if !strings.Contains(taint.stdout, "node-role.kubernetes.io/control-plane") {
+			t.Error("node1 lost its control-plane taint")
+		}
+	})
+
+	t.Run("a pod on node2 reaches a pod on node1", func(t *testing.T) {
+		script := podToPodScript()
+		r := labctl(t, l, "", "exec", "--node", "node1", "--timeout", "4m", "--", script)
+		if r.code != 0 {
+			t.Fatalf("pod-to-pod check failed")
+		}
+		for _, c := range []string{"01", "02"} {
+			if !strings.Contains(r.stdout, "["+c+"/node1] pod-to-pod ok") {
+				t.Errorf("cluster %s: no answer from the pod on node1", c)
+			}
+		}
+	})
+
+	t.Run("ssh node2 from node1 as the attendee, no password", func(t *testing.T) {
+		r := labctl(t, l, "", "exec", "--node", "node1", "--", "su - k8s -c 'ssh -o BatchMode=yes node2 hostname'")
+		if r.code != 0 || !strings.Contains(r.stdout, "[01/node1] node2") || !strings.Contains(r.stdout, "[02/node1] node2") {
+			t.Fatal("passwordless ssh between nodes failed")
+		}
+	})
+
+	t.Run("portworx loop device on every node", func(t *testing.T) {
+		r := labctl(t, l, "", "exec", "--", "losetup /dev/loop4")
+		if r.code != 0 || strings.Count(r.stdout, "(/portworx.blk)") != 4 {
+			t.Fatalf("losetup: %q", r.stdout)
+		}
+	})
+
+	t.Run("the attendee's password logs in over SSH", func(t *testing.T) {
+		for _, c := range st.Clusters {
+			n := c.Node("node1")
+			cfg := &ssh.ClientConfig{User: c.Login.User, Auth: []ssh.AuthMethod{ssh.Password(c.Login.Password)},
+				HostKeyCallback: pinned(n.HostKey), Timeout: 10 * time.Second}
+			cl, err := ssh.Dial("tcp", net.JoinHostPort(n.PublicAddress, "22"), cfg)
+			if err != nil {
+				t.Fatalf("cluster %d: password login: %v", c.Index, err)
+			}
+			sess, _ := cl.NewSession()
+			out, err := sess.Output("whoami && sudo -n true && echo sudo-ok")
+			cl.Close()
+			if err != nil || !strings.Contains(string(out), "k8s\nsudo-ok") {
+				t.Fatalf("cluster %d: %q %v", c.Index, out, err)
+			}
+			// Another cluster's password does not open this one.
+			other := st.Clusters[len(st.Clusters)-c.Index].Login.Password
+			cfg.Auth = []ssh.AuthMethod{ssh.Password(other)}
+			if _, err := ssh.Dial("tcp", net.JoinHostPort(n.PublicAddress, "22"), cfg); err == nil {
+				t.Fatalf("cluster %d accepts another cluster's password", c.Index)
+			}
+		}
+	})
+
+	t.Run("a second up changes nothing", func(t *testing.T) {
+		start := time.Now()
+		r := labctl(t, l, "", "up")
+		took := time.Since(start)
+		t.Logf("idempotent re-run: %s", took.Round(10*time.Millisecond))
+		if r.code != 0 {
+			t.Fatal("re-run failed")
+		}
+		for _, want := range []string{"0 of 4 nodes need work", "cluster 01: every node joined and Ready, nothing to do", "cluster 02: every node joined and Ready, nothing to do"} {
+			if !strings.Contains(r.stdout, want) {
+				t.Errorf("re-run output lacks %q", want)
+			}
+		}
+		if regexp.MustCompile(`: (hostname|packages|runtime|login|kubernetes|portworx) done in`).MatchString(r.stdout) {
+			t.Error("the re-run repeated a step")
+		}
+	})
+
+	t.Run("a node that dies mid-run fails only its cluster", func(t *testing.T) {
+		if r := labctl(t, l, "", "exec", "--cluster", "2", "--node", "node2", "--", "kubeadm reset -f >/dev/null 2>&1 && rm -rf /etc/cni/net.d/* && echo reset"); r.code != 0 {
+			t.Fatal("kubeadm reset failed")
+		}
+		victim := containerName(l, 2, "node2")
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			// The join waits for node1's token, then runs: stop the node while it does.
+			for i := 0; i < 600; i++ {
+				out, _ := exec.Command("podman", "exec", victim, "pgrep", "-f", "kubeadm join").Output()
+				if len(out) > 0 {
+					break
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			exec.Command("podman", "kill", victim).Run()
+		}()
+		r := labctl(t, l, "", "up", "--only", "kubeadm")
+		<-done
+		if r.code == 0 {
+			t.Fatal("up must fail when a node dies")
+		}
+		if !strings.Contains(r.stdout, "cluster 01: ok") {
+			t.Error("cluster 1 must be unaffected")
+		}
+		if !regexp.MustCompile(`cluster 02: FAILED in kubeadm at 02/node2 kubeadm join`).MatchString(r.stdout) {
+			t.Errorf("the report must name cluster 2, node2 and the step: %q", r.stdout)
+		}
+		if !strings.Contains(r.stderr, "1 of 2 clusters failed") {
+			t.Errorf("stderr: %q", r.stderr)
+		}
+		// Back on its feet, a re-run completes it without redoing cluster 1.
+		if r := labctl(t, l, "", "up"); r.code != 0 || !strings.Contains(r.stdout, "cluster 01: every node joined and Ready, nothing to do") {
+			t.Fatalf("recovery run: exit %d", r.code)
+		}
+	})
+}
+
+// podToPodScript runs on node1: an etcd pod on node1 (tolerating the
+// control-plane taint) and a client pod on node2 that fetches its /health
+// over HTTP with bash's /dev/tcp.
+func podToPodScript() string {
+	return `set -e
+export KUBECONFIG=/etc/kubernetes/admin.conf
+img() { crictl images -o json | grep -o "\"registry.k8s.io/$1:[^\"]*\"" | head -n1 | tr -d '"'; }
+ETCD=$(img etcd); PROXY=$(img kube-proxy)
+kubectl -n default delete pod e2e-server e2e-client --ignore-not-found --wait=true >/dev/null
+cat <<YAML | kubectl -n default apply -f - >/dev/null
+apiVersion: v1
+kind: Pod
+metadata: {name: e2e-server}
+spec:
+  nodeName: node1
+  tolerations: [{operator: Exists}]
+  containers:
+  - name: etcd
+    image: $ETCD
+    imagePullPolicy: Never
+    command: [etcd, --data-dir=/tmp/e, --listen-client-urls=http://0.0.0.0:2379, --advertise-client-urls=http://127.0.0.1:2379]
+YAML
+kubectl -n default wait --for=condition=Ready pod/e2e-server --timeout=120s >/dev/null
+IP=$(kubectl -n default get pod e2e-server -o jsonpath='{.status.podIP}')
+cat <<YAML | kubectl -n default apply -f - >/dev/null
+apiVersion: v1
+kind: Pod
+metadata: {name: e2e-client}
+spec:
+  nodeName: node2
+  restartPolicy: Never
+  containers:
+  - name: client
+    image: $PROXY
+    imagePullPolicy: Never
+    command: [bash, -c, "exec 3<>/dev/tcp/$IP/2379 && printf 'GET /health HTTP/1.0\\r\\n\\r\\n' >&3 && cat <&3"]
+YAML
+for i in $(seq 1 60); do
+  phase=$(kubectl -n default get pod e2e-client -o jsonpath='{.status.phase}')
+  [ "$phase" = Succeeded ] || [ "$phase" = Failed ] && break
+  sleep 2
+done
+out=$(kubectl -n default logs e2e-client)
+kubectl -n default delete pod e2e-server e2e-client --wait=false >/dev/null
+echo "$out" | grep -q '"health":"true"' && echo pod-to-pod ok || { echo "client pod: $phase: $out"; exit 1; }
+`
+}
+
+func pinned(key string) ssh.HostKeyCallback {
+	want, _, _, _, err := ssh.ParseAuthorizedKey([]byte(key))
+	return func(_ string, _ net.Addr, got ssh.PublicKey) error {
+		if err != nil || string(want.Marshal()) != string(got.Marshal()) {
+			return fmt.Errorf("host key mismatch")
+		}
+		return nil
+	}
+}
