@@ -170,8 +170,10 @@ func podToPodScript() string {
 export KUBECONFIG=/etc/kubernetes/admin.conf
 img() { crictl images -o json | grep -o "\"registry.k8s.io/$1:[^\"]*\"" | head -n1 | tr -d '"'; }
 ETCD=$(img etcd); PROXY=$(img kube-proxy)
-kubectl -n default delete pod e2e-server e2e-client --ignore-not-found --wait=true >/dev/null
-cat <<YAML | kubectl -n default apply -f - >/dev/null
+# Attendees start with an empty default namespace: the test uses its own.
+kubectl create namespace labctl-e2e --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+kubectl -n labctl-e2e delete pod e2e-server e2e-client --ignore-not-found --wait=true >/dev/null
+cat <<YAML | kubectl -n labctl-e2e apply -f - >/dev/null
 apiVersion: v1
 kind: Pod
 metadata: {name: e2e-server}
@@ -184,9 +186,9 @@ spec:
     imagePullPolicy: Never
     command: [etcd, --data-dir=/tmp/e, --listen-client-urls=http://0.0.0.0:2379, --advertise-client-urls=http://127.0.0.1:2379]
 YAML
-kubectl -n default wait --for=condition=Ready pod/e2e-server --timeout=120s >/dev/null
-IP=$(kubectl -n default get pod e2e-server -o jsonpath='{.status.podIP}')
-cat <<YAML | kubectl -n default apply -f - >/dev/null
+kubectl -n labctl-e2e wait --for=condition=Ready pod/e2e-server --timeout=120s >/dev/null
+IP=$(kubectl -n labctl-e2e get pod e2e-server -o jsonpath='{.status.podIP}')
+cat <<YAML | kubectl -n labctl-e2e apply -f - >/dev/null
 apiVersion: v1
 kind: Pod
 metadata: {name: e2e-client}
@@ -200,12 +202,12 @@ spec:
     command: [bash, -c, "exec 3<>/dev/tcp/$IP/2379 && printf 'GET /health HTTP/1.0\\r\\n\\r\\n' >&3 && cat <&3"]
 YAML
 for i in $(seq 1 60); do
-  phase=$(kubectl -n default get pod e2e-client -o jsonpath='{.status.phase}')
+  phase=$(kubectl -n labctl-e2e get pod e2e-client -o jsonpath='{.status.phase}')
   [ "$phase" = Succeeded ] || [ "$phase" = Failed ] && break
   sleep 2
 done
-out=$(kubectl -n default logs e2e-client)
-kubectl -n default delete pod e2e-server e2e-client --wait=false >/dev/null
+out=$(kubectl -n labctl-e2e logs e2e-client)
+kubectl -n labctl-e2e delete pod e2e-server e2e-client --wait=false >/dev/null
 echo "$out" | grep -q '"health":"true"' && echo pod-to-pod ok || { echo "client pod: $phase: $out"; exit 1; }
 `
 }
