@@ -77,6 +77,8 @@ type ReachPhase struct {
 	Exec     func(cluster int, node string) remote.Executor
 	Parallel int
 	Out      io.Writer
+	// Save persists the state (host keys met for the first time, results).
+	Save func() error
 }
 
 func (p *ReachPhase) Title() string { return "reach every node over SSH" }
@@ -107,5 +109,8 @@ func (p *ReachPhase) Run(ctx context.Context) error {
 		c.SetPhase("reach", r)
 	}
 	fmt.Fprintf(p.Out, "    %d of %d nodes reachable\n", len(res)-res.Failed(), len(res))
+	if err := p.Save(); err != nil {
+		return err
+	}
 	return res.Err()
 }

@@ -64,32 +64,54 @@ func engineFor(l *lab.Lab, dir string, s *lab.State, pin func(remote.Host, strin
 	return remote.NewEngine(cfg), nil
 }
 
-// engine is engineFor for commands that only look at a lab: a first-seen
-// host key is recorded under a short lock, or kept for this run only when
-// another labctl holds the lab.
+// engine is engineFor for commands that only look at a lab. Host keys
+// seen for the first time are kept in memory during the handshake (a disk
+// write there would slow every login) and recorded, under a short lock,
+// when the returned flush runs; if another labctl holds the lab they are
+// kept for this run only.
 func (a *app) engine(l *lab.Lab, s *lab.State) (*remote.Engine, error) {
+	e, _, err := a.engineWithFlush(l, s)
+	return e, err
+}
+
+func (a *app) engineWithFlush(l *lab.Lab, s *lab.State) (*remote.Engine, func(), error) {
 	dir, err := a.dir(l)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var mu sync.Mutex
+	pins := map[string]string{}
 	pin := func(h remote.Host, key string) error {
 		mu.Lock()
+		pins[h.Name] = key
+		mu.Unlock()
+		return nil
+	}
+	flush := func() {
+		mu.Lock()
 		defer mu.Unlock()
-		st, err := lab.Open(dir, 2*time.Second, "labctl (recording a host key)")
+		if len(pins) == 0 {
+			return
+		}
+		st, err := lab.Open(dir, 2*time.Second, "labctl (recording host keys)")
 		if err != nil {
-			fmt.Fprintf(a.errOut, "warning: %s: host key not recorded (%v)\n", h.Name, err)
-			return nil
+			fmt.Fprintf(a.errOut, "warning: %d new host keys not recorded (%v)\n", len(pins), err)
+			return
 		}
 		defer st.Close()
 		cur, err := st.Load()
-		if err != nil {
-			return err
+		if err == nil {
+			for name, key := range pins {
+				recordHostKey(cur, name, key)
+			}
+			err = st.Save(cur)
 		}
-		recordHostKey(cur, h.Name, key)
-		return st.Save(cur)
+		if err != nil {
+			fmt.Fprintf(a.errOut, "warning: host keys not recorded: %v\n", err)
+		}
 	}
-	return engineFor(l, dir, s, pin)
+	e, err := engineFor(l, dir, s, pin)
+	return e, flush, err
 }
 
 // recordHostKey pins key for the node labelled name ("03/node2").

@@ -36,11 +36,12 @@ func newExecCmd(a *app) *cobra.Command {
 			if node != "" && (len(s.Clusters) == 0 || s.Clusters[0].Node(node) == nil) {
 				return badInput("--node: lab %s has no node %q", l.Name, node)
 			}
-			eng, err := a.engine(l, s)
+			eng, flush, err := a.engineWithFlush(l, s)
 			if err != nil {
 				return err
 			}
 			defer eng.Close()
+			defer flush()
 			hosts := allHosts(eng, s, clusters, node)
 			line := strings.Join(args, " ")
 			var outMu sync.Mutex

@@ -38,11 +38,12 @@ func newSSHCmd(a *app) *cobra.Command {
 			if nd == nil {
 				return badInput("NODE: cluster %d has no node %q", n, node)
 			}
-			eng, err := a.engine(l, s)
+			eng, flush, err := a.engineWithFlush(l, s)
 			if err != nil {
 				return err
 			}
 			defer eng.Close()
+			defer flush()
 			t := remote.Terminal{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}
 			fd := int(os.Stdin.Fd())
 			if term.IsTerminal(fd) {

@@ -95,11 +95,12 @@ func (u *upRun) run(ctx context.Context, only string) error {
 	if u.m.DryRun && only == "provision" {
 		return nil
 	}
+	// New host keys go into the state in memory; phases save it.
 	pin := func(h remote.Host, key string) error {
 		u.mu.Lock()
 		recordHostKey(u.s, h.Name, key)
 		u.mu.Unlock()
-		return u.save()
+		return nil
 	}
 	u.eng, err = engineFor(u.l, u.store.Dir(), u.s, pin)
 	if err != nil {
@@ -109,7 +110,7 @@ func (u *upRun) run(ctx context.Context, only string) error {
 	exec := func(c int, n string) remote.Executor { return executorFor(u.eng, u.s, c, n) }
 	var todo []pipeline.Phase
 	if !u.m.DryRun {
-		todo = append(todo, &provision.ReachPhase{State: u.s, Exec: exec, Parallel: u.l.SSH.Parallel, Out: u.a.out})
+		todo = append(todo, &provision.ReachPhase{State: u.s, Exec: exec, Parallel: u.l.SSH.Parallel, Out: u.a.out, Save: u.save})
 	}
 	if want("nodeprep") {
 		np, err := u.nodeprep(ctx)
