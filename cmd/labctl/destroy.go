@@ -21,15 +21,11 @@ func newDestroyCmd(a *app) *cobra.Command {
 		Short: "Remove the lab's nodes (containers, VMs) and forget its state",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			l, store, err := a.open("labctl destroy")
+			l, store, s, err := a.open("labctl destroy")
 			if err != nil {
 				return err
 			}
 			defer store.Close()
-			s, err := store.Load()
-			if err != nil {
-				return err
-			}
 			what := fmt.Sprintf("every cluster of lab %s (%d)", l.Name, len(s.Clusters))
 			if len(clusters) > 0 {
 				what = fmt.Sprintf("clusters %v of lab %s", clusters, l.Name)
@@ -84,15 +80,11 @@ func newTrustCmd(a *app) *cobra.Command {
 		Short: "Forget a node's pinned host key, to accept a rebuilt node's new key",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			l, store, err := a.open("labctl trust")
+			l, store, s, err := a.open("labctl trust")
 			if err != nil {
 				return err
 			}
 			defer store.Close()
-			s, err := store.Load()
-			if err != nil {
-				return err
-			}
 			c := s.Cluster(cluster)
 			if c == nil {
 				return badInput("--cluster: lab %s has no cluster %d", l.Name, cluster)

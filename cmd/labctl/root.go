@@ -77,21 +77,27 @@ func (a *app) dir(l *lab.Lab) (string, error) {
 	return lab.DefaultStateDir(l.Name)
 }
 
-// open loads the lab and locks its state for a command that changes it.
-func (a *app) open(purpose string) (*lab.Lab, *lab.Store, error) {
+// open loads the lab, locks its state for a command that changes it, and
+// reads the state. The caller closes the store.
+func (a *app) open(purpose string) (*lab.Lab, *lab.Store, *lab.State, error) {
 	l, err := a.lab()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	dir, err := a.dir(l)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	st, err := lab.Open(dir, a.wait, purpose)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return l, st, nil
+	s, err := st.Load()
+	if err != nil {
+		st.Close()
+		return nil, nil, nil, err
+	}
+	return l, st, s, nil
 }
 
 // readState loads the lab and reads its state without locking, for

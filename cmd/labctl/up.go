@@ -37,15 +37,11 @@ func newUpCmd(a *app) *cobra.Command {
 			if only != "" && !contains(available, only) {
 				return fmt.Errorf("the %s phase is %w in this version", only, errUnavailable)
 			}
-			l, store, err := a.open("labctl up")
+			l, store, s, err := a.open("labctl up")
 			if err != nil {
 				return err
 			}
 			defer store.Close()
-			s, err := store.Load()
-			if err != nil {
-				return err
-			}
 			if s.Provider.Type != "" && s.Provider.Type != l.Provider.Type {
 				return badInput("provider.type: this lab was brought up with %s; `labctl destroy` it before switching to %s", s.Provider.Type, l.Provider.Type)
 			}
