@@ -53,6 +53,7 @@ func newRootCmd() *cobra.Command {
 		newDestroyCmd(a),
 		newTrustCmd(a),
 		newVersionCmd(a),
+		newCoinsCmd(),
 	)
 	return root
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -10,6 +12,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/labctl/labctl/artifacts"
+	"github.com/labctl/labctl/coins/images"
+	coinsphase "github.com/labctl/labctl/coins/phase"
 	"github.com/labctl/labctl/lab"
 	"github.com/labctl/labctl/nodeprep"
 	"github.com/labctl/labctl/pipeline"
@@ -21,7 +25,7 @@ import (
 var phases = []string{"provision", "nodeprep", "kubeadm", "addons", "coins"}
 
 // available are the phases this version has.
-var available = []string{"provision", "nodeprep", "kubeadm"}
+var available = []string{"provision", "nodeprep", "kubeadm", "coins"}
 
 func newUpCmd(a *app) *cobra.Command {
 	var only string
@@ -121,6 +125,13 @@ func (u *upRun) run(ctx context.Context, only string) error {
 			Lab: u.l, State: u.s, Parallel: u.l.SSH.Parallel, Out: u.a.out, Save: u.save,
 			Exec: exec, InContainer: u.l.Provider.Type == "local", Skip: u.failed,
 		})
+	}
+	if want("coins") {
+		cp, err := u.coins(ctx)
+		if err != nil {
+			return err
+		}
+		todo = append(todo, cp)
 	}
 	// A failed cluster drops out; the others carry on to the end.
 	for _, p := range todo {
@@ -234,6 +245,37 @@ func (u *upRun) nodeprep(ctx context.Context) (*nodeprep.Phase, error) {
 		p.KubeFiles = append(p.KubeFiles, nodeprep.File{Source: path, SHA256: sum, Dest: "/var/lib/labctl/stage/" + name, Mode: mode})
 	}
 	return p, nil
+}
+
+// coins builds the DockerCoins images (cached by their inputs) and the
+// phase that preloads them on every node and, when enabled, deploys them.
+func (u *upRun) coins(ctx context.Context) (pipeline.Phase, error) {
+	wd, _ := os.Getwd()
+	mod, err := images.FindModule(ctx, wd)
+	if err != nil {
+		return nil, fmt.Errorf("coins: the images are built from labctl's source tree; run labctl from its checkout: %w", err)
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return nil, err
+	}
+	res, err := images.Build(ctx, images.Options{Dir: filepath.Join(cache, "labctl", "dockercoins"), ModuleDir: mod, Log: indent(u.a.out)})
+	if err != nil {
+		return nil, fmt.Errorf("coins: %w", err)
+	}
+	var clusters []coinsphase.Cluster
+	for _, c := range u.s.Clusters {
+		if u.failed(c.Index) {
+			continue
+		}
+		cl := coinsphase.Cluster{Name: fmt.Sprintf("cluster %02d", c.Index)}
+		for _, n := range c.Nodes {
+			cl.Nodes = append(cl.Nodes, executorFor(u.eng, u.s, c.Index, n.Name))
+		}
+		clusters = append(clusters, cl)
+	}
+	return coinsphase.New(coinsphase.Config{Clusters: clusters, Archive: res.Archive, Deploy: u.l.Coins.Enabled,
+		Namespace: u.l.Coins.Namespace, Parallel: u.l.SSH.Parallel, Out: u.a.out})
 }
 
 // allHosts lists the executors of the selected clusters (all when empty)

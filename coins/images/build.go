@@ -1,0 +1,253 @@
+package images
+
+import (
+	"archive/tar"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+)
+
+// builderVersion is part of the cache key; bump it when the image assembly
+// changes.
+const builderVersion = "labctl-coins-images/2"
+
+// File names in the output directory.
+const (
+	LayoutDir   = "oci"
+	ArchiveName = "dockercoins-images.tar"
+	keyName     = "inputs.sha256"
+)
+
+// AnnotationImageName is how containerd's importer names an imported image.
+const AnnotationImageName = "io.containerd.image.name"
+
+// Options says where to build from and to.
+type Options struct {
+	// Dir receives oci/ and dockercoins-images.tar.
+	Dir string
+	// ModuleDir is the root of the labctl source tree (see FindModule).
+	ModuleDir string
+	// Log, when set, receives progress lines.
+	Log io.Writer
+}
+
+// Result is a finished build.
+type Result struct {
+	Layout  string // OCI image layout directory
+	Archive string // the layout as one tar, for `ctr images import`
+	Cached  bool   // nothing was rebuilt: the inputs had not changed
+	Images  []Image
+}
+
+// Build compiles the services and writes all images. When the inputs hash to
+// what Dir was built from, it reuses Dir.
+//
+// The inputs are: the services' files, the modules they link, the Go
+// version and this builder.
+func Build(ctx context.Context, opts Options) (*Result, error) {
+	logf := func(format string, args ...any) {
+		if opts.Log != nil {
+			fmt.Fprintf(opts.Log, format+"\n", args...)
+		}
+	}
+	res := &Result{Layout: filepath.Join(opts.Dir, LayoutDir), Archive: filepath.Join(opts.Dir, ArchiveName)}
+	key, err := inputsKey(ctx, opts.ModuleDir)
+	if err != nil {
+		return nil, err
+	}
+	keyFile := filepath.Join(opts.Dir, keyName)
+	if old, err := os.ReadFile(keyFile); err == nil && strings.TrimSpace(string(old)) == key {
+		if _, err := os.Stat(res.Archive); err == nil {
+			if res.Images, err = Describe(res.Layout); err == nil {
+				res.Cached = true
+				logf("images are up to date (inputs %s)", key[:12])
+				return res, nil
+			}
+		}
+	}
+
+	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	// A half-written directory must not look up to date.
+	for _, stale := range []string{keyFile, res.Layout, res.Archive} {
+		if err := os.RemoveAll(stale); err != nil {
+			return nil, err
+		}
+	}
+	binDir, err := os.MkdirTemp("", "dockercoins-bin-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(binDir)
+	logf("compiling %d binaries for %s", len(Targets), strings.Join(Arches, ", "))
+	if err := compile(ctx, opts.ModuleDir, binDir); err != nil {
+		return nil, err
+	}
+
+	base, err := baseLayer()
+	if err != nil {
+		return nil, err
+	}
+	webFiles := os.DirFS(filepath.Join(opts.ModuleDir, "coins", "webui", "files"))
+	lp, err := layout.Write(res.Layout, empty.Index)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range Targets {
+		idx, err := index(t, binDir, base, webFiles)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", t.Ref(), err)
+		}
+		err = lp.AppendIndex(idx, layout.WithAnnotations(map[string]string{
+			AnnotationImageName:                 t.FullRef(),
+			"org.opencontainers.image.ref.name": t.FullRef(),
+		}))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", t.Ref(), err)
+		}
+	}
+	if err := writeArchive(res.Layout, res.Archive); err != nil {
+		return nil, err
+	}
+	if res.Images, err = Describe(res.Layout); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(keyFile, []byte(key+"\n"), 0o644); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// inputsKey hashes everything the images are made of.
+func inputsKey(ctx context.Context, moduleDir string) (string, error) {
+	gover, err := goVersion(ctx)
+	if err != nil {
+		return "", fmt.Errorf("go env GOVERSION: %w", err)
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\n%s\n%q\n", builderVersion, gover, Targets)
+	deps, err := dependencies(ctx, moduleDir)
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprintf(h, "%s\n", deps)
+	var files []string
+	for _, svc := range []string{"rng", "hasher", "worker", "webui"} {
+		root := filepath.Join(moduleDir, "coins", svc)
+		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || strings.HasSuffix(p, "_test.go") {
+				return err
+			}
+			rel, err := filepath.Rel(moduleDir, p)
+			files = append(files, rel)
+			return err
+		})
+		if err != nil {
+			return "", err
+		}
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(filepath.Join(moduleDir, f))
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(h, "%s %d\n", filepath.ToSlash(f), len(data))
+		h.Write(data)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// dependencies lists the modules linked into the services, with their
+// versions and sums (not go.mod itself, which changes for other reasons).
+func dependencies(ctx context.Context, moduleDir string) (string, error) {
+	args := []string{"list", "-deps", "-f", "{{with .Module}}{{.Path}} {{.Version}} {{.Sum}}{{end}}"}
+	for _, svc := range []string{"rng", "hasher", "worker", "webui"} {
+		args = append(args, "./coins/"+svc)
+	}
+	cmd := exec.CommandContext(ctx, goTool(), args...)
+	cmd.Dir = moduleDir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("go %s: %w", strings.Join(args, " "), err)
+	}
+	lines := slices.Compact(slices.Sorted(slices.Values(strings.Split(string(out), "\n"))))
+	return strings.Join(lines, "\n"), nil
+}
+
+// writeArchive tars an OCI layout directory (an "OCI archive"), in a fixed
+// order with fixed timestamps.
+func writeArchive(layoutDir, archive string) (err error) {
+	var paths []string
+	err = filepath.WalkDir(layoutDir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && p != layoutDir {
+			paths = append(paths, p)
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	slices.Sort(paths)
+	tmp := archive + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	tw := tar.NewWriter(f)
+	for _, p := range paths {
+		info, err := os.Stat(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(layoutDir, p)
+		hdr := &tar.Header{Name: filepath.ToSlash(rel), Mode: 0o644, ModTime: epoch, Typeflag: tar.TypeReg, Size: info.Size()}
+		if info.IsDir() {
+			hdr.Name += "/"
+			hdr.Mode, hdr.Typeflag, hdr.Size = 0o755, tar.TypeDir, 0
+		}
+		if err := tw.WriteHeader(hdr); err != nil {
+			return err
+		}
+		if !info.IsDir() {
+			if err := copyFile(tw, p); err != nil {
+				return err
+			}
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, archive)
+}
+
+func copyFile(w io.Writer, p string) error {
+	f, err := os.Open(p)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(w, f)
+	return err
+}

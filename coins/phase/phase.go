@@ -1,0 +1,199 @@
+// Package phase is the labctl pipeline phase for DockerCoins: it preloads the
+// images into every node's containerd (so that `kubectl create deployment rng
+// --image=dockercoins/rng:v0.1` works offline) and, when asked, deploys the
+// stack on each cluster and waits until it mines.
+//
+// Every step probes first and acts only where the facts differ from the
+// goal, so a second run over a finished class only probes.
+package phase
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/labctl/labctl/coins/images"
+	"github.com/labctl/labctl/coins/manifests"
+	"github.com/labctl/labctl/remote"
+)
+
+// Cluster is one attendee's cluster; Nodes[0] is node1.
+type Cluster struct {
+	Name  string
+	Nodes []remote.Executor
+}
+
+// Config of the phase; zero values take the defaults.
+type Config struct {
+	Clusters []Cluster
+	// Archive is the OCI archive built by images.Build (Result.Archive).
+	Archive string
+	// Deploy also deploys the stack on every cluster and waits for mining.
+	Deploy bool
+	// Namespace for the stack, default "dockercoins"; never "default".
+	Namespace string
+	// Kubeconfig used on node1, default /etc/kubernetes/admin.conf.
+	Kubeconfig string
+	// Parallel bounds how many nodes are worked on at once, default 10.
+	Parallel int
+	// MineTimeout bounds the wait for the stack to mine, default 3 minutes.
+	MineTimeout time.Duration
+	// MinePoll is the time between two readings of the counter, default 2 s
+	// (the worker updates it about every 1.2 s).
+	MinePoll time.Duration
+	// Out receives one line per node and step; nil discards them.
+	Out io.Writer
+}
+
+// RemoteArchive is where the archive is uploaded on each node.
+const RemoteArchive = "/tmp/labctl-dockercoins-images.tar"
+
+// Phase implements pipeline.Phase (and DryRunner).
+type Phase struct {
+	cfg      Config
+	manifest []byte
+	mu       sync.Mutex // serialises Out
+}
+
+// New checks the configuration and renders the manifests.
+func New(cfg Config) (*Phase, error) {
+	if cfg.Namespace == "" {
+		cfg.Namespace = manifests.DefaultNamespace
+	}
+	if cfg.Kubeconfig == "" {
+		cfg.Kubeconfig = "/etc/kubernetes/admin.conf"
+	}
+	if cfg.Parallel <= 0 {
+		cfg.Parallel = 10
+	}
+	if cfg.MineTimeout < time.Second {
+		cfg.MineTimeout = 3 * time.Minute
+	}
+	if cfg.MinePoll <= 0 {
+		cfg.MinePoll = 2 * time.Second
+	}
+	if cfg.Out == nil {
+		cfg.Out = io.Discard
+	}
+	if _, err := os.Stat(cfg.Archive); err != nil {
+		return nil, fmt.Errorf("dockercoins images: %w (build them with `labctl coins build`)", err)
+	}
+	manifest, err := manifests.Render(manifests.Options{Namespace: cfg.Namespace})
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range cfg.Clusters {
+		if len(c.Nodes) == 0 {
+			return nil, fmt.Errorf("cluster %s has no nodes", c.Name)
+		}
+	}
+	return &Phase{cfg: cfg, manifest: manifest}, nil
+}
+
+// Title implements pipeline.Phase.
+func (p *Phase) Title() string {
+	if p.cfg.Deploy {
+		return "DockerCoins: preload images, deploy in namespace " + p.cfg.Namespace
+	}
+	return "DockerCoins: preload images"
+}
+
+func (p *Phase) logf(host, format string, args ...any) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintf(p.cfg.Out, "    %s: %s\n", host, fmt.Sprintf(format, args...))
+}
+
+// Run implements pipeline.Phase: all clusters at once, each independent of
+// the others; the error lists every cluster that failed.
+func (p *Phase) Run(ctx context.Context) error {
+	return p.each(ctx, func(ctx context.Context, c Cluster, sem chan struct{}) error {
+		if err := p.forNodes(ctx, c, sem, p.preload); err != nil {
+			return err
+		}
+		if !p.cfg.Deploy {
+			return nil
+		}
+		// Deploying is mostly waiting: it takes no slot in sem.
+		return p.deploy(ctx, c.Nodes[0])
+	})
+}
+
+// DryRun implements pipeline.DryRunner: it probes (read-only) and prints
+// what Run would do.
+func (p *Phase) DryRun(ctx context.Context, w io.Writer) error {
+	out := p.cfg.Out
+	p.cfg.Out = w
+	defer func() { p.cfg.Out = out }()
+	return p.each(ctx, func(ctx context.Context, c Cluster, sem chan struct{}) error {
+		err := p.forNodes(ctx, c, sem, func(ctx context.Context, node remote.Executor) error {
+			missing, err := p.missingImages(ctx, node)
+			switch {
+			case err != nil:
+				return err
+			case len(missing) == 0:
+				p.logf(node.Name(), "images present")
+			default:
+				p.logf(node.Name(), "would upload %s and import %d images (missing %v)", RemoteArchive, len(images.Targets), missing)
+			}
+			return nil
+		})
+		if err == nil && p.cfg.Deploy {
+			p.logf(c.Nodes[0].Name(), "would deploy DockerCoins in namespace %s unless it is mining already", p.cfg.Namespace)
+		}
+		return err
+	})
+}
+
+// each runs fn for every cluster concurrently, sharing one bound on the
+// number of busy nodes, and joins the clusters' errors.
+func (p *Phase) each(ctx context.Context, fn func(context.Context, Cluster, chan struct{}) error) error {
+	sem := make(chan struct{}, p.cfg.Parallel)
+	errs := make([]error, len(p.cfg.Clusters))
+	var wg sync.WaitGroup
+	for i, c := range p.cfg.Clusters {
+		wg.Go(func() {
+			if err := fn(ctx, c, sem); err != nil {
+				errs[i] = fmt.Errorf("cluster %s: %w", c.Name, err)
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// forNodes runs fn on every node of c concurrently (within sem).
+func (p *Phase) forNodes(ctx context.Context, c Cluster, sem chan struct{}, fn func(context.Context, remote.Executor) error) error {
+	errs := make([]error, len(c.Nodes))
+	var wg sync.WaitGroup
+	for i, node := range c.Nodes {
+		wg.Go(func() {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				errs[i] = fmt.Errorf("%s: %w", node.Name(), ctx.Err())
+				return
+			}
+			defer func() { <-sem }()
+			errs[i] = fn(ctx, node)
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// run runs line on node; an error names the host and the command.
+func run(ctx context.Context, node remote.Executor, line string, stdin io.Reader) (remote.Result, error) {
+	res, err := node.Run(ctx, remote.Command{Line: line, Stdin: stdin})
+	if err != nil {
+		var exit *remote.ExitError
+		if !errors.As(err, &exit) {
+			err = fmt.Errorf("%s: %q: %w", node.Name(), line, err)
+		}
+	}
+	return res, err
+}

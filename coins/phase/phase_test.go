@@ -1,0 +1,263 @@
+package phase
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/labctl/labctl/coins/images"
+	"github.com/labctl/labctl/coins/manifests"
+	"github.com/labctl/labctl/remote"
+)
+
+// node is a remote.Fake whose answers to some exact command lines change
+// from one call to the next (a probe before and after an import), and which
+// keeps what was sent on stdin.
+type node struct {
+	*remote.Fake
+	mu    sync.Mutex
+	seq   map[string][]string // line -> successive stdouts; the last repeats
+	calls []string
+	stdin map[string][]byte
+}
+
+func newNode(host string) *node {
+	return &node{Fake: remote.NewFake(host), seq: map[string][]string{}, stdin: map[string][]byte{}}
+}
+
+func (n *node) answers(line string, stdouts ...string) *node {
+	n.seq[line] = stdouts
+	return n
+}
+
+func (n *node) Run(ctx context.Context, cmd remote.Command) (remote.Result, error) {
+	n.mu.Lock()
+	n.calls = append(n.calls, cmd.Line)
+	if cmd.Stdin != nil {
+		data, _ := io.ReadAll(cmd.Stdin)
+		n.stdin[cmd.Line] = data
+		cmd.Stdin = bytes.NewReader(data)
+	}
+	outs, ok := n.seq[cmd.Line]
+	if ok {
+		out := outs[0]
+		if len(outs) > 1 {
+			n.seq[cmd.Line] = outs[1:]
+		}
+		n.mu.Unlock()
+		return remote.Result{Stdout: []byte(out)}, nil
+	}
+	n.mu.Unlock()
+	return n.Fake.Run(ctx, cmd)
+}
+
+func (n *node) Upload(ctx context.Context, r io.Reader, path string, mode os.FileMode) error {
+	n.mu.Lock()
+	n.calls = append(n.calls, "upload "+path)
+	n.mu.Unlock()
+	return n.Fake.Upload(ctx, r, path, mode)
+}
+
+func (n *node) Calls() []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return slices.Clone(n.calls)
+}
+
+var allImages = strings.Join(images.FullRefs(), "\n") + "\ndocker.io/library/redis:7-alpine\n"
+
+// archive writes a stand-in image archive.
+func archive(t *testing.T) (string, []byte) {
+	data := []byte("an OCI archive")
+	p := filepath.Join(t.TempDir(), images.ArchiveName)
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p, data
+}
+
+func newPhase(t *testing.T, cfg Config) *Phase {
+	t.Helper()
+	if cfg.Archive == "" {
+		cfg.Archive, _ = archive(t)
+	}
+	cfg.MinePoll, cfg.MineTimeout = 5*time.Millisecond, time.Second
+	p, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+var importSteps = []string{listImages, "upload " + RemoteArchive, importImages, removeUpload, listImages}
+
+func TestPreload(t *testing.T) {
+	path, data := archive(t)
+	missing := newNode("01/node1").answers(listImages, "docker.io/library/busybox:latest\n", allImages)
+	missing.On(`^ctr -n k8s\.io images import `, "", 0).On(`^rm -f `, "", 0)
+	partial := newNode("01/node2").answers(listImages, strings.ReplaceAll(allImages, "worker:v0.2", "worker:v0.1x"), allImages)
+	partial.On(`^ctr -n k8s\.io images import `, "", 0).On(`^rm -f `, "", 0)
+	present := newNode("02/node1").answers(listImages, allImages)
+
+	var out bytes.Buffer
+	p := newPhase(t, Config{Archive: path, Out: &out, Clusters: []Cluster{
+		{Name: "01", Nodes: []remote.Executor{missing, partial}},
+		{Name: "02", Nodes: []remote.Executor{present}},
+	}})
+	if err := p.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []*node{missing, partial} {
+		if got := n.Calls(); !slices.Equal(got, importSteps) {
+			t.Errorf("%s ran %q, want %q", n.Host, got, importSteps)
+		}
+		if up, ok := n.Uploaded(RemoteArchive); !ok || !bytes.Equal(up, data) {
+			t.Errorf("%s: archive not uploaded to %s", n.Host, RemoteArchive)
+		}
+	}
+	if got := present.Calls(); !slices.Equal(got, []string{listImages}) {
+		t.Errorf("node with all images ran %q, want only the probe", got)
+	}
+	if !strings.Contains(out.String(), "02/node1: DockerCoins images already present") {
+		t.Errorf("output:\n%s", out.String())
+	}
+}
+
+func TestPreloadFailures(t *testing.T) {
+	good := newNode("01/node1").answers(listImages, "", allImages)
+	good.On(`^ctr -n k8s\.io images import `, "", 0).On(`^rm -f `, "", 0)
+	badImport := newNode("02/node1").answers(listImages, "")
+	badImport.On(`^ctr -n k8s\.io images import `, "ctr: content digest sha256:abc: not found", 1).On(`^rm -f `, "", 0)
+	lost := newNode("03/node2").OnError(`^ctr `, errors.New("connection reset"))
+	stillMissing := newNode("04/node1").answers(listImages, "")
+	stillMissing.On(`^ctr -n k8s\.io images import `, "", 0).On(`^rm -f `, "", 0)
+
+	p := newPhase(t, Config{Clusters: []Cluster{
+		{Name: "01", Nodes: []remote.Executor{good}},
+		{Name: "02", Nodes: []remote.Executor{badImport}},
+		{Name: "03", Nodes: []remote.Executor{newNode("03/node1").answers(listImages, allImages), lost}},
+		{Name: "04", Nodes: []remote.Executor{stillMissing}},
+	}})
+	err := p.Run(context.Background())
+	if err == nil {
+		t.Fatal("no error")
+	}
+	msg := err.Error()
+	for _, want := range []string{
+		`cluster 02: 02/node1: "ctr -n k8s.io images import /tmp/labctl-dockercoins-images.tar" exited 1: ctr: content digest`,
+		`cluster 03: 03/node2: "ctr -n k8s.io images ls -q": connection reset`,
+		`cluster 04: 04/node1: "ctr -n k8s.io images import /tmp/labctl-dockercoins-images.tar" succeeded but "ctr -n k8s.io images ls -q" still lacks`,
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error lacks %q:\n%s", want, msg)
+		}
+	}
+	if strings.Contains(msg, "cluster 01") {
+		t.Errorf("cluster 01 succeeded but is in the error:\n%s", msg)
+	}
+	var exit *remote.ExitError
+	if !errors.As(err, &exit) || exit.Host != "02/node1" {
+		t.Errorf("the import failure is not an *remote.ExitError for 02/node1: %v", err)
+	}
+	if !slices.Equal(good.Calls(), importSteps) {
+		t.Errorf("cluster 01 did not complete beside the failures: %q", good.Calls())
+	}
+	if calls := badImport.Calls(); !slices.Contains(calls, removeUpload) {
+		t.Errorf("the upload was not removed after a failed import: %q", calls)
+	}
+}
+
+func deployCommands(ns string) (apply, wait, hashes string) {
+	k := "KUBECONFIG=/etc/kubernetes/admin.conf kubectl "
+	return k + "apply -f -",
+		k + "-n " + ns + " wait --for=condition=Available deployment --all --timeout=1s",
+		k + "-n " + ns + " exec deploy/redis -- redis-cli get hashes"
+}
+
+func TestDeploy(t *testing.T) {
+	apply, wait, hashes := deployCommands("coins")
+	node1 := newNode("01/node1").answers(listImages, allImages).
+		// Not deployed yet (empty answer), then deployed and counting.
+		answers(hashes, "", "", "0", "4", "8")
+	node1.On(`kubectl apply -f -$`, "namespace/coins created\n", 0).On(` wait --for=condition=Available `, "", 0)
+	node2 := newNode("01/node2").answers(listImages, allImages)
+	p := newPhase(t, Config{Deploy: true, Namespace: "coins", Clusters: []Cluster{{Name: "01", Nodes: []remote.Executor{node1, node2}}}})
+	if err := p.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{listImages, hashes, apply, wait, hashes, hashes, hashes}
+	if got := node1.Calls(); !slices.Equal(got, want) {
+		t.Errorf("node1 ran\n%q\nwant\n%q", got, want)
+	}
+	if got := node2.Calls(); !slices.Equal(got, []string{listImages}) {
+		t.Errorf("node2 ran %q", got)
+	}
+	manifest, _ := manifests.Render(manifests.Options{Namespace: "coins"})
+	if !bytes.Equal(node1.stdin[apply], manifest) {
+		t.Errorf("kubectl apply got on stdin:\n%s", node1.stdin[apply])
+	}
+}
+
+func TestDeploySkipsWhenMining(t *testing.T) {
+	_, _, hashes := deployCommands("dockercoins")
+	node1 := newNode("01/node1").answers(listImages, allImages).answers(hashes, "100", "100", "104")
+	p := newPhase(t, Config{Deploy: true, Clusters: []Cluster{{Name: "01", Nodes: []remote.Executor{node1}}}})
+	if err := p.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := node1.Calls(), []string{listImages, hashes, hashes, hashes}; !slices.Equal(got, want) {
+		t.Errorf("node1 ran %q, want %q (no apply)", got, want)
+	}
+}
+
+func TestDeployNotMining(t *testing.T) {
+	_, _, hashes := deployCommands("dockercoins")
+	node1 := newNode("07/node1").answers(listImages, allImages).answers(hashes, "", "", "5")
+	node1.On(`kubectl apply -f -$`, "", 0).On(` wait --for=condition=Available `, "", 0)
+	p := newPhase(t, Config{Deploy: true, Clusters: []Cluster{{Name: "07", Nodes: []remote.Executor{node1}}}})
+	err := p.Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), `cluster 07: 07/node1: DockerCoins deployed in namespace dockercoins but "`+hashes+`" did not grow`) {
+		t.Errorf("error %v", err)
+	}
+}
+
+func TestNewRejects(t *testing.T) {
+	path, _ := archive(t)
+	for _, cfg := range []Config{
+		{Archive: path, Namespace: "default"},
+		{Archive: filepath.Join(t.TempDir(), "none.tar")},
+		{Archive: path, Clusters: []Cluster{{Name: "01"}}},
+	} {
+		if _, err := New(cfg); err == nil {
+			t.Errorf("New(%+v) accepted", cfg)
+		}
+	}
+}
+
+func TestDryRunOnlyProbes(t *testing.T) {
+	n1 := newNode("01/node1").answers(listImages, "")
+	n2 := newNode("01/node2").answers(listImages, allImages)
+	p := newPhase(t, Config{Deploy: true, Clusters: []Cluster{{Name: "01", Nodes: []remote.Executor{n1, n2}}}})
+	var out bytes.Buffer
+	if err := p.DryRun(context.Background(), &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []*node{n1, n2} {
+		if got := n.Calls(); !slices.Equal(got, []string{listImages}) {
+			t.Errorf("%s ran %q in a dry run", n.Host, got)
+		}
+	}
+	for _, want := range []string{"01/node1: would upload", "01/node2: images present", "would deploy DockerCoins in namespace dockercoins"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("dry run output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
