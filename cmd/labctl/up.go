@@ -152,6 +152,10 @@ func (u *upRun) run(ctx context.Context, only string) error {
 func (u *upRun) failed(c int) bool {
 	u.mu.Lock()
 	defer u.mu.Unlock()
+	return u.failedLocked(c)
+}
+
+func (u *upRun) failedLocked(c int) bool {
 	cl := u.s.Cluster(c)
 	for _, r := range cl.Phases {
 		if !r.OK && !r.At.Before(u.start) {
@@ -274,8 +278,48 @@ func (u *upRun) coins(ctx context.Context) (pipeline.Phase, error) {
 		}
 		clusters = append(clusters, cl)
 	}
-	return coinsphase.New(coinsphase.Config{Clusters: clusters, Archive: res.Archive, Deploy: u.l.Coins.Enabled,
+	p, err := coinsphase.New(coinsphase.Config{Clusters: clusters, Archive: res.Archive, Deploy: u.l.Coins.Enabled,
 		Namespace: u.l.Coins.Namespace, Parallel: u.l.SSH.Parallel, Out: u.a.out})
+	if err != nil {
+		return nil, err
+	}
+	return &recorded{Phase: p, name: "coins", u: u}, nil
+}
+
+// recorded runs a phase that does not know the lab state and records its
+// outcome per cluster: a cluster fails when the error names one of its
+// nodes or the cluster itself.
+type recorded struct {
+	pipeline.Phase
+	name string
+	u    *upRun
+}
+
+func (r *recorded) Run(ctx context.Context) error {
+	err := r.Phase.Run(ctx)
+	now := time.Now().UTC()
+	r.u.mu.Lock()
+	for i := range r.u.s.Clusters {
+		c := &r.u.s.Clusters[i]
+		if r.u.failedLocked(c.Index) {
+			continue
+		}
+		res := lab.PhaseResult{OK: true, At: now}
+		if err != nil {
+			for _, line := range strings.Split(err.Error(), "\n") {
+				if strings.Contains(line, fmt.Sprintf("%02d/node", c.Index)) || strings.Contains(line, fmt.Sprintf("cluster %02d", c.Index)) {
+					res = lab.PhaseResult{OK: false, At: now, Step: r.name, Error: strings.TrimSpace(line)}
+					break
+				}
+			}
+		}
+		c.SetPhase(r.name, res)
+	}
+	r.u.mu.Unlock()
+	if serr := r.u.save(); serr != nil && err == nil {
+		err = serr
+	}
+	return err
 }
 
 // allHosts lists the executors of the selected clusters (all when empty)
