@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -128,10 +129,15 @@ func (u *upRun) run(ctx context.Context, only string) error {
 	}
 	if want("coins") {
 		cp, err := u.coins(ctx)
-		if err != nil {
+		switch {
+		case err == nil:
+			todo = append(todo, cp)
+		case errors.Is(err, errNoSource) && !u.l.Coins.Enabled && only == "":
+			// Preloading is a convenience; a disabled app does not stop the class.
+			fmt.Fprintf(u.a.out, "==> coins (skipped: %v)\n", err)
+		default:
 			return err
 		}
-		todo = append(todo, cp)
 	}
 	// A failed cluster drops out; the others carry on to the end.
 	for _, p := range todo {
@@ -257,7 +263,7 @@ func (u *upRun) coins(ctx context.Context) (pipeline.Phase, error) {
 	wd, _ := os.Getwd()
 	mod, err := images.FindModule(ctx, wd)
 	if err != nil {
-		return nil, fmt.Errorf("coins: the images are built from labctl's source tree; run labctl from its checkout: %w", err)
+		return nil, fmt.Errorf("%w: %v", errNoSource, err)
 	}
 	cache, err := os.UserCacheDir()
 	if err != nil {
@@ -285,6 +291,9 @@ func (u *upRun) coins(ctx context.Context) (pipeline.Phase, error) {
 	}
 	return &recorded{Phase: p, name: "coins", u: u}, nil
 }
+
+// errNoSource: the DockerCoins images are built from labctl's source tree.
+var errNoSource = errors.New("the DockerCoins images are built from labctl's source tree; run labctl from its checkout")
 
 // recorded runs a phase that does not know the lab state and records its
 // outcome per cluster: a cluster fails when the error names one of its
