@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path"
 	"sort"
 	"strings"
 	"sync"
@@ -153,19 +152,6 @@ func (p *Phase) apply(ctx context.Context, w *nodeWork) error {
 }
 
 func (p *Phase) runStep(ctx context.Context, x remote.Executor, s Step) error {
-	if len(s.Files) > 0 {
-		dirs := map[string]bool{}
-		var mk []string
-		for _, f := range s.Files {
-			if d := path.Dir(f.Dest); !dirs[d] {
-				dirs[d] = true
-				mk = append(mk, remote.ShellQuote(d))
-			}
-		}
-		if _, err := x.Run(ctx, remote.Command{Line: "mkdir -p " + strings.Join(mk, " ")}); err != nil {
-			return err
-		}
-	}
 	for _, f := range s.Files {
 		r, err := os.Open(f.Source)
 		if err != nil {

@@ -276,7 +276,7 @@ func TestUploadChecksumAndMode(t *testing.T) {
 	x := r.engine(t, nil).Host(hostOf(r.srv, r.srv.HostKey))
 	data := make([]byte, 3<<20+7)
 	rand.Read(data)
-	dst := filepath.Join(t.TempDir(), "blob.bin")
+	dst := filepath.Join(t.TempDir(), "new", "dir", "blob.bin") // parents are made
 	if err := x.Upload(context.Background(), bytes.NewReader(data), dst, 0o640); err != nil {
 		t.Fatal(err)
 	}

@@ -49,6 +49,9 @@ func (x *sshHost) upload(ctx context.Context, r io.Reader, dst string, mode os.F
 	if x.e.cfg.User != "root" {
 		tmp = "/tmp/labctl-upload-" + randomSuffix()
 	}
+	if err := client.MkdirAll(path.Dir(tmp)); err != nil {
+		return "", 0, fmt.Errorf("%s: create %s: %w", x.h.Name, path.Dir(tmp), err)
+	}
 	f, err := client.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC)
 	if err != nil {
 		return "", 0, fmt.Errorf("%s: create %s: %w", x.h.Name, tmp, err)
@@ -75,7 +78,7 @@ func (x *sshHost) upload(ctx context.Context, r io.Reader, dst string, mode os.F
 	if x.e.cfg.User != "root" {
 		// /tmp and dst may be different file systems: copy beside dst first.
 		near := ShellQuote(path.Join(path.Dir(dst), "."+path.Base(dst)+".labctl-"+randomSuffix()))
-		move = fmt.Sprintf("install -o root -g root -m %o %s %s && mv -f %s %s; rc=$?; rm -f %s; exit $rc", mode.Perm(), q, near, near, ShellQuote(dst), q)
+		move = fmt.Sprintf("install -D -o root -g root -m %o %s %s && mv -f %s %s; rc=$?; rm -f %s; exit $rc", mode.Perm(), q, near, near, ShellQuote(dst), q)
 	}
 	if _, err := x.Run(ctx, Command{Line: move}); err != nil {
 		_ = client.Remove(tmp)
