@@ -43,19 +43,36 @@ func TestStepScriptsGolden(t *testing.T) {
 			} else if source == "cache" {
 				continue
 			}
-			golden := filepath.Join("testdata", s.Name+".sh.golden")
-			if *update {
-				os.WriteFile(golden, []byte(s.Script), 0o644)
-				continue
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%s: %v (run go test ./nodeprep -update)", s.Name, err)
-			}
-			if string(want) != s.Script {
-				t.Errorf("%s differs from %s; if intended, run go test ./nodeprep -update", s.Name, golden)
-			}
+			checkGolden(t, s.Name, s.Script)
 		}
+	}
+	// Container nodes (local provider) share the host's kernel.
+	d := sampleData("cache")
+	d.SharedKernel = true
+	steps, err := Steps(d, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range steps {
+		if s.Name == "runtime" || s.Name == "portworx" {
+			checkGolden(t, s.Name+"-shared", s.Script)
+		}
+	}
+}
+
+func checkGolden(t *testing.T, name, script string) {
+	t.Helper()
+	golden := filepath.Join("testdata", name+".sh.golden")
+	if *update {
+		os.WriteFile(golden, []byte(script), 0o644)
+		return
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%s: %v (run go test ./nodeprep -update)", name, err)
+	}
+	if string(want) != script {
+		t.Errorf("%s differs from %s; if intended, run go test ./nodeprep -update", name, golden)
 	}
 }
 
