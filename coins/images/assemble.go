@@ -27,9 +27,11 @@ const nobody = "65534:65534"
 
 // entry is one file or directory of a layer.
 type entry struct {
-	name string // no leading slash; directories end with "/"
-	mode int64
-	data []byte
+	name     string // no leading slash; directories end with "/"
+	mode     int64
+	data     []byte
+	link     string // a symbolic link to link (then data is empty)
+	uid, gid int
 }
 
 // layer makes a gzip-compressed OCI layer of entries, in order.
@@ -37,10 +39,13 @@ func layer(entries []entry) (v1.Layer, error) {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	for _, e := range entries {
-		hdr := &tar.Header{Name: e.name, Mode: e.mode, ModTime: epoch, Format: tar.FormatPAX}
-		if e.name[len(e.name)-1] == '/' {
+		hdr := &tar.Header{Name: e.name, Mode: e.mode, Uid: e.uid, Gid: e.gid, ModTime: epoch, Format: tar.FormatPAX}
+		switch {
+		case e.name[len(e.name)-1] == '/':
 			hdr.Typeflag = tar.TypeDir
-		} else {
+		case e.link != "":
+			hdr.Typeflag, hdr.Linkname = tar.TypeSymlink, e.link
+		default:
 			hdr.Typeflag = tar.TypeReg
 			hdr.Size = int64(len(e.data))
 		}

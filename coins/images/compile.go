@@ -53,13 +53,14 @@ var Targets = []Target{
 	{Repo: "dockercoins/worker", Tag: "v0.2", Service: "worker", LDFlags: "-X main.firstSleep=1s"},
 }
 
-// FullRefs are the references of all targets, as `ctr images ls -q` prints them.
+// FullRefs are the references of every image of the archive (the targets,
+// then Redis), as `ctr images ls -q` prints them.
 func FullRefs() []string {
-	refs := make([]string, len(Targets))
-	for i, t := range Targets {
-		refs[i] = t.FullRef()
+	refs := make([]string, 0, len(Targets)+1)
+	for _, t := range Targets {
+		refs = append(refs, t.FullRef())
 	}
-	return refs
+	return append(refs, RedisRef)
 }
 
 // FindModule returns the root of the labctl source tree containing dir, where

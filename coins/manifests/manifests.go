@@ -21,12 +21,17 @@ var tmpl = template.Must(template.New("dockercoins").Option("missingkey=error").
 // DefaultNamespace is where labctl deploys DockerCoins.
 const DefaultNamespace = "dockercoins"
 
+// RedisImage is the default Redis image: the one labctl builds from Debian's
+// redis-server and preloads (coins/images.RedisRef); a node that lacks it
+// pulls the official redis:7.0.
+const RedisImage = "redis:7.0"
+
 // Options of the rendering; zero values take the defaults.
 type Options struct {
 	Namespace  string // required; never "default"
 	Repo       string // image prefix, default "dockercoins"
 	Tag        string // default "v0.1"
-	RedisImage string // default "redis:7-alpine"
+	RedisImage string // default RedisImage
 }
 
 // Deployment is one service of the stack, as the template sees it.
@@ -78,7 +83,7 @@ func withDefaults(opts Options) Options {
 		opts.Tag = "v0.1"
 	}
 	if opts.RedisImage == "" {
-		opts.RedisImage = "redis:7-alpine"
+		opts.RedisImage = RedisImage
 	}
 	return opts
 }

@@ -133,7 +133,7 @@ func TestParse(t *testing.T) {
 		t.Errorf("namespaces %q", namespaces)
 	}
 	images := map[string]string{"hasher": "dockercoins/hasher:v0.1", "rng": "dockercoins/rng:v0.1",
-		"webui": "dockercoins/webui:v0.1", "worker": "dockercoins/worker:v0.1", "redis": "redis:7-alpine"}
+		"webui": "dockercoins/webui:v0.1", "worker": "dockercoins/worker:v0.1", "redis": "redis:7.0"}
 	if len(deployments) != len(images) {
 		t.Errorf("%d deployments, want %d", len(deployments), len(images))
 	}

@@ -138,7 +138,7 @@ func (p *Phase) DryRun(ctx context.Context, w io.Writer) error {
 			case len(missing) == 0:
 				p.logf(node.Name(), "images present")
 			default:
-				p.logf(node.Name(), "would upload %s and import %d images (missing %v)", RemoteArchive, len(images.Targets), missing)
+				p.logf(node.Name(), "would upload %s and import %d images (missing %v)", RemoteArchive, len(images.FullRefs()), missing)
 			}
 			return nil
 		})

@@ -72,7 +72,7 @@ func (n *node) Calls() []string {
 	return slices.Clone(n.calls)
 }
 
-var allImages = strings.Join(images.FullRefs(), "\n") + "\ndocker.io/library/redis:7-alpine\n"
+var allImages = strings.Join(images.FullRefs(), "\n") + "\n"
 
 // archive writes a stand-in image archive.
 func archive(t *testing.T) (string, []byte) {
@@ -258,6 +258,25 @@ func TestDryRunOnlyProbes(t *testing.T) {
 	for _, want := range []string{"01/node1: would upload", "01/node2: images present", "would deploy DockerCoins in namespace dockercoins"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("dry run output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// TestManifestImagesArePreloaded: every image the default manifests deploy
+// is in the archive the phase imports (as containerd names it), so that an
+// offline node never pulls.
+func TestManifestImagesArePreloaded(t *testing.T) {
+	preloaded := images.FullRefs()
+	for _, d := range manifests.Stack(manifests.Options{Namespace: manifests.DefaultNamespace}) {
+		ref := d.Image
+		if !strings.Contains(ref, "/") {
+			ref = "library/" + ref
+		}
+		if first, _, _ := strings.Cut(ref, "/"); !strings.ContainsAny(first, ".:") && first != "localhost" {
+			ref = "docker.io/" + ref
+		}
+		if !slices.Contains(preloaded, ref) {
+			t.Errorf("%s deploys %s (%s), which the archive lacks: %q", d.Name, d.Image, ref, preloaded)
 		}
 	}
 }

@@ -73,7 +73,7 @@ func (p *Phase) preload(ctx context.Context, node remote.Executor) error {
 	if len(missing) > 0 {
 		return fmt.Errorf("%s: %q succeeded but %q still lacks %v", node.Name(), importImages, listImages, missing)
 	}
-	p.logf(node.Name(), "imported %d DockerCoins images", len(images.Targets))
+	p.logf(node.Name(), "imported %d DockerCoins images", len(images.FullRefs()))
 	return nil
 }
 
