@@ -146,7 +146,8 @@ func write(path string, rs []measure, hosts string, rounds, parallel int) error 
 	fmt.Fprintf(&b, "# SSH fan-out: labctl exec vs parallel-ssh\n\n")
 	fmt.Fprintf(&b, "Measured %s on %s/%s, %d CPUs. One short command (`true`) on N real OpenSSH\n", time.Now().UTC().Format("2006-01-02 15:04 MST"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
 	fmt.Fprintf(&b, "servers on loopback, parallelism %d for both, each a fresh process (cold connections),\n", parallel)
-	fmt.Fprintf(&b, "median of %d runs. Reproduce: `go run ./bench/fanout -hosts %s -rounds %d -parallel %d`\n\n", rounds, hosts, rounds, parallel)
+	fmt.Fprintf(&b, "median of %d runs. Reproduce: `go run ./bench/fanout -hosts %s -rounds %d -parallel %d`\n", rounds, hosts, rounds, parallel)
+	fmt.Fprintf(&b, "The servers run in their own mount namespace with the login shell's ~/.bashrc hidden\n(here it ran `pyenv init`, which otherwise dominates both tools).\n\n")
 	fmt.Fprintf(&b, "| hosts | labctl exec | parallel-ssh | pssh / labctl | labctl max RSS | pssh max RSS |\n|---|---|---|---|---|---|\n")
 	for i := 0; i+1 < len(rs); i += 2 {
 		l, p := rs[i], rs[i+1]

@@ -48,15 +48,33 @@ func StartSSHDFarm(ctx context.Context, dir string, n, port int, authorizedKey s
 	}
 	f := strings.Fields(string(pub))
 	hostPub := f[0] + " " + f[1]
+	empty, rc := "", ""
+	if home, err := os.UserHomeDir(); err == nil && os.Geteuid() == 0 {
+		if _, err := os.Stat(filepath.Join(home, ".bashrc")); err == nil {
+			rc = filepath.Join(home, ".bashrc")
+			empty = filepath.Join(dir, "empty-bashrc")
+			if err := os.WriteFile(empty, nil, 0o644); err != nil {
+				return nil, err
+			}
+		}
+	}
 	var out []*SSHD
 	for i := 0; i < n; i++ {
 		addr := net.JoinHostPort(fmt.Sprintf("127.0.%d.%d", (i+2)/250, (i+2)%250+1), fmt.Sprint(port))
-		cmd := exec.CommandContext(ctx, sshd, "-D", "-e", "-f", "/dev/null",
+		args := []string{sshd, "-D", "-e", "-f", "/dev/null",
 			"-o", "ListenAddress="+addr, "-o", "HostKey="+hostKey,
 			"-o", "AuthorizedKeysFile="+auth, "-o", "StrictModes=no", "-o", "UsePAM=no",
 			"-o", "PermitRootLogin=yes", "-o", "PidFile=none", "-o", "MaxStartups=200:30:400",
 			"-o", "PasswordAuthentication=no", "-o", "KbdInteractiveAuthentication=no",
-			"-o", "Subsystem=sftp internal-sftp", "-o", "LogLevel=ERROR")
+			"-o", "Subsystem=sftp internal-sftp", "-o", "LogLevel=ERROR"}
+		cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+		if empty != "" {
+			// bash sources ~/.bashrc for every command sshd runs; this
+			// machine's runs `pyenv init`, which would be all we measured.
+			// Hide it from these servers only, in their own mount namespace.
+			script := fmt.Sprintf("mount --bind %s %s && exec \"$@\"", empty, rc)
+			cmd = exec.CommandContext(ctx, "unshare", append([]string{"--mount", "--propagation", "private", "sh", "-c", script, "sh"}, args...)...)
+		}
 		if err := cmd.Start(); err != nil {
 			StopSSHDs(out)
 			return nil, fmt.Errorf("sshd %s: %w", addr, err)
