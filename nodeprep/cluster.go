@@ -54,7 +54,7 @@ func (p *ClusterPhase) Run(ctx context.Context) error {
 		var idx int
 		fmt.Sscanf(x.Name(), "%d/", &idx)
 		start := time.Now()
-		err := p.cluster(ctx, p.State.Cluster(idx))
+		changed, err := p.cluster(ctx, p.State.Cluster(idx))
 		r := lab.PhaseResult{OK: err == nil, At: time.Now().UTC()}
 		if err != nil {
 			r.Error = err.Error()
@@ -62,7 +62,7 @@ func (p *ClusterPhase) Run(ctx context.Context) error {
 			if errors.As(err, &se) {
 				r.Step = se.Host + " " + se.Step
 			}
-		} else {
+		} else if changed {
 			p.logf("    cluster %02d ready in %s\n", idx, time.Since(start).Round(time.Second))
 		}
 		p.mu.Lock()
@@ -91,41 +91,42 @@ func (p *ClusterPhase) step(ctx context.Context, x remote.Executor, name string,
 	return string(res.Stdout), nil
 }
 
-func (p *ClusterPhase) cluster(ctx context.Context, c *lab.Cluster) error {
+// cluster converges one cluster; changed says whether it had work to do.
+func (p *ClusterPhase) cluster(ctx context.Context, c *lab.Cluster) (changed bool, err error) {
 	n1 := c.Node("node1")
 	if n1 == nil {
-		return fmt.Errorf("cluster %02d has no node1", c.Index)
+		return false, fmt.Errorf("cluster %02d has no node1", c.Index)
 	}
 	x1 := p.Exec(c.Index, "node1")
 	probe := fmt.Sprintf("test -f /etc/kubernetes/admin.conf && echo initialized; test -f ~%s/.kube/config && echo kubeconfig; "+
 		"KUBECONFIG=/etc/kubernetes/admin.conf timeout 20 kubectl get nodes --no-headers 2>/dev/null | sed 's/^/node: /'; ", c.Login.User) + kubeadm.CgroupVersionCommand()
 	facts, err := p.step(ctx, x1, "probe", remote.Command{Line: probe})
 	if err != nil {
-		return err
+		return false, err
 	}
 	if strings.Contains(facts, "initialized") && strings.Contains(facts, "kubeconfig") && len(notReadyNodes(nodeLines(facts), c)) == 0 {
 		p.logf("    cluster %02d: every node joined and Ready, nothing to do\n", c.Index)
-		return nil
+		return false, nil
 	}
 	cgroupV1, err := kubeadm.ParseCgroupV1(lastLine(facts))
 	if err != nil {
-		return &StepError{Host: x1.Name(), Step: "probe", Err: err}
+		return false, &StepError{Host: x1.Name(), Step: "probe", Err: err}
 	}
 	if !strings.Contains(facts, "initialized") {
 		if err := p.initialize(ctx, x1, n1, cgroupV1); err != nil {
-			return err
+			return true, err
 		}
 	}
 	if _, err := p.step(ctx, x1, "kubeconfig", remote.Command{Line: kubeconfigScript(c.Login.User)}); err != nil {
-		return err
+		return true, err
 	}
 	if err := p.joinWorkers(ctx, c, n1, x1); err != nil {
-		return err
+		return true, err
 	}
 	if err := p.network(ctx, c); err != nil {
-		return err
+		return true, err
 	}
-	return p.waitReady(ctx, c, x1)
+	return true, p.waitReady(ctx, c, x1)
 }
 
 func (p *ClusterPhase) initialize(ctx context.Context, x1 remote.Executor, n1 *lab.Node, cgroupV1 bool) error {
