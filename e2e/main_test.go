@@ -3,12 +3,14 @@
 package e2e
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -70,6 +72,47 @@ func labctl(t *testing.T, l *testLab, stdin string, args ...string) result {
 		} else {
 			t.Fatalf("labctl %v: %v", args, err)
 		}
+	}
+	t.Logf("labctl %v → exit %d\n%s%s", args, r.code, r.stdout, r.stderr)
+	return r
+}
+
+// labctlWhen runs labctl and calls action once a line of its output
+// contains trigger.
+func labctlWhen(t *testing.T, l *testLab, trigger string, action func(), args ...string) result {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"-f", l.file, "--state-dir", l.state}, args...)...)
+	cmd.Env = append(os.Environ(), "SSH_AUTH_SOCK=")
+	var se bytes.Buffer
+	cmd.Stderr = &se
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var so bytes.Buffer
+	sc := bufio.NewScanner(out)
+	fired := false
+	for sc.Scan() {
+		line := sc.Text()
+		so.WriteString(line + "\n")
+		if !fired && strings.Contains(line, trigger) {
+			fired = true
+			action()
+		}
+	}
+	r := result{stdout: so.String(), stderr: se.String()}
+	if err := cmd.Wait(); err != nil {
+		ee, ok := err.(*exec.ExitError)
+		if !ok {
+			t.Fatalf("labctl %v: %v", args, err)
+		}
+		r.code = ee.ExitCode()
+	}
+	if !fired {
+		t.Errorf("labctl %v never printed %q", args, trigger)
 	}
 	t.Logf("labctl %v → exit %d\n%s%s", args, r.code, r.stdout, r.stderr)
 	return r

@@ -104,7 +104,11 @@ func (p *ClusterPhase) cluster(ctx context.Context, c *lab.Cluster) (changed boo
 	if err != nil {
 		return false, err
 	}
-	if strings.Contains(facts, "initialized") && strings.Contains(facts, "kubeconfig") && len(notReadyNodes(nodeLines(facts), c)) == 0 {
+	unjoined, err := p.unjoined(ctx, c)
+	if err != nil {
+		return false, err
+	}
+	if len(unjoined) == 0 && strings.Contains(facts, "initialized") && strings.Contains(facts, "kubeconfig") && len(notReadyNodes(nodeLines(facts), c)) == 0 {
 		p.logf("    cluster %02d: every node joined and Ready, nothing to do\n", c.Index)
 		return false, nil
 	}
@@ -120,7 +124,7 @@ func (p *ClusterPhase) cluster(ctx context.Context, c *lab.Cluster) (changed boo
 	if _, err := p.step(ctx, x1, "kubeconfig", remote.Command{Line: kubeconfigScript(c.Login.User)}); err != nil {
 		return true, err
 	}
-	if err := p.joinWorkers(ctx, c, n1, x1); err != nil {
+	if err := p.joinWorkers(ctx, c, n1, x1, unjoined); err != nil {
 		return true, err
 	}
 	if err := p.network(ctx, c); err != nil {
@@ -151,25 +155,43 @@ func (p *ClusterPhase) initialize(ctx context.Context, x1 remote.Executor, n1 *l
 	return nil
 }
 
-// joinWorkers joins the nodes that have no kubelet.conf yet, in parallel,
-// with a fresh short-lived token and the CA hash pinned.
-func (p *ClusterPhase) joinWorkers(ctx context.Context, c *lab.Cluster, n1 *lab.Node, x1 remote.Executor) error {
-	var todo []remote.Executor
+// unjoined lists the workers without a running, configured kubelet.
+func (p *ClusterPhase) unjoined(ctx context.Context, c *lab.Cluster) ([]remote.Executor, error) {
+	var workers []remote.Executor
 	for _, n := range c.Nodes {
-		if n.Name == "node1" {
-			continue
-		}
-		x := p.Exec(c.Index, n.Name)
-		out, err := p.step(ctx, x, "probe", remote.Command{Line: "test -f /etc/kubernetes/kubelet.conf && echo joined || true"})
-		if err != nil {
-			return err
-		}
-		if !strings.Contains(out, "joined") {
-			todo = append(todo, x)
+		if n.Name != "node1" {
+			workers = append(workers, p.Exec(c.Index, n.Name))
 		}
 	}
+	var mu sync.Mutex
+	var todo []remote.Executor
+	res := remote.Each(ctx, workers, len(workers), func(ctx context.Context, x remote.Executor) error {
+		out, err := p.step(ctx, x, "probe", remote.Command{Line: "test -f /etc/kubernetes/kubelet.conf && systemctl is-active --quiet kubelet && echo joined || true"})
+		if err == nil && !strings.Contains(out, "joined") {
+			mu.Lock()
+			todo = append(todo, x)
+			mu.Unlock()
+		}
+		return err
+	})
+	return todo, res.Err()
+}
+
+// joinWorkers joins the given workers in parallel, with a fresh
+// short-lived token and the CA hash pinned.
+func (p *ClusterPhase) joinWorkers(ctx context.Context, c *lab.Cluster, n1 *lab.Node, x1 remote.Executor, todo []remote.Executor) error {
 	if len(todo) == 0 {
 		return nil
+	}
+	// A worker that was reset leaves a Node object behind, which makes
+	// kubeadm join refuse the name: remove it first.
+	var stale []string
+	for _, x := range todo {
+		_, name := splitName(x.Name())
+		stale = append(stale, name)
+	}
+	if _, err := p.step(ctx, x1, "join", remote.Command{Line: "KUBECONFIG=/etc/kubernetes/admin.conf kubectl delete node --ignore-not-found --wait=false " + strings.Join(stale, " ")}); err != nil {
+		return err
 	}
 	tokOut, err := p.step(ctx, x1, "join token", remote.Command{Line: kubeadm.TokenCreateCommand(15 * time.Minute)})
 	if err != nil {

@@ -61,7 +61,8 @@ func newExecCmd(a *app) *cobra.Command {
 			})
 			printSummary(a.out, res)
 			if n := res.Failed(); n > 0 {
-				return fmt.Errorf("%d of %d hosts failed: %w", n, len(res), res.Err())
+				// The summary above says which and why.
+				return fmt.Errorf("%d of %d hosts failed", n, len(res))
 			}
 			return nil
 		},
