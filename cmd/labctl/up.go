@@ -220,7 +220,7 @@ func firstLineOf(s string) string {
 func (u *upRun) nodeprep(ctx context.Context) (*nodeprep.Phase, error) {
 	p := &nodeprep.Phase{
 		Lab: u.l, State: u.s, Parallel: u.l.SSH.Parallel, Out: u.a.out, Save: u.save,
-		Exec: func(c int, n string) remote.Executor { return executorFor(u.eng, u.s, c, n) },
+		Exec:       func(c int, n string) remote.Executor { return executorFor(u.eng, u.s, c, n) },
 		PauseImage: "registry.k8s.io/pause:3.10",
 	}
 	p.SharedKernel = u.l.Provider.Type == "local"
