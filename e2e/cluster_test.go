@@ -84,8 +84,9 @@ func TestClusters(t *testing.T) {
 	t.Run("the attendee's password logs in over SSH", func(t *testing.T) {
 		for _, c := range st.Clusters {
 			n := c.Node("node1")
+			hk, _, _, _, _ := ssh.ParseAuthorizedKey([]byte(n.HostKey))
 			cfg := &ssh.ClientConfig{User: c.Login.User, Auth: []ssh.AuthMethod{ssh.Password(c.Login.Password)},
-				HostKeyCallback: pinned(n.HostKey), Timeout: 10 * time.Second}
+				HostKeyCallback: pinned(n.HostKey), HostKeyAlgorithms: []string{hk.Type()}, Timeout: 10 * time.Second}
 			cl, err := ssh.Dial("tcp", net.JoinHostPort(n.PublicAddress, "22"), cfg)
 			if err != nil {
 				t.Fatalf("cluster %d: password login: %v", c.Index, err)
