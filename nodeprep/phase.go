@@ -107,11 +107,11 @@ func (p *Phase) probe(ctx context.Context) ([]*nodeWork, error) {
 		out, err := x.Run(ctx, remote.Command{Line: "sh -s", Stdin: strings.NewReader(probeScript(w.steps))})
 		if err != nil {
 			w.todo = nil
-			return fmt.Errorf("%s: probe: %w", x.Name(), err)
+			return &StepError{Host: x.Name(), Step: "probe", Err: err}
 		}
 		facts, err := parseProbe(string(out.Stdout))
 		if err != nil {
-			return fmt.Errorf("%s: probe: %w", x.Name(), err)
+			return &StepError{Host: x.Name(), Step: "probe", Err: err}
 		}
 		w.todo = plan(w.steps, facts)
 		return nil

@@ -110,7 +110,9 @@ func (u *upRun) run(ctx context.Context, only string) error {
 	defer u.eng.Close()
 	exec := func(c int, n string) remote.Executor { return executorFor(u.eng, u.s, c, n) }
 	var todo []pipeline.Phase
-	if !u.m.DryRun {
+	// nodeprep's probe reaches every node anyway; on its own, provision
+	// checks that the nodes it made can be logged into.
+	if !u.m.DryRun && !want("nodeprep") {
 		todo = append(todo, &provision.ReachPhase{State: u.s, Exec: exec, Parallel: u.l.SSH.Parallel, Out: u.a.out, Save: u.save})
 	}
 	if want("nodeprep") {

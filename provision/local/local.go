@@ -55,25 +55,29 @@ func (p *Provider) Identity(r provision.Request) string {
 // Provision creates missing node containers, starts stopped ones, and
 // records every node's address and host key.
 func (p *Provider) Provision(ctx context.Context, r provision.Request) error {
-	if err := p.Podman.Available(ctx); err != nil {
-		return err
-	}
 	pub, err := EnsureKey(p.Identity(r))
-	if err != nil {
-		return err
-	}
-	image, err := EnsureImage(ctx, p.Podman, p.Recipe, r.Out)
 	if err != nil {
 		return err
 	}
 	l := r.Lab
 	network := NetworkName(l.Name)
-	if err := p.Podman.EnsureNetwork(ctx, network, l.Provider.Subnet, map[string]string{LabelLab: l.Name}); err != nil {
-		return err
-	}
 	existing, err := p.Podman.Containers(ctx, LabelLab, l.Name)
 	if err != nil {
+		if aerr := p.Podman.Available(ctx); aerr != nil {
+			return aerr
+		}
 		return err
+	}
+	// The image and network matter only to nodes still to be created: a
+	// re-run over a running lab asks podman two questions, not five.
+	image := ""
+	if len(existing) < l.Attendees*l.NodesPerCluster {
+		if image, err = EnsureImage(ctx, p.Podman, p.Recipe, r.Out); err != nil {
+			return err
+		}
+		if err := p.Podman.EnsureNetwork(ctx, network, l.Provider.Subnet, map[string]string{LabelLab: l.Name}); err != nil {
+			return err
+		}
 	}
 	byName := map[string]Container{}
 	for _, c := range existing {
