@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os/exec"
 	"os"
 	"path/filepath"
 	"strings"
@@ -345,5 +346,46 @@ func TestSecretsRedactedFromLogsAndErrors(t *testing.T) {
 	data, _ := os.ReadFile(filepath.Join(logs, "01-node1.log"))
 	if !strings.Contains(string(data), remote.Redacted) || strings.Contains(string(data), "hunter2-pass") || strings.Contains(string(data), "tok-abcdef123456") {
 		t.Fatalf("log not redacted:\n%s", data)
+	}
+}
+
+func TestThroughBastion(t *testing.T) {
+	r := newRig(t)
+	bastion := testenv.StartSSHServer(t, "127.0.0.1:0", r.key.PublicKey())
+	bh, _, _ := net.SplitHostPort(bastion.Addr)
+	e := r.engine(t, func(c *remote.Config) {
+		c.Bastion = &remote.Host{Name: "bastion", Address: bh, Port: bastion.Port(), HostKey: bastion.HostKey}
+	})
+	res, err := e.Host(hostOf(r.srv, r.srv.HostKey)).Run(context.Background(), remote.Command{Line: "echo via-bastion"})
+	if err != nil || string(res.Stdout) != "via-bastion\n" {
+		t.Fatalf("through the bastion: %q %v", res.Stdout, err)
+	}
+	if bastion.Execs.Load() != 0 || r.srv.Execs.Load() != 1 {
+		t.Fatalf("the command must run on the node, not the bastion (bastion %d, node %d)", bastion.Execs.Load(), r.srv.Execs.Load())
+	}
+	// A bastion whose key changed is refused like any host.
+	e2 := r.engine(t, func(c *remote.Config) {
+		c.Bastion = &remote.Host{Name: "bastion", Address: bh, Port: bastion.Port(), HostKey: r.srv.HostKey}
+	})
+	if _, err := e2.Host(hostOf(r.srv, r.srv.HostKey)).Run(context.Background(), remote.Command{Line: "true"}); !errors.Is(err, remote.ErrHostKeyMismatch) {
+		t.Fatalf("want a bastion host key mismatch, got %v", err)
+	}
+}
+
+func TestSudoWhenNotRoot(t *testing.T) {
+	if _, err := exec.LookPath("sudo"); err != nil {
+		t.Fatal("sudo is not installed (scripts/deps installs it)")
+	}
+	r := newRig(t)
+	// The in-process server accepts any user name and runs as this process's
+	// user; what matters is the command line the engine sends.
+	x := r.engine(t, func(c *remote.Config) { c.User = "k8s" }).Host(hostOf(r.srv, r.srv.HostKey))
+	res, err := x.Run(context.Background(), remote.Command{Line: "echo \"$SUDO_COMMAND\""})
+	if err != nil || !strings.Contains(string(res.Stdout), "sh -c") {
+		t.Fatalf("a non-root login must run commands through sudo: %q %v", res.Stdout, err)
+	}
+	res, err = x.Run(context.Background(), remote.Command{Line: "echo \"[$SUDO_COMMAND]\"", AsLogin: true})
+	if err != nil || string(res.Stdout) != "[]\n" {
+		t.Fatalf("AsLogin must not use sudo: %q %v", res.Stdout, err)
 	}
 }
