@@ -62,8 +62,8 @@ func StartSSHDFarm(ctx context.Context, dir string, n, port int, authorizedKey s
 	for i := 0; i < n; i++ {
 		addr := net.JoinHostPort(fmt.Sprintf("127.0.%d.%d", (i+2)/250, (i+2)%250+1), fmt.Sprint(port))
 		args := []string{sshd, "-D", "-e", "-f", "/dev/null",
-			"-o", "ListenAddress="+addr, "-o", "HostKey="+hostKey,
-			"-o", "AuthorizedKeysFile="+auth, "-o", "StrictModes=no", "-o", "UsePAM=no",
+			"-o", "ListenAddress=" + addr, "-o", "HostKey=" + hostKey,
+			"-o", "AuthorizedKeysFile=" + auth, "-o", "StrictModes=no", "-o", "UsePAM=no",
 			"-o", "PermitRootLogin=yes", "-o", "PidFile=none", "-o", "MaxStartups=200:30:400",
 			"-o", "PasswordAuthentication=no", "-o", "KbdInteractiveAuthentication=no",
 			"-o", "Subsystem=sftp internal-sftp", "-o", "LogLevel=ERROR"}
