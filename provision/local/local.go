@@ -255,7 +255,9 @@ func (p *Provider) Destroy(ctx context.Context, r provision.Request) error {
 			if c.Running {
 				// Nodes share the host's loop devices: give back the one
 				// behind /dev/loop4 before the container goes.
-				_, _ = p.Podman.Exec(ctx, c.Name, nil, "sh", "-c", "systemctl stop labctl-portworx-loop.service 2>/dev/null || true")
+				// Every device backed by this node's file, whatever /dev/loop4 points to.
+				_, _ = p.Podman.Exec(ctx, c.Name, nil, "sh", "-c", "systemctl stop labctl-portworx-loop.service 2>/dev/null; "+
+					"[ -f /portworx.blk ] && for d in $(losetup -j /portworx.blk | cut -d: -f1); do losetup -d $d; done; true")
 			}
 		}
 	}
