@@ -21,6 +21,7 @@ func TestClusters(t *testing.T) {
 	needE2E(t)
 	l := newLab(t, "e2e-k8s", "attendees: 2\nnodesPerCluster: 2\nkubernetes: {version: \"1.34.4\", cni: bridge, source: cache}\n")
 
+	loopsBefore := portworxLoops(t)
 	start := time.Now()
 	up := labctl(t, l, "", "up")
 	t.Logf("first up took %s", time.Since(start).Round(time.Second))
@@ -149,6 +150,15 @@ func TestClusters(t *testing.T) {
 			t.Fatalf("recovery run: exit %d", r.code)
 		}
 	})
+
+	t.Run("destroy gives the loop devices back", func(t *testing.T) {
+		if r := labctl(t, l, "", "destroy", "--yes"); r.code != 0 {
+			t.Fatal("destroy failed")
+		}
+		if n := portworxLoops(t); n != loopsBefore {
+			t.Fatalf("%d loop devices backed by /portworx.blk before up, %d after destroy", loopsBefore, n)
+		}
+	})
 }
 
 // podToPodScript runs on node1: an etcd pod on node1 (tolerating the
@@ -209,4 +219,15 @@ func pinned(key string) ssh.HostKeyCallback {
 		}
 		return nil
 	}
+}
+
+// portworxLoops counts the host's loop devices backed by a /portworx.blk:
+// local nodes share the host's loop devices, and destroy must give them back.
+func portworxLoops(t *testing.T) int {
+	t.Helper()
+	out, err := exec.Command("losetup", "-a").Output()
+	if err != nil {
+		t.Fatalf("losetup -a: %v", err)
+	}
+	return strings.Count(string(out), "(/portworx.blk)")
 }
