@@ -57,7 +57,8 @@ type result struct {
 // labctl runs the binary with args in the lab's directory.
 func labctl(t *testing.T, l *testLab, stdin string, args ...string) result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	// A first up on a fresh machine builds the Kubernetes artifact cache (tens of minutes).
+	ctx, cancel := context.WithTimeout(context.Background(), 75*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, append([]string{"-f", l.file, "--state-dir", l.state}, args...)...)
 	var so, se bytes.Buffer
