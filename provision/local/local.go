@@ -257,7 +257,7 @@ func (p *Provider) Destroy(ctx context.Context, r provision.Request) error {
 				// behind /dev/loop4 before the container goes.
 				// Every device backed by this node's file, whatever /dev/loop4 points to.
 				_, _ = p.Podman.Exec(ctx, c.Name, nil, "sh", "-c", "systemctl stop labctl-portworx-loop.service 2>/dev/null; "+
-					"[ -f /portworx.blk ] && for d in $(losetup -j /portworx.blk | cut -d: -f1); do losetup -d $d; done; true")
+					"[ -f /portworx.blk ] && for d in $(losetup -a | grep -F \"]:$(stat -c %i /portworx.blk) (/portworx.blk)\" | cut -d: -f1); do losetup -d $d; done; true")
 			}
 		}
 	}
