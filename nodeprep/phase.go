@@ -24,9 +24,11 @@ type Phase struct {
 	Parallel int
 	Out      io.Writer
 	Save     func() error
-	// KubeFiles are the artifact-cache uploads (Source "cache").
-	KubeFiles  []File
+	// Uploads come from labctl's caches (Source "cache").
+	Uploads    Uploads
 	PauseImage string
+	// Downloads are the tools' release archives (Source "packages").
+	Downloads map[string][]Download
 	// SharedKernel: nodes are containers on one host (local provider).
 	SharedKernel bool
 	// Skip leaves out clusters that already failed in this run.
@@ -87,7 +89,7 @@ func (p *Phase) probe(ctx context.Context) ([]*nodeWork, error) {
 			continue
 		}
 		for _, n := range c.Nodes {
-			steps, err := Steps(p.nodeData(c, n), p.KubeFiles)
+			steps, err := Steps(p.nodeData(c, n), p.Uploads)
 			if err != nil {
 				return nil, err
 			}
@@ -272,6 +274,9 @@ func (p *Phase) nodeData(c *lab.Cluster, n lab.Node) NodeData {
 	if p.Lab.Nodes.DockerEnabled() {
 		pkgs = append(pkgs, DockerPackages...)
 	}
+	if p.Lab.Kubernetes.Source == "cache" {
+		pkgs = append(pkgs, KubectxPackage)
+	}
 	pkgs = append(pkgs, p.Lab.Nodes.Packages...)
 	v := p.Lab.Kubernetes.Version
 	return NodeData{
@@ -281,5 +286,6 @@ func (p *Phase) nodeData(c *lab.Cluster, n lab.Node) NodeData {
 		Version: v, Minor: v[:strings.LastIndex(v, ".")], Source: p.Lab.Kubernetes.Source,
 		Stage: "/var/lib/labctl/stage", PauseImage: p.PauseImage,
 		PortworxSize: p.Lab.Nodes.PortworxSize, LoopDevice: "/dev/loop4", SharedKernel: p.SharedKernel,
+		Downloads: p.Downloads,
 	}
 }

@@ -76,6 +76,21 @@ type NodeData struct {
 	LoopDevice   string
 	// SharedKernel: the node is a container sharing the host's kernel.
 	SharedKernel bool
+	// Downloads are the attendee tools' release archives by node
+	// architecture (Source "packages").
+	Downloads map[string][]Download
+}
+
+// Download is one release archive: fetched on the node, checked against
+// its pinned sha256, and Member installed as /usr/local/bin/Name.
+type Download struct {
+	Name, URL, SHA256, Member string
+}
+
+// Uploads are the files labctl sends from its caches (Source "cache").
+type Uploads struct {
+	Kubernetes []File // kubeadm, kubelet, kubectl, images.tar
+	Tools      []File // helm, stern
 }
 
 var funcs = template.FuncMap{"join": strings.Join}
@@ -106,12 +121,16 @@ var BasePackages = []string{
 	"less", "dnsutils", "netcat-openbsd", "util-linux",
 }
 
+// KubectxPackage provides kubectx and kubens on nodes that take their tools
+// from labctl's cache: kubectx's module is not on the Go module proxy.
+const KubectxPackage = "kubectx"
+
 // DockerPackages are Debian's Docker Engine and Compose v1 (the course
 // runs `docker-compose up`).
 var DockerPackages = []string{"docker.io", "docker-compose"}
 
 // Steps returns the steps for one node, in order.
-func Steps(d NodeData, kubeFiles []File) ([]Step, error) {
+func Steps(d NodeData, up Uploads) ([]Step, error) {
 	type def struct {
 		name, tmpl, check string
 		files             []File
@@ -123,7 +142,8 @@ func Steps(d NodeData, kubeFiles []File) ([]Step, error) {
 		{name: "packages", tmpl: "packages"},
 		{name: "runtime", tmpl: "runtime", check: "systemctl is-active --quiet containerd"},
 		{name: "login", tmpl: "login", check: "id -u " + d.User + " >/dev/null 2>&1", secrets: []string{d.Password, d.PrivateKey}},
-		{name: "kubernetes", tmpl: "kube-" + d.Source, check: `[ "$(kubeadm version -o short 2>/dev/null)" = v` + d.Version + ` ]`, files: kubeFiles},
+		{name: "kubernetes", tmpl: "kube-" + d.Source, check: `[ "$(kubeadm version -o short 2>/dev/null)" = v` + d.Version + ` ]`, files: up.Kubernetes},
+		{name: "tools", tmpl: "tools-" + d.Source, check: "command -v helm stern kx kns >/dev/null", files: up.Tools},
 		{name: "portworx", tmpl: "portworx", check: "losetup " + d.LoopDevice + " 2>/dev/null | grep -q /portworx.blk", skip: d.PortworxSize == "0"},
 	}
 	var steps []Step

@@ -27,18 +27,23 @@ func sampleData(source string) NodeData {
 		MaxAuthTries: 20, Packages: []string{"containerd", "runc", "git"},
 		Version: "1.34.4", Minor: "1.34", Source: source, Stage: "/var/lib/labctl/stage",
 		PauseImage: "registry.k8s.io/pause:3.10.1", PortworxSize: "10G", LoopDevice: "/dev/loop4",
+		Downloads: map[string][]Download{
+			"amd64": {{Name: "helm", URL: "https://get.example/helm-amd64.tar.gz", SHA256: "aa11", Member: "linux-amd64/helm"},
+				{Name: "kubectx", URL: "https://get.example/kubectx.tar.gz", SHA256: "bb22", Member: "kubectx"}},
+			"arm64": {{Name: "helm", URL: "https://get.example/helm-arm64.tar.gz", SHA256: "cc33", Member: "linux-arm64/helm"}},
+		},
 	}
 }
 
 // TestStepScriptsGolden shows every change to what runs on nodes as a diff.
 func TestStepScriptsGolden(t *testing.T) {
 	for _, source := range []string{"packages", "cache"} {
-		steps, err := Steps(sampleData(source), nil)
+		steps, err := Steps(sampleData(source), Uploads{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, s := range steps {
-			if s.Name == "kubernetes" {
+			if s.Name == "kubernetes" || s.Name == "tools" {
 				s.Name += "-" + source
 			} else if source == "cache" {
 				continue
@@ -49,7 +54,7 @@ func TestStepScriptsGolden(t *testing.T) {
 	// Container nodes (local provider) share the host's kernel.
 	d := sampleData("cache")
 	d.SharedKernel = true
-	steps, err := Steps(d, nil)
+	steps, err := Steps(d, Uploads{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +82,7 @@ func checkGolden(t *testing.T, name, script string) {
 }
 
 func TestStepsCarryChecksAndSecrets(t *testing.T) {
-	steps, err := Steps(sampleData("cache"), nil)
+	steps, err := Steps(sampleData("cache"), Uploads{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,12 +95,12 @@ func TestStepsCarryChecksAndSecrets(t *testing.T) {
 			}
 		}
 	}
-	if strings.Join(names, ",") != "hostname,packages,runtime,login,kubernetes,portworx" {
+	if strings.Join(names, ",") != "hostname,packages,runtime,login,kubernetes,tools,portworx" {
 		t.Fatalf("step order: %v", names)
 	}
 	d := sampleData("cache")
 	d.PortworxSize = "0"
-	steps, _ = Steps(d, nil)
+	steps, _ = Steps(d, Uploads{})
 	for _, s := range steps {
 		if s.Name == "portworx" {
 			t.Fatal("portworxSize 0 must skip the loop device")
@@ -104,24 +109,24 @@ func TestStepsCarryChecksAndSecrets(t *testing.T) {
 }
 
 func TestDigestChangesWithInputs(t *testing.T) {
-	a, _ := Steps(sampleData("cache"), nil)
+	a, _ := Steps(sampleData("cache"), Uploads{})
 	d := sampleData("cache")
 	d.Password = "other-other-other"
-	b, _ := Steps(d, nil)
+	b, _ := Steps(d, Uploads{})
 	if a[3].Digest() == b[3].Digest() {
 		t.Fatal("a new password must change the login step's digest")
 	}
 	if a[0].Digest() != b[0].Digest() {
 		t.Fatal("the hostname step does not depend on the password")
 	}
-	c, _ := Steps(sampleData("cache"), []File{{Dest: "/x", SHA256: "aa", Mode: 0o755}})
+	c, _ := Steps(sampleData("cache"), Uploads{Kubernetes: []File{{Dest: "/x", SHA256: "aa", Mode: 0o755}}})
 	if c[4].Digest() == a[4].Digest() {
 		t.Fatal("uploaded files must be part of the kubernetes step's digest")
 	}
 }
 
 func TestPlanActsOnlyOnDifferences(t *testing.T) {
-	steps, _ := Steps(sampleData("cache"), nil)
+	steps, _ := Steps(sampleData("cache"), Uploads{})
 	facts := map[string]fact{}
 	for _, s := range steps {
 		facts[s.Name] = fact{digest: s.Digest(), ok: true}
@@ -146,7 +151,7 @@ func TestProbeRoundTrip(t *testing.T) {
 	if _, err := parseProbe("garbage\n"); err == nil {
 		t.Fatal("want an error for unexpected probe output")
 	}
-	steps, _ := Steps(sampleData("cache"), nil)
+	steps, _ := Steps(sampleData("cache"), Uploads{})
 	script := probeScript(steps)
 	for _, s := range steps {
 		if !strings.Contains(script, "printf 'step "+s.Name+" ") {
@@ -172,7 +177,7 @@ func TestPhaseOnFakes(t *testing.T) {
 	if err := p.ensureKeys(); err != nil {
 		t.Fatal(err)
 	}
-	steps, _ := Steps(p.nodeData(&st.Clusters[0], st.Clusters[0].Nodes[0]), nil)
+	steps, _ := Steps(p.nodeData(&st.Clusters[0], st.Clusters[0].Nodes[0]), Uploads{})
 	var done strings.Builder
 	for _, s := range steps {
 		done.WriteString("step " + s.Name + " " + s.Digest() + " ok\n")

@@ -43,6 +43,10 @@ func TestInitWritesAValidStarter(t *testing.T) {
 	if l.Name != "k8s-101" || l.Provider.Type != "local" || !strings.Contains(string(data), "# ") {
 		t.Fatalf("starter: %+v", l)
 	}
+	// The README's first command brings the starter up offline on this machine.
+	if l.Kubernetes.CNI != "bridge" || l.Kubernetes.Source != "cache" {
+		t.Fatalf("starter on local nodes: cni %q, source %q; want bridge and cache", l.Kubernetes.CNI, l.Kubernetes.Source)
+	}
 	out, code := runCLI(t, "-f", file, "init")
 	if code != exitBadInput || !strings.Contains(out, "already exists") {
 		t.Fatalf("init must not overwrite: %d %q", code, out)

@@ -227,6 +227,12 @@ func (u *upRun) nodeprep(ctx context.Context) (*nodeprep.Phase, error) {
 	}
 	p.SharedKernel = u.l.Provider.Type == "local"
 	if u.l.Kubernetes.Source != "cache" {
+		p.Downloads = map[string][]nodeprep.Download{}
+		for _, arch := range artifacts.ReleaseArches() {
+			for _, t := range artifacts.Tools {
+				p.Downloads[arch] = append(p.Downloads[arch], nodeprep.Download{Name: t.Name, URL: t.Release(arch), SHA256: t.Checksums[arch], Member: t.Member(arch)})
+			}
+		}
 		return p, nil
 	}
 	fmt.Fprintf(u.a.out, "==> artifact cache for Kubernetes %s (built once per version; the first build takes a while)\n", u.l.Kubernetes.Version)
@@ -254,7 +260,18 @@ func (u *upRun) nodeprep(ctx context.Context) (*nodeprep.Phase, error) {
 				sum = art.SHA256
 			}
 		}
-		p.KubeFiles = append(p.KubeFiles, nodeprep.File{Source: path, SHA256: sum, Dest: "/var/lib/labctl/stage/" + name, Mode: mode})
+		p.Uploads.Kubernetes = append(p.Uploads.Kubernetes, nodeprep.File{Source: path, SHA256: sum, Dest: "/var/lib/labctl/stage/" + name, Mode: mode})
+	}
+	toolsDir := ""
+	if u.l.Kubernetes.Artifacts != "" {
+		toolsDir = filepath.Join(u.l.Kubernetes.Artifacts, "tools")
+	}
+	tm, err := artifacts.BuildTools(ctx, artifacts.ToolsOptions{CacheDir: toolsDir, Log: indent(u.a.out)})
+	if err != nil {
+		return nil, fmt.Errorf("tools cache: %w", err)
+	}
+	for _, a := range tm.Artifacts {
+		p.Uploads.Tools = append(p.Uploads.Tools, nodeprep.File{Source: tm.Path(a.Name), SHA256: a.SHA256, Dest: "/var/lib/labctl/stage/" + a.Name, Mode: 0o755})
 	}
 	return p, nil
 }
