@@ -82,6 +82,9 @@ func TestClusters(t *testing.T) {
 		}
 	})
 
+	t.Run("helm, stern, kx and kns work for the attendee", func(t *testing.T) { checkTools(t, l) })
+	t.Run("Docker and docker-compose run DockerCoins on node1", func(t *testing.T) { checkCompose(t, l) })
+
 	t.Run("the attendee's password logs in over SSH", func(t *testing.T) {
 		for _, c := range st.Clusters {
 			n := c.Node("node1")
@@ -120,7 +123,7 @@ func TestClusters(t *testing.T) {
 				t.Errorf("re-run output lacks %q", want)
 			}
 		}
-		if regexp.MustCompile(`: (hostname|packages|runtime|login|kubernetes|portworx) done in`).MatchString(r.stdout) {
+		if regexp.MustCompile(`: (hostname|packages|runtime|login|kubernetes|tools|portworx) done in`).MatchString(r.stdout) {
 			t.Error("the re-run repeated a step")
 		}
 	})

@@ -50,6 +50,10 @@ func newUpCmd(a *app) *cobra.Command {
 			if s.Provider.Type != "" && s.Provider.Type != l.Provider.Type {
 				return badInput("provider.type: this lab was brought up with %s; `labctl destroy` it before switching to %s", s.Provider.Type, l.Provider.Type)
 			}
+			if l.Kubernetes.CNI == "weave" && (only == "" || only == "kubeadm") {
+				// Found out before any node is touched, not after kubeadm init.
+				return fmt.Errorf("kubernetes.cni: weave comes with the addons phase, which is %w in this version: set kubernetes.cni: bridge (or none)", errUnavailable)
+			}
 			u := &upRun{a: a, l: l, s: s, store: store, m: &pipeline.Manager{Out: a.out, DryRun: dryRun}}
 			return u.run(cmd.Context(), only)
 		},
