@@ -44,6 +44,17 @@ func (s *State) Cluster(n int) *Cluster {
 	return nil
 }
 
+// PinHostKey records key as the host key of the node labelled label
+// ("03/node2"); an unknown node is ignored.
+func (s *State) PinHostKey(label, key string) {
+	c, n := ParseLabel(label)
+	if cl := s.Cluster(c); cl != nil {
+		if node := cl.Node(n); node != nil {
+			node.HostKey = key
+		}
+	}
+}
+
 // Secrets lists every secret in the state, for redaction from logs.
 func (s *State) Secrets() []string {
 	var out []string

@@ -43,7 +43,7 @@ func engineFor(l *lab.Lab, dir string, s *lab.State, pin func(remote.Host, strin
 		Secrets:     s.Secrets(),
 		Pin:         pin,
 		MismatchHint: func(h remote.Host) string {
-			c, n := splitLabel(h.Name)
+			c, n := lab.ParseLabel(h.Name)
 			return fmt.Sprintf("labctl trust --cluster %d --node %s", c, n)
 		},
 	}
@@ -102,7 +102,7 @@ func (a *app) engineWithFlush(l *lab.Lab, s *lab.State) (*remote.Engine, func(),
 		cur, err := st.Load()
 		if err == nil {
 			for name, key := range pins {
-				recordHostKey(cur, name, key)
+				cur.PinHostKey(name, key)
 			}
 			err = st.Save(cur)
 		}
@@ -112,39 +112,4 @@ func (a *app) engineWithFlush(l *lab.Lab, s *lab.State) (*remote.Engine, func(),
 	}
 	e, err := engineFor(l, dir, s, pin)
 	return e, flush, err
-}
-
-// recordHostKey pins key for the node labelled name ("03/node2").
-func recordHostKey(s *lab.State, name, key string) {
-	c, n := splitLabel(name)
-	if cl := s.Cluster(c); cl != nil {
-		if node := cl.Node(n); node != nil {
-			node.HostKey = key
-		}
-	}
-}
-
-func splitLabel(label string) (int, string) {
-	var c int
-	var n string
-	fmt.Sscanf(label, "%d/%s", &c, &n)
-	return c, n
-}
-
-// hostFor is the SSH endpoint of a node.
-func hostFor(c *lab.Cluster, n *lab.Node) remote.Host {
-	return remote.Host{Name: lab.Label(c.Index, n.Name), Address: n.PublicAddress, Port: n.Port, HostKey: n.HostKey}
-}
-
-// executorFor is the executor for node of cluster, or nil if unknown.
-func executorFor(e *remote.Engine, s *lab.State, cluster int, node string) remote.Executor {
-	c := s.Cluster(cluster)
-	if c == nil {
-		return nil
-	}
-	n := c.Node(node)
-	if n == nil {
-		return nil
-	}
-	return e.Host(hostFor(c, n))
 }

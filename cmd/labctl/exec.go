@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/labctl/labctl/lab"
+	"github.com/labctl/labctl/provision"
 	"github.com/labctl/labctl/remote"
 )
 
@@ -52,8 +53,8 @@ func newExecCmd(a *app) *cobra.Command {
 					defer cancel()
 				}
 				prefix := "[" + x.Name() + "] "
-				stdout := &prefixWriter{mu: &outMu, w: a.out, prefix: prefix}
-				stderr := &prefixWriter{mu: &outMu, w: a.errOut, prefix: prefix}
+				stdout := &remote.PrefixWriter{Mu: &outMu, W: a.out, Prefix: prefix}
+				stderr := &remote.PrefixWriter{Mu: &outMu, W: a.errOut, Prefix: prefix}
 				_, err := x.Run(ctx, remote.Command{Line: line, Stdout: stdout, Stderr: stderr})
 				stdout.Flush()
 				stderr.Flush()
@@ -90,39 +91,31 @@ func printSummary(w io.Writer, res remote.Results) {
 	}
 }
 
-// prefixWriter writes whole lines, each behind prefix, so the output of
-// hosts running at once never interleaves within a line.
-type prefixWriter struct {
-	mu     *sync.Mutex
-	w      io.Writer
-	prefix string
-	buf    bytes.Buffer
-}
-
-func (p *prefixWriter) Write(b []byte) (int, error) {
-	p.buf.Write(b)
-	for {
-		i := bytes.IndexByte(p.buf.Bytes(), '\n')
-		if i < 0 {
-			return len(b), nil
+// allHosts lists the executors of the selected clusters (all when empty)
+// and node (all when "").
+func allHosts(e *remote.Engine, s *lab.State, clusters []int, node string) []remote.Executor {
+	var xs []remote.Executor
+	for ci := range s.Clusters {
+		c := &s.Clusters[ci]
+		if len(clusters) > 0 && !containsInt(clusters, c.Index) {
+			continue
 		}
-		line := p.buf.Next(i + 1)
-		p.mu.Lock()
-		_, err := fmt.Fprintf(p.w, "%s%s", p.prefix, line)
-		p.mu.Unlock()
-		if err != nil {
-			return len(b), err
+		for ni := range c.Nodes {
+			n := &c.Nodes[ni]
+			if node != "" && n.Name != node {
+				continue
+			}
+			xs = append(xs, e.Host(provision.HostFor(c, n)))
 		}
 	}
+	return xs
 }
 
-// Flush writes a last line that had no newline.
-func (p *prefixWriter) Flush() {
-	if p.buf.Len() == 0 {
-		return
+func containsInt(list []int, n int) bool {
+	for _, x := range list {
+		if x == n {
+			return true
+		}
 	}
-	p.mu.Lock()
-	fmt.Fprintf(p.w, "%s%s\n", p.prefix, p.buf.Bytes())
-	p.mu.Unlock()
-	p.buf.Reset()
+	return false
 }

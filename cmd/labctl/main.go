@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/labctl/labctl/lab"
+	"github.com/labctl/labctl/pipeline"
 )
 
 func main() {
@@ -42,8 +43,8 @@ func (e usageError) Unwrap() error { return e.err }
 
 func badInput(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
 
-// errUnavailable marks a command whose phase does not exist yet.
-var errUnavailable = errors.New("not available yet")
+// errUnavailable marks a command or phase that does not exist yet.
+var errUnavailable = pipeline.ErrUnavailable
 
 func exitCode(err error) int {
 	var ue usageError

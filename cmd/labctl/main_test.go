@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/labctl/labctl/lab"
@@ -82,24 +81,8 @@ func TestUnavailableCommandsSaySo(t *testing.T) {
 	}
 }
 
-func TestPrefixWriterWholeLines(t *testing.T) {
-	var out bytes.Buffer
-	var mu sync.Mutex
-	a := &prefixWriter{mu: &mu, w: &out, prefix: "[01/node1] "}
-	b := &prefixWriter{mu: &mu, w: &out, prefix: "[02/node1] "}
-	a.Write([]byte("hel"))
-	b.Write([]byte("other\nsecond"))
-	a.Write([]byte("lo\n"))
-	a.Flush()
-	b.Flush()
-	want := "[02/node1] other\n[01/node1] hello\n[02/node1] second\n"
-	if out.String() != want {
-		t.Fatalf("got %q want %q", out.String(), want)
-	}
-}
-
 func TestSplitLabel(t *testing.T) {
-	if c, n := splitLabel("12/node3"); c != 12 || n != "node3" {
+	if c, n := lab.ParseLabel("12/node3"); c != 12 || n != "node3" {
 		t.Fatalf("%d %s", c, n)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/labctl/labctl/provision"
 	"github.com/labctl/labctl/remote"
 )
 
@@ -70,7 +71,7 @@ func newSSHCmd(a *app) *cobra.Command {
 				}()
 				t.Resize = resize
 			}
-			return eng.Shell(cmd.Context(), hostFor(c, nd), t)
+			return eng.Shell(cmd.Context(), provision.HostFor(c, nd), t)
 		},
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/labctl/labctl/lab"
+	"github.com/labctl/labctl/provision"
 	"github.com/labctl/labctl/remote"
 	"github.com/labctl/labctl/status"
 )
@@ -56,7 +57,7 @@ for scripts, without secrets. --watch redraws every --interval until Ctrl-C.`,
 				}
 				cur := s
 				rows := status.Probe(ctx, cur, func(cluster int, node string) remote.Executor {
-					return executorFor(e, cur, cluster, node)
+					return provision.ExecutorFor(e, cur, cluster, node)
 				}, opts)
 				return statusFrame(a.jsonOut, watch, l, rows, interval)
 			}

@@ -1,0 +1,95 @@
+// Command up measures `labctl up` on local nodes: the first bring-up of a
+// lab of -attendees x -nodes from nothing, then -runs idempotent re-runs,
+// and prints a markdown table. It builds labctl from this checkout, runs it
+// from the checkout (so DockerCoins images are preloaded as in a class), and
+// destroys the lab at the end unless -keep.
+//
+//	go run ./bench/up -attendees 10 -nodes 1 -runs 5
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+)
+
+func main() {
+	attendees := flag.Int("attendees", 10, "clusters")
+	nodes := flag.Int("nodes", 1, "nodes per cluster")
+	runs := flag.Int("runs", 5, "idempotent re-runs to time")
+	keep := flag.Bool("keep", false, "leave the lab up")
+	flag.Parse()
+
+	dir, err := os.MkdirTemp("", "labctl-bench-up-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	bin := filepath.Join(dir, "labctl")
+	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/labctl").CombinedOutput(); err != nil {
+		log.Fatalf("go build: %v: %s", err, out)
+	}
+	name := fmt.Sprintf("bench-%dx%d", *attendees, *nodes)
+	file := filepath.Join(dir, "lab.yaml")
+	body := fmt.Sprintf("name: %s\nattendees: %d\nnodesPerCluster: %d\nkubernetes: {version: \"1.34.4\", cni: bridge, source: cache}\nprovider: {type: local}\n", name, *attendees, *nodes)
+	if err := os.WriteFile(file, []byte(body), 0o644); err != nil {
+		log.Fatal(err)
+	}
+	labctl := func(args ...string) (time.Duration, string) {
+		cmd := exec.Command(bin, append([]string{"-f", file, "--state-dir", filepath.Join(dir, "state")}, args...)...)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		start := time.Now()
+		err := cmd.Run()
+		took := time.Since(start)
+		if err != nil {
+			log.Fatalf("labctl %s: %v\n%s", strings.Join(args, " "), err, out.String())
+		}
+		return took, out.String()
+	}
+	if !*keep {
+		defer labctl("destroy", "--yes")
+	}
+
+	first, out := labctl("up")
+	fmt.Printf("lab %d x %d: first up %s\n", *attendees, *nodes, first.Round(time.Second))
+	fmt.Println(phaseTimes(out))
+	var times []time.Duration
+	for i := 0; i < *runs; i++ {
+		took, out := labctl("up")
+		if !strings.Contains(out, fmt.Sprintf("0 of %d nodes need work", *attendees**nodes)) {
+			log.Fatalf("re-run %d did work:\n%s", i+1, out)
+		}
+		times = append(times, took)
+		if i == 0 {
+			fmt.Println("re-run phases:", phaseTimes(out))
+		}
+	}
+	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
+	fmt.Printf("\n| lab | first up | re-run median | re-run min | re-run max |\n|---|---|---|---|---|\n")
+	fmt.Printf("| %d x %d | %s | %s | %s | %s |\n", *attendees, *nodes, first.Round(time.Second),
+		times[len(times)/2].Round(10*time.Millisecond), times[0].Round(10*time.Millisecond), times[len(times)-1].Round(10*time.Millisecond))
+}
+
+var phaseRE = regexp.MustCompile(`(?m)^==> (.+)$|^    done in (.+)$`)
+
+// phaseTimes pairs each "==> phase" header with its "done in" line.
+func phaseTimes(out string) string {
+	var parts []string
+	phase := ""
+	for _, m := range phaseRE.FindAllStringSubmatch(out, -1) {
+		if m[1] != "" {
+			phase = strings.Fields(m[1])[0]
+			continue
+		}
+		parts = append(parts, phase+" "+m[2])
+	}
+	return strings.Join(parts, ", ")
+}

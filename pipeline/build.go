@@ -1,0 +1,151 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/labctl/labctl/artifacts"
+	"github.com/labctl/labctl/coins/images"
+	coinsphase "github.com/labctl/labctl/coins/phase"
+	"github.com/labctl/labctl/lab"
+	"github.com/labctl/labctl/nodeprep"
+	"github.com/labctl/labctl/provision"
+	"github.com/labctl/labctl/remote"
+)
+
+// nodeprep builds the nodeprep phase, with the artifact cache when nodes
+// take Kubernetes from it.
+func (u *Up) nodeprep(ctx context.Context) (*nodeprep.Phase, error) {
+	p := &nodeprep.Phase{
+		Lab: u.Lab, State: u.State, Parallel: u.Lab.SSH.Parallel, Out: u.Out, Save: u.save,
+		Exec:       func(c int, n string) remote.Executor { return provision.ExecutorFor(u.eng, u.State, c, n) },
+		PauseImage: "registry.k8s.io/pause:3.10",
+	}
+	p.SharedKernel = u.Lab.Provider.Type == "local"
+	if u.Lab.Kubernetes.Source != "cache" {
+		p.Downloads = map[string][]nodeprep.Download{}
+		for _, arch := range artifacts.ReleaseArches() {
+			for _, t := range artifacts.Tools {
+				p.Downloads[arch] = append(p.Downloads[arch], nodeprep.Download{Name: t.Name, URL: t.Release(arch), SHA256: t.Checksums[arch], Member: t.Member(arch)})
+			}
+		}
+		return p, nil
+	}
+	fmt.Fprintf(u.Out, "==> artifact cache for Kubernetes %s (built once per version; the first build takes a while)\n", u.Lab.Kubernetes.Version)
+	m, err := artifacts.Build(ctx, artifacts.Options{KubernetesVersion: u.Lab.Kubernetes.Version, CacheDir: u.Lab.Kubernetes.Artifacts, Log: remote.Indent(u.Out)})
+	if err != nil {
+		return nil, fmt.Errorf("artifact cache: %w", err)
+	}
+	for _, img := range m.Images {
+		if strings.Contains(img, "/pause:") {
+			p.PauseImage = img
+		}
+	}
+	for _, name := range []string{"kubeadm", "kubelet", "kubectl", "images.tar"} {
+		path := m.Path(name)
+		if path == "" {
+			return nil, fmt.Errorf("artifact cache %s has no %s", m.Dir, name)
+		}
+		mode := uint32(0o755)
+		if name == "images.tar" {
+			mode = 0o644
+		}
+		var sum string
+		for _, art := range m.Artifacts {
+			if art.Name == name {
+				sum = art.SHA256
+			}
+		}
+		p.Uploads.Kubernetes = append(p.Uploads.Kubernetes, nodeprep.File{Source: path, SHA256: sum, Dest: "/var/lib/labctl/stage/" + name, Mode: mode})
+	}
+	toolsDir := ""
+	if u.Lab.Kubernetes.Artifacts != "" {
+		toolsDir = filepath.Join(u.Lab.Kubernetes.Artifacts, "tools")
+	}
+	tm, err := artifacts.BuildTools(ctx, artifacts.ToolsOptions{CacheDir: toolsDir, Log: remote.Indent(u.Out)})
+	if err != nil {
+		return nil, fmt.Errorf("tools cache: %w", err)
+	}
+	for _, a := range tm.Artifacts {
+		p.Uploads.Tools = append(p.Uploads.Tools, nodeprep.File{Source: tm.Path(a.Name), SHA256: a.SHA256, Dest: "/var/lib/labctl/stage/" + a.Name, Mode: 0o755})
+	}
+	return p, nil
+}
+
+// coins builds the DockerCoins images (cached by their inputs) and the
+// phase that preloads them on every node and, when enabled, deploys them.
+func (u *Up) coins(ctx context.Context) (Phase, error) {
+	mod, err := images.FindModule(ctx, u.SourceDir)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNoSource, err)
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return nil, err
+	}
+	res, err := images.Build(ctx, images.Options{Dir: filepath.Join(cache, "labctl", "dockercoins"), ModuleDir: mod, Log: remote.Indent(u.Out)})
+	if err != nil {
+		return nil, fmt.Errorf("coins: %w", err)
+	}
+	var clusters []coinsphase.Cluster
+	for _, c := range u.State.Clusters {
+		if u.failed(c.Index) {
+			continue
+		}
+		cl := coinsphase.Cluster{Name: fmt.Sprintf("cluster %02d", c.Index)}
+		for _, n := range c.Nodes {
+			cl.Nodes = append(cl.Nodes, provision.ExecutorFor(u.eng, u.State, c.Index, n.Name))
+		}
+		clusters = append(clusters, cl)
+	}
+	p, err := coinsphase.New(coinsphase.Config{Clusters: clusters, Archive: res.Archive, Deploy: u.Lab.Coins.Enabled,
+		Namespace: u.Lab.Coins.Namespace, Parallel: u.Lab.SSH.Parallel, Out: u.Out})
+	if err != nil {
+		return nil, err
+	}
+	return &recorded{Phase: p, name: "coins", u: u}, nil
+}
+
+// ErrNoSource: the DockerCoins images are built from labctl's source tree.
+var ErrNoSource = errors.New("the DockerCoins images are built from labctl's source tree; run labctl from its checkout")
+
+// recorded runs a phase that does not know the lab state and records its
+// outcome per cluster: a cluster fails when the error names one of its
+// nodes or the cluster itself.
+type recorded struct {
+	Phase
+	name string
+	u    *Up
+}
+
+func (r *recorded) Run(ctx context.Context) error {
+	err := r.Phase.Run(ctx)
+	now := time.Now().UTC()
+	r.u.mu.Lock()
+	for i := range r.u.State.Clusters {
+		c := &r.u.State.Clusters[i]
+		if r.u.failedLocked(c.Index) {
+			continue
+		}
+		res := lab.PhaseResult{OK: true, At: now}
+		if err != nil {
+			for _, line := range strings.Split(err.Error(), "\n") {
+				if strings.Contains(line, fmt.Sprintf("%02d/node", c.Index)) || strings.Contains(line, fmt.Sprintf("cluster %02d", c.Index)) {
+					res = lab.PhaseResult{OK: false, At: now, Step: r.name, Error: strings.TrimSpace(line)}
+					break
+				}
+			}
+		}
+		c.SetPhase(r.name, res)
+	}
+	r.u.mu.Unlock()
+	if serr := r.u.save(); serr != nil && err == nil {
+		err = serr
+	}
+	return err
+}

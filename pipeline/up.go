@@ -1,0 +1,205 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/labctl/labctl/lab"
+	"github.com/labctl/labctl/nodeprep"
+	"github.com/labctl/labctl/provision"
+	"github.com/labctl/labctl/remote"
+)
+
+// Phases is the pipeline of `labctl up`, in order.
+var Phases = []string{"provision", "nodeprep", "kubeadm", "addons", "coins"}
+
+// Available are the phases this version has.
+var Available = []string{"provision", "nodeprep", "kubeadm", "coins"}
+
+// ErrUnavailable marks a phase or option this version does not have yet.
+var ErrUnavailable = errors.New("not available yet")
+
+// Up is one `labctl up`: the lab, its locked state, and how to reach it.
+// One failed cluster never stops the others: it drops out of the later
+// phases, and the run ends with a report per cluster.
+type Up struct {
+	Lab      *lab.Lab
+	State    *lab.State
+	Store    *lab.Store
+	Provider provision.Provider
+	// Engine builds the SSH engine; pin records host keys seen first.
+	Engine func(pin func(remote.Host, string) error) (*remote.Engine, error)
+	Out    io.Writer
+	Only   string // one phase, or "" for all
+	DryRun bool
+	// SourceDir is where labctl runs: the DockerCoins images are built
+	// from the labctl checkout that contains it.
+	SourceDir string
+
+	m     *Manager
+	mu    sync.Mutex
+	eng   *remote.Engine
+	start time.Time
+}
+
+func (u *Up) save() error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.Store.Save(u.State)
+}
+
+// Run converges the lab: every phase (or only u.Only), then a report.
+func (u *Up) Run(ctx context.Context) error {
+	only := u.Only
+	want := func(p string) bool { return only == "" || only == p }
+	if only != "" && !slices.Contains(Phases, only) {
+		return fmt.Errorf("--only: %q is not one of %s", only, strings.Join(Phases, ", "))
+	}
+	if only != "" && !slices.Contains(Available, only) {
+		return fmt.Errorf("the %s phase is %w in this version", only, ErrUnavailable)
+	}
+	if u.Lab.Kubernetes.CNI == "weave" && (want("kubeadm")) {
+		// Found out before any node is touched, not after kubeadm init.
+		return fmt.Errorf("kubernetes.cni: weave comes with the addons phase, which is %w in this version: set kubernetes.cni: bridge (or none)", ErrUnavailable)
+	}
+	u.m = &Manager{Out: u.Out, DryRun: u.DryRun}
+	u.start = time.Now().UTC()
+	var err error
+	req := provision.Request{Lab: u.Lab, StateDir: u.Store.Dir(), State: u.State, Out: u.Out}
+	if want("provision") {
+		if err := u.m.Run(ctx, &provision.Phase{Provider: u.Provider, Request: req, Save: u.save}); err != nil {
+			return err
+		}
+	}
+	if len(u.State.Clusters) == 0 {
+		return fmt.Errorf("no nodes yet: run `labctl up` (or --only provision) first")
+	}
+	if u.DryRun && only == "provision" {
+		return nil
+	}
+	// New host keys go into the state in memory; phases save it.
+	pin := func(h remote.Host, key string) error {
+		u.mu.Lock()
+		u.State.PinHostKey(h.Name, key)
+		u.mu.Unlock()
+		return nil
+	}
+	u.eng, err = u.Engine(pin)
+	if err != nil {
+		return err
+	}
+	defer u.eng.Close()
+	exec := func(c int, n string) remote.Executor { return provision.ExecutorFor(u.eng, u.State, c, n) }
+	var todo []Phase
+	// nodeprep's probe reaches every node anyway; on its own, provision
+	// checks that the nodes it made can be logged into.
+	if !u.DryRun && !want("nodeprep") {
+		todo = append(todo, &provision.ReachPhase{State: u.State, Exec: exec, Parallel: u.Lab.SSH.Parallel, Out: u.Out, Save: u.save})
+	}
+	if want("nodeprep") {
+		np, err := u.nodeprep(ctx)
+		if err != nil {
+			return err
+		}
+		np.Skip = u.failed
+		todo = append(todo, np)
+	}
+	if want("kubeadm") {
+		todo = append(todo, &nodeprep.ClusterPhase{
+			Lab: u.Lab, State: u.State, Parallel: u.Lab.SSH.Parallel, Out: u.Out, Save: u.save,
+			Exec: exec, InContainer: u.Lab.Provider.Type == "local", Skip: u.failed,
+		})
+	}
+	if want("coins") {
+		cp, err := u.coins(ctx)
+		switch {
+		case err == nil:
+			todo = append(todo, cp)
+		case errors.Is(err, ErrNoSource) && !u.Lab.Coins.Enabled && only == "":
+			// Preloading is a convenience; a disabled app does not stop the class.
+			fmt.Fprintf(u.Out, "==> coins (skipped: %v)\n", err)
+		default:
+			return err
+		}
+	}
+	// A failed cluster drops out; the others carry on to the end.
+	for _, p := range todo {
+		if err := u.m.Run(ctx, p); err != nil && (ctx.Err() != nil || u.healthy() == 0) {
+			return u.report(err)
+		}
+	}
+	if err := u.report(nil); err != nil {
+		return err
+	}
+	if only == "" && len(u.Lab.Addons) > 0 {
+		return fmt.Errorf("the clusters are up, but add-ons (%s) are %w in this version: remove them from the lab file's addons", strings.Join(u.Lab.Addons, ", "), ErrUnavailable)
+	}
+	return nil
+}
+
+// failed says whether a phase failed on cluster c during this run.
+func (u *Up) failed(c int) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.failedLocked(c)
+}
+
+func (u *Up) failedLocked(c int) bool {
+	cl := u.State.Cluster(c)
+	for _, r := range cl.Phases {
+		if !r.OK && !r.At.Before(u.start) {
+			return true
+		}
+	}
+	return false
+}
+
+func (u *Up) healthy() int {
+	n := 0
+	for _, c := range u.State.Clusters {
+		if !u.failed(c.Index) {
+			n++
+		}
+	}
+	return n
+}
+
+// report prints one line per cluster and returns an error naming the
+// clusters that failed, with the phase, host and step.
+func (u *Up) report(cause error) error {
+	if u.DryRun {
+		return cause
+	}
+	fmt.Fprintln(u.Out, "==> report")
+	var failed []string
+	for _, c := range u.State.Clusters {
+		line := "ok"
+		for _, name := range Phases {
+			if r, ok := c.Phases[name]; ok && !r.OK && !r.At.Before(u.start) {
+				line = fmt.Sprintf("FAILED in %s at %s: %s", name, r.Step, r.Error)
+				failed = append(failed, fmt.Sprintf("cluster %02d (%s, %s)", c.Index, name, r.Step))
+				break
+			}
+		}
+		if r, ok := c.Phases["reach"]; ok && !r.OK && !r.At.Before(u.start) {
+			line = fmt.Sprintf("FAILED: unreachable: %s", r.Error)
+			failed = append(failed, fmt.Sprintf("cluster %02d (%s)", c.Index, r.Step))
+		}
+		fmt.Fprintf(u.Out, "    cluster %02d: %s\n", c.Index, firstLineOf(line))
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("%d of %d clusters failed: %s", len(failed), len(u.State.Clusters), strings.Join(failed, "; "))
+	}
+	return cause
+}
+
+func firstLineOf(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}

@@ -1,0 +1,25 @@
+package provision
+
+import (
+	"github.com/labctl/labctl/lab"
+	"github.com/labctl/labctl/remote"
+)
+
+// HostFor is the SSH endpoint of node n of cluster c.
+func HostFor(c *lab.Cluster, n *lab.Node) remote.Host {
+	return remote.Host{Name: lab.Label(c.Index, n.Name), Address: n.PublicAddress, Port: n.Port, HostKey: n.HostKey}
+}
+
+// ExecutorFor is the executor for node of cluster, or nil if the state
+// has no such node.
+func ExecutorFor(e *remote.Engine, s *lab.State, cluster int, node string) remote.Executor {
+	c := s.Cluster(cluster)
+	if c == nil {
+		return nil
+	}
+	n := c.Node(node)
+	if n == nil {
+		return nil
+	}
+	return e.Host(HostFor(c, n))
+}
