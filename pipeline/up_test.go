@@ -17,7 +17,7 @@ type countingProvider struct{ calls int }
 
 func (p *countingProvider) Provision(context.Context, provision.Request) error { p.calls++; return nil }
 func (p *countingProvider) Destroy(context.Context, provision.Request) error   { return nil }
-func (p *countingProvider) Identity(provision.Request) string                 { return "" }
+func (p *countingProvider) Identity(provision.Request) string                  { return "" }
 
 func TestRunRefusesBeforeTouchingNodes(t *testing.T) {
 	for _, tc := range []struct {
