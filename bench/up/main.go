@@ -26,11 +26,15 @@ func main() {
 	nodes := flag.Int("nodes", 1, "nodes per cluster")
 	runs := flag.Int("runs", 5, "idempotent re-runs to time")
 	keep := flag.Bool("keep", false, "leave the lab up")
+	reuse := flag.String("reuse", "", "directory of a lab a previous -keep run left up: converge it, then time re-runs")
 	flag.Parse()
 
-	dir, err := os.MkdirTemp("", "labctl-bench-up-")
-	if err != nil {
-		log.Fatal(err)
+	dir := *reuse
+	if dir == "" {
+		var err error
+		if dir, err = os.MkdirTemp("", "labctl-bench-up-"); err != nil {
+			log.Fatal(err)
+		}
 	}
 	bin := filepath.Join(dir, "labctl")
 	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/labctl").CombinedOutput(); err != nil {
@@ -39,8 +43,10 @@ func main() {
 	name := fmt.Sprintf("bench-%dx%d", *attendees, *nodes)
 	file := filepath.Join(dir, "lab.yaml")
 	body := fmt.Sprintf("name: %s\nattendees: %d\nnodesPerCluster: %d\nkubernetes: {version: \"1.34.4\", cni: bridge, source: cache}\nprovider: {type: local}\n", name, *attendees, *nodes)
-	if err := os.WriteFile(file, []byte(body), 0o644); err != nil {
-		log.Fatal(err)
+	if *reuse == "" {
+		if err := os.WriteFile(file, []byte(body), 0o644); err != nil {
+			log.Fatal(err)
+		}
 	}
 	labctl := func(args ...string) (time.Duration, string) {
 		cmd := exec.Command(bin, append([]string{"-f", file, "--state-dir", filepath.Join(dir, "state")}, args...)...)
@@ -50,7 +56,8 @@ func main() {
 		err := cmd.Run()
 		took := time.Since(start)
 		if err != nil {
-			log.Fatalf("labctl %s: %v\n%s", strings.Join(args, " "), err, out.String())
+			log.Fatalf("labctl %s: %v\n%s\nthe lab is left in %s (-reuse it, or destroy it with %s -f %s --state-dir %s destroy --yes)",
+				strings.Join(args, " "), err, out.String(), dir, bin, file, filepath.Join(dir, "state"))
 		}
 		return took, out.String()
 	}
@@ -58,8 +65,9 @@ func main() {
 		defer labctl("destroy", "--yes")
 	}
 
+	fmt.Printf("lab %d x %d in %s\n", *attendees, *nodes, dir)
 	first, out := labctl("up")
-	fmt.Printf("lab %d x %d: first up %s\n", *attendees, *nodes, first.Round(time.Second))
+	fmt.Printf("first up %s\n", first.Round(time.Second))
 	fmt.Println(phaseTimes(out))
 	var times []time.Duration
 	for i := 0; i < *runs; i++ {
