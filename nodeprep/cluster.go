@@ -234,7 +234,7 @@ func (p *ClusterPhase) joinWorkers(ctx context.Context, c *lab.Cluster, n1 *lab.
 }
 
 // waitReady polls node1 until every node is Ready; on timeout it names the
-// nodes still not Ready and shows the end of their kubelet's journal.
+// nodes still not Ready and says why (whyNotReady).
 func (p *ClusterPhase) waitReady(ctx context.Context, c *lab.Cluster, x1 remote.Executor) error {
 	deadline := time.Now().Add(p.ReadyTimeout)
 	var notReady []string
@@ -249,11 +249,9 @@ func (p *ClusterPhase) waitReady(ctx context.Context, c *lab.Cluster, x1 remote.
 		if time.Now().After(deadline) {
 			var why []string
 			for _, n := range notReady {
-				x := p.Exec(c.Index, n)
-				j, _ := x.Run(ctx, remote.Command{Line: "journalctl -u kubelet -n 5 --no-pager -o cat"})
-				why = append(why, fmt.Sprintf("%s: %s", x.Name(), strings.TrimSpace(string(j.Stdout))))
+				why = append(why, p.whyNotReady(ctx, c, x1, n))
 			}
-			return &StepError{Host: x1.Name(), Step: "wait for Ready", Err: fmt.Errorf("not Ready after %s: %s; kubelet says: %s", p.ReadyTimeout, strings.Join(notReady, ", "), strings.Join(why, " | "))}
+			return &StepError{Host: x1.Name(), Step: "wait for Ready", Err: fmt.Errorf("not Ready after %s: %s", p.ReadyTimeout, strings.Join(why, " | "))}
 		}
 		select {
 		case <-ctx.Done():
@@ -318,4 +316,21 @@ func splitName(label string) (int, string) {
 	var n string
 	fmt.Sscanf(label, "%d/%s", &c, &n)
 	return c, n
+}
+
+// whyNotReady is one line on a node that is not Ready: its Ready
+// condition as the API server has it, and the kubelet's last errors
+// (klog's E and F lines) from its journal.
+func (p *ClusterPhase) whyNotReady(ctx context.Context, c *lab.Cluster, x1 remote.Executor, node string) string {
+	cond, _ := x1.Run(ctx, remote.Command{Line: "KUBECONFIG=/etc/kubernetes/admin.conf kubectl get node " + node +
+		` -o jsonpath='{.status.conditions[?(@.type=="Ready")].message}' 2>/dev/null || true`})
+	line := node
+	if m := strings.TrimSpace(string(cond.Stdout)); m != "" {
+		line += ": " + m
+	}
+	j, _ := p.Exec(c.Index, node).Run(ctx, remote.Command{Line: "journalctl -u kubelet -n 300 --no-pager -o cat | grep -E '^[EF][0-9]{4} ' | tail -n 3 || true"})
+	if errs := strings.TrimSpace(string(j.Stdout)); errs != "" {
+		line += "; kubelet errors: " + strings.ReplaceAll(errs, "\n", " / ")
+	}
+	return line
 }

@@ -225,6 +225,13 @@ func collect(err error, out *[]error) {
 		}
 		return
 	}
+	// remote.Results.Err is a go-multierror, which unwraps as a chain.
+	if m, ok := err.(interface{ WrappedErrors() []error }); ok {
+		for _, e := range m.WrappedErrors() {
+			collect(e, out)
+		}
+		return
+	}
 	*out = append(*out, err)
 }
 

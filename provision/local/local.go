@@ -32,11 +32,13 @@ type Provider struct {
 	Recipe Recipe
 	// BootTimeout bounds the wait for a new node's sshd (default 90s).
 	BootTimeout time.Duration
+	// Sysctl holds the kernel limits the nodes share (default /proc/sys).
+	Sysctl Sysctl
 }
 
 // New returns the provider with the default node image.
 func New() *Provider {
-	return &Provider{Podman: &Podman{}, Recipe: DefaultRecipe(), BootTimeout: 90 * time.Second}
+	return &Provider{Podman: &Podman{}, Recipe: DefaultRecipe(), BootTimeout: 90 * time.Second, Sysctl: ProcSys("/proc/sys")}
 }
 
 // Names of what the provider creates for a lab.
@@ -71,6 +73,17 @@ func (p *Provider) Provision(ctx context.Context, r provision.Request) error {
 	// The image and network matter only to nodes still to be created: a
 	// re-run over a running lab asks podman two questions, not five.
 	image := ""
+	if p.Sysctl != nil && !allRunning(existing, l.Attendees*l.NodesPerCluster) {
+		// Nodes to create or restart (after a reboot the limits are back to
+		// the defaults): size the shared limits for every labctl node here.
+		all, err := p.Podman.Containers(ctx, LabelLab, "")
+		if err != nil {
+			return err
+		}
+		if err := EnsureHostLimits(p.Sysctl, len(all)+l.Attendees*l.NodesPerCluster-len(existing), r.Out); err != nil {
+			return err
+		}
+	}
 	if len(existing) < l.Attendees*l.NodesPerCluster {
 		if image, err = EnsureImage(ctx, p.Podman, p.Recipe, r.Out); err != nil {
 			return err
@@ -134,6 +147,19 @@ func (p *Provider) Provision(ctx context.Context, r provision.Request) error {
 		errs.ErrorFormat = remote.ListErrors
 	}
 	return errs.ErrorOrNil()
+}
+
+// allRunning reports whether want node containers exist and all run.
+func allRunning(cs []Container, want int) bool {
+	if len(cs) < want {
+		return false
+	}
+	for _, c := range cs {
+		if !c.Running {
+			return false
+		}
+	}
+	return true
 }
 
 // ensureNode makes one node container exist and run, and reads it back.

@@ -101,9 +101,14 @@ func (p *Podman) EnsureVolume(ctx context.Context, name string, labelFlags []str
 	return err
 }
 
-// Containers lists the containers carrying label key=value.
+// Containers lists the containers carrying label key=value (any value
+// when value is "").
 func (p *Podman) Containers(ctx context.Context, key, value string) ([]Container, error) {
-	out, err := p.run(ctx, nil, "ps", "-a", "--filter", "label="+key+"="+value, "--format", "{{.Names}}")
+	filter := "label=" + key
+	if value != "" {
+		filter += "=" + value
+	}
+	out, err := p.run(ctx, nil, "ps", "-a", "--filter", filter, "--format", "{{.Names}}")
 	if err != nil {
 		return nil, err
 	}

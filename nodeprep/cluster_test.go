@@ -1,0 +1,70 @@
+package nodeprep
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/labctl/labctl/lab"
+	"github.com/labctl/labctl/remote"
+)
+
+// A node that never gets Ready is named with the API server's reason and
+// the kubelet's last errors, on one line the report can print.
+func TestWaitReadySaysWhy(t *testing.T) {
+	x1 := remote.NewFake("03/node1").
+		On(`kubectl get nodes --no-headers`, "node1   Ready      control-plane   5m   v1.34.4\nnode2   NotReady   <none>   5m   v1.34.4\n", 0).
+		On(`kubectl get node node2 `, "container runtime network not ready: cni plugin not initialized", 0)
+	x2 := remote.NewFake("03/node2").
+		On(`journalctl -u kubelet`, "E1123 21:21:38.448640 3753 file_linux.go:61] \"Unable to read config path\" err=\"too many open files\"\nE1123 21:21:38.605928 3753 kubelet.go:1687] \"Failed to start cAdvisor\"\n", 0)
+	c := &lab.Cluster{Index: 3, Nodes: []lab.Node{{Name: "node1"}, {Name: "node2"}}}
+	p := &ClusterPhase{ReadyTimeout: time.Nanosecond, Exec: func(_ int, n string) remote.Executor {
+		if n == "node1" {
+			return x1
+		}
+		return x2
+	}}
+	err := p.waitReady(context.Background(), c, x1)
+	var se *StepError
+	if !errors.As(err, &se) || se.Host != "03/node1" || se.Step != "wait for Ready" {
+		t.Fatalf("err = %#v", err)
+	}
+	msg := err.Error()
+	for _, want := range []string{"not Ready after 1ns: node2: container runtime network not ready: cni plugin not initialized",
+		`kubelet errors: E1123 21:21:38.448640 3753 file_linux.go:61] "Unable to read config path" err="too many open files" / E1123`} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error lacks %q:\n%s", want, msg)
+		}
+	}
+	if strings.Contains(msg, "\n") || strings.Contains(msg, "after 1ns: node1") {
+		t.Errorf("error spans lines or blames the Ready node1:\n%s", msg)
+	}
+}
+
+// Every cluster that failed in a fan-out gets its own host and step, not
+// only the first one in the error list.
+func TestRecordNamesEveryFailedCluster(t *testing.T) {
+	st := &lab.State{Clusters: []lab.Cluster{{Index: 2}, {Index: 5}, {Index: 10}}}
+	p := &Phase{State: st}
+	fanout := remote.Results{
+		{Host: "02/node1", Err: &StepError{Host: "02/node1", Step: "portworx", Err: errors.New("exit 1")}},
+		{Host: "05/node1"},
+		{Host: "10/node1", Err: &StepError{Host: "10/node1", Step: "portworx", Err: errors.New("exit 1")}},
+	}.Err()
+	p.record(errors.Join(nil, fanout))
+	for _, c := range st.Clusters {
+		r := c.Phases["nodeprep"]
+		switch c.Index {
+		case 5:
+			if !r.OK {
+				t.Errorf("cluster 05 failed: %+v", r)
+			}
+		default:
+			if want := lab.Label(c.Index, "node1") + " portworx"; r.OK || r.Step != want {
+				t.Errorf("cluster %02d: %+v, want step %q", c.Index, r, want)
+			}
+		}
+	}
+}
