@@ -64,3 +64,37 @@ func TestEnsureHostLimitsNamesTheSetting(t *testing.T) {
 		t.Fatal("a missing setting read as a number")
 	}
 }
+
+const testProcCgroups = `#subsys_name	hierarchy	num_cgroups	enabled
+cpuset	3	1	1
+cpu	1	1	1
+cpuacct	2	1	1
+memory	4	1	1
+net_cls	0	1	1
+perf_event	0	1	1
+net_prio	0	1	1
+hugetlb	0	1	1
+rdma	0	1	0
+`
+
+func TestMissingCgroupMounts(t *testing.T) {
+	// This machine: v1 controllers mounted one by one, three left out.
+	mi := `30 25 0:26 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
+31 25 0:27 / /sys/fs/cgroup/cpuacct rw,relatime - cgroup cgroup rw,cpuacct
+32 25 0:28 / /sys/fs/cgroup/cpuset rw,relatime - cgroup cgroup rw,cpuset
+33 25 0:29 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
+40 25 0:36 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw,nsdelegate`
+	got := strings.Join(MissingCgroupMounts(testProcCgroups, mi), " ")
+	if got != "net_cls,net_prio perf_event hugetlb" {
+		t.Errorf("missing = %q", got)
+	}
+	// A pure cgroup v2 host has nothing to mount.
+	if m := MissingCgroupMounts(testProcCgroups, `40 25 0:36 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw,nsdelegate`); m != nil {
+		t.Errorf("cgroup v2 host: %v", m)
+	}
+	// Debian's usual hybrid layout: everything is there.
+	full := mi + "\n50 25 0:40 / /sys/fs/cgroup/net_cls,net_prio rw - cgroup cgroup rw,net_cls,net_prio\n51 25 0:41 / /sys/fs/cgroup/perf_event rw - cgroup cgroup rw,perf_event\n52 25 0:42 / /sys/fs/cgroup/hugetlb rw - cgroup cgroup rw,hugetlb"
+	if m := MissingCgroupMounts(testProcCgroups, full); len(m) != 0 {
+		t.Errorf("complete host: %v", m)
+	}
+}

@@ -5,6 +5,7 @@ package local
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -32,13 +33,23 @@ type Provider struct {
 	Recipe Recipe
 	// BootTimeout bounds the wait for a new node's sshd (default 90s).
 	BootTimeout time.Duration
-	// Sysctl holds the kernel limits the nodes share (default /proc/sys).
-	Sysctl Sysctl
+	// HostSetup readies this machine's kernel for nodes containers (see
+	// PrepareHost); nil leaves the machine alone.
+	HostSetup func(nodes int, out io.Writer) error
+}
+
+// PrepareHost is the default HostSetup: the cgroup hierarchies each node
+// needs its own of, and the inotify limits all nodes share.
+func PrepareHost(nodes int, out io.Writer) error {
+	if err := EnsureCgroupMounts(out); err != nil {
+		return err
+	}
+	return EnsureHostLimits(ProcSys("/proc/sys"), nodes, out)
 }
 
 // New returns the provider with the default node image.
 func New() *Provider {
-	return &Provider{Podman: &Podman{}, Recipe: DefaultRecipe(), BootTimeout: 90 * time.Second, Sysctl: ProcSys("/proc/sys")}
+	return &Provider{Podman: &Podman{}, Recipe: DefaultRecipe(), BootTimeout: 90 * time.Second, HostSetup: PrepareHost}
 }
 
 // Names of what the provider creates for a lab.
@@ -73,14 +84,14 @@ func (p *Provider) Provision(ctx context.Context, r provision.Request) error {
 	// The image and network matter only to nodes still to be created: a
 	// re-run over a running lab asks podman two questions, not five.
 	image := ""
-	if p.Sysctl != nil && !allRunning(existing, l.Attendees*l.NodesPerCluster) {
+	if p.HostSetup != nil && !allRunning(existing, l.Attendees*l.NodesPerCluster) {
 		// Nodes to create or restart (after a reboot the limits are back to
 		// the defaults): size the shared limits for every labctl node here.
 		all, err := p.Podman.Containers(ctx, LabelLab, "")
 		if err != nil {
 			return err
 		}
-		if err := EnsureHostLimits(p.Sysctl, len(all)+l.Attendees*l.NodesPerCluster-len(existing), r.Out); err != nil {
+		if err := p.HostSetup(len(all)+l.Attendees*l.NodesPerCluster-len(existing), r.Out); err != nil {
 			return err
 		}
 	}
