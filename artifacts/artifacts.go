@@ -71,13 +71,27 @@ type Manifest struct {
 
 // Path returns the absolute path of the named artifact ("kubeadm",
 // "images.tar", ...), or "" if there is none.
-func (m *Manifest) Path(artifact string) string {
-	for _, a := range m.Artifacts {
-		if a.Name == artifact {
-			return filepath.Join(m.Dir, a.Path)
+func (m *Manifest) Path(artifact string) string { return pathOf(m.Dir, m.Artifacts, artifact) }
+
+func pathOf(dir string, arts []Artifact, name string) string {
+	for _, a := range arts {
+		if a.Name == name {
+			return filepath.Join(dir, a.Path)
 		}
 	}
 	return ""
+}
+
+// complete checks that every artifact is in dir with its recorded size: a
+// build killed while writing leaves an incomplete cache, never a hit.
+func complete(dir string, arts []Artifact) error {
+	for _, a := range arts {
+		st, err := os.Stat(filepath.Join(dir, a.Path))
+		if err != nil || st.Size() != a.Size {
+			return fmt.Errorf("cache %s is incomplete: %s", dir, a.Path)
+		}
+	}
+	return nil
 }
 
 // Verify re-hashes every artifact against the manifest.
@@ -141,11 +155,8 @@ func readManifest(dir string) (*Manifest, error) {
 	if err := json.Unmarshal(data, &m); err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, manifestFile), err)
 	}
-	for _, a := range m.Artifacts {
-		st, err := os.Stat(filepath.Join(dir, a.Path))
-		if err != nil || st.Size() != a.Size {
-			return nil, fmt.Errorf("cache %s is incomplete: %s", dir, a.Path)
-		}
+	if err := complete(dir, m.Artifacts); err != nil {
+		return nil, err
 	}
 	m.Dir = dir
 	return &m, nil

@@ -115,14 +115,7 @@ type ToolsManifest struct {
 }
 
 // Path returns the absolute path of the named tool's binary, or "".
-func (m *ToolsManifest) Path(name string) string {
-	for _, a := range m.Artifacts {
-		if a.Name == name {
-			return filepath.Join(m.Dir, a.Path)
-		}
-	}
-	return ""
-}
+func (m *ToolsManifest) Path(name string) string { return pathOf(m.Dir, m.Artifacts, name) }
 
 // toolsRecipeHash keys the cache by what is built: the tools' pinned
 // versions and flags and the arch. The Go toolchain is recorded, not keyed:
@@ -244,11 +237,8 @@ func readToolsManifest(dir, hash string) (*ToolsManifest, error) {
 	if m.RecipeHash != hash {
 		return nil, fmt.Errorf("%s: recipe %s, want %s", dir, m.RecipeHash, hash)
 	}
-	for _, a := range m.Artifacts {
-		st, err := os.Stat(filepath.Join(dir, a.Path))
-		if err != nil || st.Size() != a.Size {
-			return nil, fmt.Errorf("tools cache %s is incomplete: %s", dir, a.Path)
-		}
+	if err := complete(dir, m.Artifacts); err != nil {
+		return nil, err
 	}
 	m.Dir = dir
 	return &m, nil
