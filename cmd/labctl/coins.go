@@ -25,7 +25,8 @@ func newCoinsCmd() *cobra.Command {
 		Use:   "build -o DIR",
 		Short: "Build the DockerCoins images (linux/amd64 and arm64) without Docker into DIR",
 		Long: `Cross-compile the four services with the Go toolchain and write their images
-(dockercoins/{rng,hasher,worker,webui}:v0.1 and dockercoins/worker:v0.2) as an
+(dockercoins/{rng,hasher,worker,webui}:v0.1 and dockercoins/worker:v0.2), plus
+redis:7.0 assembled from Debian's redis-server package (nothing is pulled), as an
 OCI layout (DIR/oci) and an OCI archive (DIR/dockercoins-images.tar) that
 "ctr -n k8s.io images import" loads. Run it inside the labctl checkout.
 A second run with unchanged inputs reuses DIR.`,
