@@ -100,13 +100,21 @@ func (p *ClusterPhase) cluster(ctx context.Context, c *lab.Cluster) (changed boo
 	x1 := p.Exec(c.Index, "node1")
 	probe := fmt.Sprintf("test -f /etc/kubernetes/admin.conf && echo initialized; test -f ~%s/.kube/config && echo kubeconfig; "+
 		"KUBECONFIG=/etc/kubernetes/admin.conf timeout 20 kubectl get nodes --no-headers 2>/dev/null | sed 's/^/node: /'; ", c.Login.User) + kubeadm.CgroupVersionCommand()
+	// node1 and the workers are probed at once: a re-run is mostly probes.
+	var unjoined []remote.Executor
+	var unjoinedErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		unjoined, unjoinedErr = p.unjoined(ctx, c)
+	}()
 	facts, err := p.step(ctx, x1, "probe", remote.Command{Line: probe})
+	<-done
 	if err != nil {
 		return false, err
 	}
-	unjoined, err := p.unjoined(ctx, c)
-	if err != nil {
-		return false, err
+	if unjoinedErr != nil {
+		return false, unjoinedErr
 	}
 	if len(unjoined) == 0 && strings.Contains(facts, "initialized") && strings.Contains(facts, "kubeconfig") && len(notReadyNodes(nodeLines(facts), c)) == 0 {
 		p.logf("    cluster %02d: every node joined and Ready, nothing to do\n", c.Index)

@@ -64,7 +64,7 @@ func (u *Up) Run(ctx context.Context) error {
 	if only != "" && !slices.Contains(Available, only) {
 		return fmt.Errorf("the %s phase is %w in this version", only, ErrUnavailable)
 	}
-	if u.Lab.Kubernetes.CNI == "weave" && (want("kubeadm")) {
+	if u.Lab.Kubernetes.CNI == "weave" && want("kubeadm") {
 		// Found out before any node is touched, not after kubeadm init.
 		return fmt.Errorf("kubernetes.cni: weave comes with the addons phase, which is %w in this version: set kubernetes.cni: bridge (or none)", ErrUnavailable)
 	}
