@@ -29,9 +29,9 @@ type Tool struct {
 	Checksums map[string]string
 }
 
-// Tools are helm and stern. kubectx/kubens are not here: their module is not
-// served by the Go module proxy, so offline nodes take Debian's kubectx
-// package and nodes with the Internet the release archives (KubectxReleases).
+// Tools are the attendee tools' pins. kubectx and kubens have release
+// archives only: their module is not served by the Go module proxy, so
+// offline nodes take Debian's kubectx package (nodeprep.KubectxPackage).
 var Tools = []Tool{
 	{
 		Name: "helm", Version: "3.22.0",
@@ -72,10 +72,6 @@ var Tools = []Tool{
 		Checksums: map[string]string{"amd64": "acc1a9c7f6b722fbe5fad25dd0e784a7335d18436b9c414ab996629e82702cba"},
 	},
 }
-
-// KubectxPackage is the distribution package that provides kubectx and
-// kubens where the release archives can't be downloaded.
-const KubectxPackage = "kubectx"
 
 // ReleaseArches are the node architectures for which every tool has a
 // pinned release checksum.
