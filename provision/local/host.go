@@ -79,7 +79,7 @@ func EnsureHostLimits(sys Sysctl, nodes int, out io.Writer) error {
 		if err := sys.Set(l.Key, l.Want); err != nil {
 			return fmt.Errorf("%s is %d and %d local nodes need %d; as root: sysctl -w %s=%d (%v)", l.Key, have, nodes, l.Want, l.Key, l.Want, err)
 		}
-		fmt.Fprintf(out, "    raised %s from %d to %d: the %d nodes share this machine's kernel\n", l.Key, have, l.Want, nodes)
+		fmt.Fprintf(out, "    raised %s from %d to %d for %d local nodes (they share this machine's kernel)\n", l.Key, have, l.Want, nodes)
 	}
 	return nil
 }

@@ -87,7 +87,7 @@ func (p *Provider) Provision(ctx context.Context, r provision.Request) error {
 	if p.HostSetup != nil && !allRunning(existing, l.Attendees*l.NodesPerCluster) {
 		// Nodes to create or restart (after a reboot the limits are back to
 		// the defaults): size the shared limits for every labctl node here.
-		all, err := p.Podman.Containers(ctx, LabelLab, "")
+		all, err := p.Podman.Names(ctx, LabelLab, "")
 		if err != nil {
 			return err
 		}

@@ -101,9 +101,9 @@ func (p *Podman) EnsureVolume(ctx context.Context, name string, labelFlags []str
 	return err
 }
 
-// Containers lists the containers carrying label key=value (any value
-// when value is "").
-func (p *Podman) Containers(ctx context.Context, key, value string) ([]Container, error) {
+// Names lists the names of the containers carrying label key=value (any
+// value when value is "").
+func (p *Podman) Names(ctx context.Context, key, value string) ([]string, error) {
 	filter := "label=" + key
 	if value != "" {
 		filter += "=" + value
@@ -112,7 +112,15 @@ func (p *Podman) Containers(ctx context.Context, key, value string) ([]Container
 	if err != nil {
 		return nil, err
 	}
-	names := strings.Fields(string(out))
+	return strings.Fields(string(out)), nil
+}
+
+// Containers lists and inspects the containers carrying label key=value.
+func (p *Podman) Containers(ctx context.Context, key, value string) ([]Container, error) {
+	names, err := p.Names(ctx, key, value)
+	if err != nil {
+		return nil, err
+	}
 	if len(names) == 0 {
 		return nil, nil
 	}
