@@ -104,8 +104,10 @@ func labctlWhen(t *testing.T, l *testLab, trigger string, action func(), args ..
 			action()
 		}
 	}
+	// Stderr is copied by a goroutine that finishes only in Wait: read it after.
+	err = cmd.Wait()
 	r := result{stdout: so.String(), stderr: se.String()}
-	if err := cmd.Wait(); err != nil {
+	if err != nil {
 		ee, ok := err.(*exec.ExitError)
 		if !ok {
 			t.Fatalf("labctl %v: %v", args, err)
