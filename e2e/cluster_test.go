@@ -3,7 +3,9 @@ package e2e
 import (
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -111,9 +113,20 @@ func TestClusters(t *testing.T) {
 	})
 
 	t.Run("a second up changes nothing", func(t *testing.T) {
+		before := commandsPerHost(t, l)
 		start := time.Now()
 		r := labctl(t, l, "", "up")
 		took := time.Since(start)
+		// One probe round answers every phase: one command per node.
+		after := commandsPerHost(t, l)
+		for host, n := range after {
+			if n-before[host] != 1 {
+				t.Errorf("%s: the re-run sent %d commands, want 1 (the probe round)", host, n-before[host])
+			}
+		}
+		if len(after) != 4 {
+			t.Errorf("host logs: %v", after)
+		}
 		t.Logf("idempotent re-run: %s", took.Round(10*time.Millisecond))
 		if r.code != 0 {
 			t.Fatal("re-run failed")
@@ -233,4 +246,23 @@ func portworxLoops(t *testing.T) int {
 		t.Fatalf("losetup -a: %v", err)
 	}
 	return strings.Count(string(out), "(/portworx.blk)")
+}
+
+// commandsPerHost counts the commands in each host's log (one "... $ "
+// line per command).
+func commandsPerHost(t *testing.T, l *testLab) map[string]int {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(l.state, "logs", "*.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]int{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		counts[filepath.Base(f)] = len(regexp.MustCompile(`(?m)^\S+ \$ `).FindAll(b, -1))
+	}
+	return counts
 }

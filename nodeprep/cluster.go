@@ -3,6 +3,7 @@ package nodeprep
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -98,8 +99,6 @@ func (p *ClusterPhase) cluster(ctx context.Context, c *lab.Cluster) (changed boo
 		return false, fmt.Errorf("cluster %02d has no node1", c.Index)
 	}
 	x1 := p.Exec(c.Index, "node1")
-	probe := fmt.Sprintf("test -f /etc/kubernetes/admin.conf && echo initialized; test -f ~%s/.kube/config && echo kubeconfig; "+
-		"KUBECONFIG=/etc/kubernetes/admin.conf timeout 20 kubectl get nodes --no-headers 2>/dev/null | sed 's/^/node: /'; ", c.Login.User) + kubeadm.CgroupVersionCommand()
 	// node1 and the workers are probed at once: a re-run is mostly probes.
 	var unjoined []remote.Executor
 	var unjoinedErr error
@@ -108,7 +107,7 @@ func (p *ClusterPhase) cluster(ctx context.Context, c *lab.Cluster) (changed boo
 		defer close(done)
 		unjoined, unjoinedErr = p.unjoined(ctx, c)
 	}()
-	facts, err := p.step(ctx, x1, "probe", remote.Command{Line: probe})
+	facts, err := p.step(ctx, x1, "probe", remote.Command{Line: node1Probe(c)})
 	<-done
 	if err != nil {
 		return false, err
@@ -139,6 +138,47 @@ func (p *ClusterPhase) cluster(ctx context.Context, c *lab.Cluster) (changed boo
 		return true, err
 	}
 	return true, p.waitReady(ctx, c, x1)
+}
+
+// node1Probe asks node1 whether kubeadm init ran, whether the attendee has
+// a kubeconfig, which nodes the API server lists, and the cgroup version.
+func node1Probe(c *lab.Cluster) string {
+	return fmt.Sprintf("test -f /etc/kubernetes/admin.conf && echo initialized; test -f ~%s/.kube/config && echo kubeconfig; ", c.Login.User) +
+		nodesTableCommand + "; " + kubeadm.CgroupVersionCommand()
+}
+
+// nodesTableCommand prints "nodes-table: " and the API server's table of
+// nodes (what `kubectl get nodes` shows) as one line of JSON. It reads
+// admin.conf's credentials and asks with curl: kubectl is a Go program, and
+// starting one on each node1 at once was most of a re-run's CPU. The
+// credentials go through a 0600 temporary file that is removed at once.
+const nodesTableCommand = `if [ -f /etc/kubernetes/admin.conf ]; then ` +
+	`k() { sed -n "s/^ *$1: //p" /etc/kubernetes/admin.conf | head -n1; }; ` +
+	`f=$(mktemp) && { k client-certificate-data | base64 -d; k client-key-data | base64 -d; } > "$f" && ` +
+	`printf 'nodes-table: ' && curl -sS --max-time 20 --cacert /etc/kubernetes/pki/ca.crt --cert "$f" ` +
+	`-H 'Accept: application/json;as=Table;v=v1;g=meta.k8s.io' "$(k server)/api/v1/nodes?includeObject=None" | tr -d '\n'; ` +
+	`echo; rm -f "$f"; fi`
+
+// workerProbe says "joined" on a worker whose kubelet is configured and running.
+const workerProbe = "test -f /etc/kubernetes/kubelet.conf && systemctl is-active --quiet kubelet && echo joined || true"
+
+// Probes is each node's probe, by node label, for the run's probe round.
+func (p *ClusterPhase) Probes() (map[string][]string, error) {
+	probes := map[string][]string{}
+	for i := range p.State.Clusters {
+		c := &p.State.Clusters[i]
+		if p.Skip != nil && p.Skip(c.Index) {
+			continue
+		}
+		for _, n := range c.Nodes {
+			line := workerProbe
+			if n.Name == "node1" {
+				line = node1Probe(c)
+			}
+			probes[lab.Label(c.Index, n.Name)] = []string{line}
+		}
+	}
+	return probes, nil
 }
 
 func (p *ClusterPhase) initialize(ctx context.Context, x1 remote.Executor, n1 *lab.Node, cgroupV1 bool) error {
@@ -174,7 +214,7 @@ func (p *ClusterPhase) unjoined(ctx context.Context, c *lab.Cluster) ([]remote.E
 	var mu sync.Mutex
 	var todo []remote.Executor
 	res := remote.Each(ctx, workers, len(workers), func(ctx context.Context, x remote.Executor) error {
-		out, err := p.step(ctx, x, "probe", remote.Command{Line: "test -f /etc/kubernetes/kubelet.conf && systemctl is-active --quiet kubelet && echo joined || true"})
+		out, err := p.step(ctx, x, "probe", remote.Command{Line: workerProbe})
 		if err == nil && !strings.Contains(out, "joined") {
 			mu.Lock()
 			todo = append(todo, x)
@@ -303,12 +343,30 @@ install -d -m 0700 /root/.kube
 install -m 0600 /etc/kubernetes/admin.conf /root/.kube/config`, user)
 }
 
-// nodeLines keeps the "node: " lines of a probe, without the prefix.
+// nodeLines reads the probe's table of nodes into "NAME STATUS" lines, as
+// `kubectl get nodes` prints them; no table (no API server yet), no lines.
 func nodeLines(facts string) string {
 	var b strings.Builder
 	for _, l := range strings.Split(facts, "\n") {
-		if rest, ok := strings.CutPrefix(l, "node: "); ok {
-			b.WriteString(rest + "\n")
+		rest, ok := strings.CutPrefix(l, "nodes-table: ")
+		if !ok {
+			continue
+		}
+		var table struct {
+			Kind string `json:"kind"`
+			Rows []struct {
+				Cells []any `json:"cells"`
+			} `json:"rows"`
+		}
+		if json.Unmarshal([]byte(rest), &table) != nil || table.Kind != "Table" {
+			continue
+		}
+		for _, r := range table.Rows {
+			if len(r.Cells) >= 2 {
+				name, _ := r.Cells[0].(string)
+				status, _ := r.Cells[1].(string)
+				fmt.Fprintf(&b, "%s %s\n", name, status)
+			}
 		}
 	}
 	return b.String()

@@ -3,6 +3,7 @@ package nodeprep
 import (
 	"context"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -65,6 +66,31 @@ func TestRecordNamesEveryFailedCluster(t *testing.T) {
 			if want := lab.Label(c.Index, "node1") + " portworx"; r.OK || r.Step != want {
 				t.Errorf("cluster %02d: %+v, want step %q", c.Index, r, want)
 			}
+		}
+	}
+}
+
+// The probe's table of nodes (a real API server answer, with two rows
+// added) reads as `kubectl get nodes` lines; only Ready nodes count.
+func TestNodeLinesFromTheAPITable(t *testing.T) {
+	raw, err := os.ReadFile("testdata/nodes-table.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As the probe prints it: one line, after its tag, among other facts.
+	facts := "initialized\nkubeconfig\nnodes-table: " + strings.ReplaceAll(string(raw), "\n", "") + "\ntmpfs\n"
+	lines := nodeLines(facts)
+	if lines != "node1 Ready\nnode2 NotReady\nnode3 Ready,SchedulingDisabled\n" {
+		t.Fatalf("nodeLines = %q", lines)
+	}
+	c := &lab.Cluster{Nodes: []lab.Node{{Name: "node1"}, {Name: "node2"}, {Name: "node3"}, {Name: "node4"}}}
+	if got := notReadyNodes(lines, c); strings.Join(got, ",") != "node2,node4" {
+		t.Fatalf("not Ready: %v", got)
+	}
+	// No API server yet, or an error instead of a table: no nodes.
+	for _, f := range []string{"nodes-table: \n", `nodes-table: {"kind":"Status","status":"Failure"}` + "\n", "nodes-table: {trunc\n"} {
+		if got := nodeLines(f); got != "" {
+			t.Errorf("nodeLines(%q) = %q", f, got)
 		}
 	}
 }

@@ -77,8 +77,8 @@ func (p *Phase) Run(ctx context.Context) error {
 	return err
 }
 
-// probe builds each node's steps and asks every node what it has.
-func (p *Phase) probe(ctx context.Context) ([]*nodeWork, error) {
+// work builds each node's steps, for the clusters not skipped.
+func (p *Phase) work() ([]*nodeWork, error) {
 	if err := p.ensureKeys(); err != nil {
 		return nil, err
 	}
@@ -96,6 +96,28 @@ func (p *Phase) probe(ctx context.Context) ([]*nodeWork, error) {
 			work = append(work, &nodeWork{cluster: c.Index, node: n.Name, x: p.Exec(c.Index, n.Name), steps: steps})
 		}
 	}
+	return work, nil
+}
+
+// Probes is each node's probe, by node label, for the run's probe round.
+func (p *Phase) Probes() (map[string][]string, error) {
+	work, err := p.work()
+	if err != nil {
+		return nil, err
+	}
+	probes := map[string][]string{}
+	for _, w := range work {
+		probes[lab.Label(w.cluster, w.node)] = []string{probeScript(w.steps)}
+	}
+	return probes, nil
+}
+
+// probe asks every node which of its steps are done.
+func (p *Phase) probe(ctx context.Context) ([]*nodeWork, error) {
+	work, err := p.work()
+	if err != nil {
+		return nil, err
+	}
 	byName := map[string]*nodeWork{}
 	var xs []remote.Executor
 	for _, w := range work {
@@ -106,7 +128,7 @@ func (p *Phase) probe(ctx context.Context) ([]*nodeWork, error) {
 		w := byName[x.Name()]
 		ctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
-		out, err := x.Run(ctx, remote.Command{Line: "sh -s", Stdin: strings.NewReader(probeScript(w.steps))})
+		out, err := x.Run(ctx, remote.Command{Line: probeScript(w.steps)})
 		if err != nil {
 			w.todo = nil
 			return &StepError{Host: x.Name(), Step: "probe", Err: err}

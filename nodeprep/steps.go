@@ -129,6 +129,12 @@ const KubectxPackage = "kubectx"
 // runs `docker-compose up`).
 var DockerPackages = []string{"docker.io", "docker-compose"}
 
+// kubeFingerprint prints the size and time of the Kubernetes binaries. The
+// kubernetes step records it; the probe compares it without starting the
+// binaries (a re-run probes ten nodes at once: each Go program started
+// costs them CPU), and any binary replaced or removed since shows.
+const kubeFingerprint = "stat -c '%n %s %Y' /usr/bin/kubeadm /usr/bin/kubelet /usr/bin/kubectl 2>/dev/null"
+
 // Steps returns the steps for one node, in order.
 func Steps(d NodeData, up Uploads) ([]Step, error) {
 	type def struct {
@@ -142,7 +148,7 @@ func Steps(d NodeData, up Uploads) ([]Step, error) {
 		{name: "packages", tmpl: "packages"},
 		{name: "runtime", tmpl: "runtime", check: "systemctl is-active --quiet containerd"},
 		{name: "login", tmpl: "login", check: "id -u " + d.User + " >/dev/null 2>&1", secrets: []string{d.Password, d.PrivateKey}},
-		{name: "kubernetes", tmpl: "kube-" + d.Source, check: `[ "$(kubeadm version -o short 2>/dev/null)" = v` + d.Version + ` ]`, files: up.Kubernetes},
+		{name: "kubernetes", tmpl: "kube-" + d.Source, check: `[ "$(` + kubeFingerprint + `)" = "$(cat ` + StepDir + `/kubernetes.files 2>/dev/null)" ]`, files: up.Kubernetes},
 		{name: "tools", tmpl: "tools-" + d.Source, check: "command -v helm stern kx kns >/dev/null", files: up.Tools},
 		{name: "portworx", tmpl: "portworx", check: "losetup " + d.LoopDevice + " 2>/dev/null | grep -q /portworx.blk", skip: d.PortworxSize == "0"},
 	}
@@ -154,6 +160,9 @@ func Steps(d NodeData, up Uploads) ([]Step, error) {
 		script, err := render(df.tmpl, d)
 		if err != nil {
 			return nil, err
+		}
+		if df.name == "kubernetes" {
+			script += kubeFingerprint + " > " + StepDir + "/kubernetes.files\n"
 		}
 		steps = append(steps, Step{Name: df.name, Script: script, Check: df.check, Files: df.files, Secrets: df.secrets})
 	}

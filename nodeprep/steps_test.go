@@ -182,8 +182,8 @@ func TestPhaseOnFakes(t *testing.T) {
 	for _, s := range steps {
 		done.WriteString("step " + s.Name + " " + s.Digest() + " ok\n")
 	}
-	fakes["01/node1"] = remote.NewFake("01/node1").On(`^sh -s$`, done.String(), 0)
-	fakes["02/node1"] = remote.NewFake("02/node1").OnError(`^sh -s$`, &remote.DialError{Host: "02/node1", Addr: "10.0.0.2:22", Err: context.DeadlineExceeded})
+	fakes["01/node1"] = remote.NewFake("01/node1").On(`^d=/var/lib/labctl/steps\n`, done.String(), 0)
+	fakes["02/node1"] = remote.NewFake("02/node1").OnError(`^d=/var/lib/labctl/steps\n`, &remote.DialError{Host: "02/node1", Addr: "10.0.0.2:22", Err: context.DeadlineExceeded})
 	err := p.Run(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "02/node1") {
 		t.Fatalf("want the unreachable node named, got %v", err)

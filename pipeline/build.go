@@ -14,7 +14,6 @@ import (
 	coinsphase "github.com/labctl/labctl/coins/phase"
 	"github.com/labctl/labctl/lab"
 	"github.com/labctl/labctl/nodeprep"
-	"github.com/labctl/labctl/provision"
 	"github.com/labctl/labctl/remote"
 )
 
@@ -23,7 +22,7 @@ import (
 func (u *Up) nodeprep(ctx context.Context) (*nodeprep.Phase, error) {
 	p := &nodeprep.Phase{
 		Lab: u.Lab, State: u.State, Parallel: u.Lab.SSH.Parallel, Out: u.Out, Save: u.save,
-		Exec:       func(c int, n string) remote.Executor { return provision.ExecutorFor(u.eng, u.State, c, n) },
+		Exec:       u.exec,
 		PauseImage: "registry.k8s.io/pause:3.10",
 	}
 	p.SharedKernel = u.Lab.Provider.Type == "local"
@@ -99,7 +98,7 @@ func (u *Up) coins(ctx context.Context) (Phase, error) {
 		}
 		cl := coinsphase.Cluster{Name: fmt.Sprintf("cluster %02d", c.Index)}
 		for _, n := range c.Nodes {
-			cl.Nodes = append(cl.Nodes, provision.ExecutorFor(u.eng, u.State, c.Index, n.Name))
+			cl.Nodes = append(cl.Nodes, u.exec(c.Index, n.Name))
 		}
 		clusters = append(clusters, cl)
 	}
@@ -121,6 +120,14 @@ type recorded struct {
 	Phase
 	name string
 	u    *Up
+}
+
+// Probes passes on the wrapped phase's probes (see Prober).
+func (r *recorded) Probes() (map[string][]string, error) {
+	if p, ok := r.Phase.(Prober); ok {
+		return p.Probes()
+	}
+	return nil, nil
 }
 
 func (r *recorded) Run(ctx context.Context) error {

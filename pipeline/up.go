@@ -42,10 +42,11 @@ type Up struct {
 	// from the labctl checkout that contains it.
 	SourceDir string
 
-	m     *Manager
-	mu    sync.Mutex
-	eng   *remote.Engine
-	start time.Time
+	m        *Manager
+	mu       sync.Mutex
+	eng      *remote.Engine
+	prefetch *remote.Prefetch
+	start    time.Time
 }
 
 func (u *Up) save() error {
@@ -95,7 +96,8 @@ func (u *Up) Run(ctx context.Context) error {
 		return err
 	}
 	defer u.eng.Close()
-	exec := func(c int, n string) remote.Executor { return provision.ExecutorFor(u.eng, u.State, c, n) }
+	u.prefetch = remote.NewPrefetch()
+	exec := u.exec
 	var todo []Phase
 	// nodeprep's probe reaches every node anyway; on its own, provision
 	// checks that the nodes it made can be logged into.
@@ -128,6 +130,7 @@ func (u *Up) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	u.probeRound(ctx, todo)
 	// A failed cluster drops out; the others carry on to the end.
 	for _, p := range todo {
 		if err := u.m.Run(ctx, p); err != nil && (ctx.Err() != nil || u.healthy() == 0) {

@@ -83,6 +83,20 @@ type ReachPhase struct {
 
 func (p *ReachPhase) Title() string { return "reach every node over SSH" }
 
+// reachProbe is the command that proves a node can be logged into.
+const reachProbe = "true"
+
+// Probes is each node's probe, by node label, for the run's probe round.
+func (p *ReachPhase) Probes() (map[string][]string, error) {
+	probes := map[string][]string{}
+	for _, c := range p.State.Clusters {
+		for _, n := range c.Nodes {
+			probes[lab.Label(c.Index, n.Name)] = []string{reachProbe}
+		}
+	}
+	return probes, nil
+}
+
 func (p *ReachPhase) Run(ctx context.Context) error {
 	var xs []remote.Executor
 	for _, c := range p.State.Clusters {
@@ -93,7 +107,7 @@ func (p *ReachPhase) Run(ctx context.Context) error {
 	res := remote.Each(ctx, xs, p.Parallel, func(ctx context.Context, x remote.Executor) error {
 		ctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
-		_, err := x.Run(ctx, remote.Command{Line: "true"})
+		_, err := x.Run(ctx, remote.Command{Line: reachProbe})
 		return err
 	})
 	now := time.Now().UTC()

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 )
 
 // Executor is what every phase uses to act on one node. The SSH engine
@@ -56,9 +57,19 @@ type ExitError struct {
 }
 
 func (e *ExitError) Error() string {
-	msg := fmt.Sprintf("%s: %q exited %d", e.Host, e.Line, e.ExitCode)
+	msg := fmt.Sprintf("%s: %q exited %d", e.Host, shortLine(e.Line), e.ExitCode)
 	if e.Output != "" {
 		msg += ": " + e.Output
 	}
 	return msg
+}
+
+// shortLine is a command line as an error shows it: a script sent as one
+// line shows its first line and how many more there are.
+func shortLine(line string) string {
+	first, rest, multi := strings.Cut(line, "\n")
+	if !multi {
+		return line
+	}
+	return fmt.Sprintf("%s ... (%d more lines)", first, strings.Count(strings.TrimRight(rest, "\n"), "\n")+1)
 }

@@ -43,7 +43,8 @@ func main() {
 	name := fmt.Sprintf("bench-%dx%d", *attendees, *nodes)
 	file := filepath.Join(dir, "lab.yaml")
 	body := fmt.Sprintf("name: %s\nattendees: %d\nnodesPerCluster: %d\nkubernetes: {version: \"1.34.4\", cni: bridge, source: cache}\nprovider: {type: local}\n", name, *attendees, *nodes)
-	if *reuse == "" {
+	// A -reuse directory keeps its lab file; a new one gets ours.
+	if _, err := os.Stat(file); os.IsNotExist(err) {
 		if err := os.WriteFile(file, []byte(body), 0o644); err != nil {
 			log.Fatal(err)
 		}

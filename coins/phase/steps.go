@@ -21,6 +21,17 @@ const (
 	removeUpload = "rm -f " + RemoteArchive
 )
 
+// Probes is each node's probe, by node label, for the run's probe round.
+func (p *Phase) Probes() (map[string][]string, error) {
+	probes := map[string][]string{}
+	for _, c := range p.cfg.Clusters {
+		for _, n := range c.Nodes {
+			probes[n.Name()] = []string{listImages}
+		}
+	}
+	return probes, nil
+}
+
 // missingImages probes which DockerCoins images node's containerd lacks.
 func (p *Phase) missingImages(ctx context.Context, node remote.Executor) ([]string, error) {
 	res, err := run(ctx, node, listImages, nil)
