@@ -99,23 +99,11 @@ func (p *ClusterPhase) cluster(ctx context.Context, c *lab.Cluster) (changed boo
 		return false, fmt.Errorf("cluster %02d has no node1", c.Index)
 	}
 	x1 := p.Exec(c.Index, "node1")
-	// node1 and the workers are probed at once: a re-run is mostly probes.
-	var unjoined []remote.Executor
-	var unjoinedErr error
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		unjoined, unjoinedErr = p.unjoined(ctx, c)
-	}()
-	facts, err := p.step(ctx, x1, "probe", remote.Command{Line: node1Probe(c)})
-	<-done
+	facts, unjoined, err := p.probe(ctx, c)
 	if err != nil {
 		return false, err
 	}
-	if unjoinedErr != nil {
-		return false, unjoinedErr
-	}
-	if len(unjoined) == 0 && strings.Contains(facts, "initialized") && strings.Contains(facts, "kubeconfig") && len(notReadyNodes(nodeLines(facts), c)) == 0 {
+	if len(clusterPlan(c, facts, unjoined)) == 0 {
 		p.logf("    cluster %02d: every node joined and Ready, nothing to do\n", c.Index)
 		return false, nil
 	}

@@ -94,3 +94,59 @@ func TestNodeLinesFromTheAPITable(t *testing.T) {
 		}
 	}
 }
+
+// A dry run prints, per cluster, what Run would do, from the probes alone.
+func TestClusterDryRunPlans(t *testing.T) {
+	raw, err := os.ReadFile("testdata/nodes-table.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	table := "nodes-table: " + strings.ReplaceAll(string(raw), "\n", "") + "\n"
+	fakes := map[string]*remote.Fake{
+		// Cluster 1: node1 Ready, node3 Ready; node2 NotReady and its kubelet stopped.
+		"01/node1": remote.NewFake("01/node1").On(`admin.conf`, "initialized\nkubeconfig\n"+table+"tmpfs\n", 0),
+		"01/node2": remote.NewFake("01/node2").On(`kubelet.conf`, "", 0),
+		"01/node3": remote.NewFake("01/node3").On(`kubelet.conf`, "joined\n", 0),
+		// Cluster 2: a fresh node1, no API server yet.
+		"02/node1": remote.NewFake("02/node1").On(`admin.conf`, "tmpfs\n", 0),
+		// Cluster 3: done (the table lists node1, node2 and node3 Ready).
+		"03/node1": remote.NewFake("03/node1").On(`admin.conf`, "initialized\nkubeconfig\n"+strings.Replace(table, "NotReady", "Ready", 1)+"tmpfs\n", 0),
+		"03/node2": remote.NewFake("03/node2").On(`kubelet.conf`, "joined\n", 0),
+		"03/node3": remote.NewFake("03/node3").On(`kubelet.conf`, "joined\n", 0),
+		// Cluster 4: node2 reset, still listed Ready by the API server.
+		"04/node1": remote.NewFake("04/node1").On(`admin.conf`, "initialized\nkubeconfig\n"+strings.Replace(table, "NotReady", "Ready", 1)+"tmpfs\n", 0),
+		"04/node2": remote.NewFake("04/node2").On(`kubelet.conf`, "", 0),
+	}
+	nodes := func(names ...string) []lab.Node {
+		var ns []lab.Node
+		for _, n := range names {
+			ns = append(ns, lab.Node{Name: n})
+		}
+		return ns
+	}
+	st := &lab.State{Clusters: []lab.Cluster{
+		{Index: 1, Login: lab.Login{User: "k8s"}, Nodes: nodes("node1", "node2", "node3")},
+		{Index: 2, Login: lab.Login{User: "k8s"}, Nodes: nodes("node1")},
+		{Index: 3, Login: lab.Login{User: "k8s"}, Nodes: nodes("node1", "node2", "node3")},
+		{Index: 4, Login: lab.Login{User: "k8s"}, Nodes: nodes("node1", "node2")},
+	}}
+	p := &ClusterPhase{State: st, Exec: func(c int, n string) remote.Executor { return fakes[lab.Label(c, n)] }}
+	var out strings.Builder
+	if err := p.DryRun(context.Background(), &out); err != nil {
+		t.Fatal(err)
+	}
+	want := "    cluster 01: would do kubeadm join node2; the pod network; wait until node2 Ready\n" +
+		"    cluster 02: would do kubeadm init on node1; the attendee's kubeconfig; the pod network; wait until node1 Ready\n" +
+		"    cluster 03: every node joined and Ready, nothing to do\n" +
+		"    cluster 04: would do kubeadm join node2; the pod network; wait until every node is Ready\n"
+	if out.String() != want {
+		t.Errorf("dry run printed:\n%s\nwant:\n%s", out.String(), want)
+	}
+	for label, f := range fakes {
+		for _, call := range f.Calls() {
+			if !strings.Contains(call, "admin.conf") && !strings.Contains(call, "kubelet.conf") {
+				t.Errorf("%s: a dry run ran %q", label, call)
+			}
+		}
+	}
+}
