@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -24,15 +25,20 @@ import (
 // upload may change what the probes saw, so it drops the group's answers
 // and the phases then probe for themselves. Probes that exited non-zero
 // are not kept either, so their errors come from a real run.
+//
+// A node the round could not connect to is not tried again in this run:
+// every later command gets the round's *DialError at once, instead of each
+// phase waiting through the same retries.
 type Prefetch struct {
-	mu      sync.Mutex
-	answers map[string]map[string][]byte // host -> probe line -> stdout
-	groupOf map[string]string            // host -> group
+	mu          sync.Mutex
+	answers     map[string]map[string][]byte // host -> probe line -> stdout
+	groupOf     map[string]string            // host -> group
+	unreachable map[string]error             // host -> the round's dial error
 }
 
 // NewPrefetch returns an empty Prefetch.
 func NewPrefetch() *Prefetch {
-	return &Prefetch{answers: map[string]map[string][]byte{}, groupOf: map[string]string{}}
+	return &Prefetch{answers: map[string]map[string][]byte{}, groupOf: map[string]string{}, unreachable: map[string]error{}}
 }
 
 // Wrap returns x answering from the round; group names x's cluster.
@@ -58,6 +64,12 @@ func (p *Prefetch) Fetch(ctx context.Context, xs []Executor, probes map[string][
 		}
 		res, err := x.Run(ctx, Command{Line: "bash -s", Stdin: strings.NewReader(probeRound(marker, lines))})
 		if err != nil {
+			var de *DialError
+			if errors.As(err, &de) {
+				p.mu.Lock()
+				p.unreachable[x.Name()] = err
+				p.mu.Unlock()
+			}
 			return err
 		}
 		got := parseRound(marker, lines, res.Stdout)
@@ -115,6 +127,13 @@ func newMarker() (string, error) {
 	return "--labctl-probe-" + hex.EncodeToString(b), nil
 }
 
+// dialErr is the round's connection failure for host, if it had one.
+func (p *Prefetch) dialErr(host string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.unreachable[host]
+}
+
 // take serves host's answer to line once, if its group is untouched.
 func (p *Prefetch) take(host, line string) ([]byte, bool) {
 	p.mu.Lock()
@@ -145,6 +164,9 @@ type prefetched struct {
 }
 
 func (x *prefetched) Run(ctx context.Context, cmd Command) (Result, error) {
+	if err := x.p.dialErr(x.Name()); err != nil {
+		return Result{}, err
+	}
 	if cmd.Stdin == nil {
 		if out, ok := x.p.take(x.Name(), cmd.Line); ok {
 			return Result{Stdout: out}, nil
@@ -155,11 +177,17 @@ func (x *prefetched) Run(ctx context.Context, cmd Command) (Result, error) {
 }
 
 func (x *prefetched) Upload(ctx context.Context, r io.Reader, path string, mode os.FileMode) error {
+	if err := x.p.dialErr(x.Name()); err != nil {
+		return err
+	}
 	x.p.touch(x.Name())
 	return x.Executor.Upload(ctx, r, path, mode)
 }
 
 func (x *prefetched) Tunnel(ctx context.Context, network, addr string) (net.Conn, error) {
+	if err := x.p.dialErr(x.Name()); err != nil {
+		return nil, err
+	}
 	x.p.touch(x.Name())
 	return x.Executor.Tunnel(ctx, network, addr)
 }

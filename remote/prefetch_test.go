@@ -2,6 +2,7 @@ package remote
 
 import (
 	"context"
+	"errors"
 	"io"
 	"os"
 	"os/exec"
@@ -127,16 +128,34 @@ func TestPrefetchDroppedWhenTheGroupChanges(t *testing.T) {
 	}
 }
 
-func TestPrefetchUnreachableNodeKeepsNothing(t *testing.T) {
+func TestPrefetchUnreachableNodeIsNotDialledAgain(t *testing.T) {
 	ctx := context.Background()
-	down := NewFake("01/node1").OnError("", io.ErrUnexpectedEOF)
+	dial := &DialError{Host: "01/node2", Addr: "10.0.0.2:22", Attempts: 6, Err: io.ErrUnexpectedEOF}
+	down := NewFake("01/node2").OnError("", dial)
+	lost := NewFake("01/node3").OnError("", io.ErrUnexpectedEOF) // answered, then the session broke
 	p := NewPrefetch()
-	x := p.Wrap(down, "01")
-	if err := p.Fetch(ctx, []Executor{x}, map[string][]string{"01/node1": {"true"}}, 1).Err(); err == nil {
+	xd, xl := p.Wrap(down, "01"), p.Wrap(lost, "01")
+	res := p.Fetch(ctx, []Executor{xd, xl}, map[string][]string{"01/node2": {"true"}, "01/node3": {"true"}}, 2)
+	if res.Err() == nil {
 		t.Fatal("Fetch hid an unreachable node")
 	}
-	if _, err := x.Run(ctx, Command{Line: "true"}); err == nil {
-		t.Error("the probe of an unreachable node was answered")
+	for _, call := range []func() error{
+		func() error { _, err := xd.Run(ctx, Command{Line: "true"}); return err },
+		func() error { return xd.Upload(ctx, strings.NewReader("x"), "/tmp/f", 0o644) },
+		func() error { _, err := xd.Tunnel(ctx, "tcp", "127.0.0.1:6443"); return err },
+	} {
+		var de *DialError
+		if err := call(); !errors.As(err, &de) || de.Attempts != 6 {
+			t.Errorf("got %v, want the round's dial error", err)
+		}
+	}
+	if n := len(down.Calls()); n != 1 {
+		t.Errorf("the unreachable node was dialled %d times, want once (the round)", n)
+	}
+	// Any other failure is not remembered: the phase tries for itself.
+	xl.Run(ctx, Command{Line: "true"})
+	if n := len(lost.Calls()); n != 2 {
+		t.Errorf("node3 got %d commands, want 2", n)
 	}
 }
 

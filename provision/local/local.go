@@ -83,7 +83,7 @@ func (p *Provider) Provision(ctx context.Context, r provision.Request) error {
 	}
 	// The image and network matter only to nodes still to be created: a
 	// re-run over a running lab asks podman two questions, not five.
-	image := ""
+	image, subnet := "", ""
 	if p.HostSetup != nil && !allRunning(existing, l.Attendees*l.NodesPerCluster) {
 		// Nodes to create or restart (after a reboot the limits are back to
 		// the defaults): size the shared limits for every labctl node here.
@@ -100,6 +100,13 @@ func (p *Provider) Provision(ctx context.Context, r provision.Request) error {
 			return err
 		}
 		if err := p.Podman.EnsureNetwork(ctx, network, l.Provider.Subnet, map[string]string{LabelLab: l.Name}); err != nil {
+			return err
+		}
+		if subnet, err = p.Podman.NetworkSubnet(ctx, network); err != nil {
+			return err
+		}
+		// Refused before any node is made: the last node must fit.
+		if _, err := NodeAddress(subnet, l.Attendees, lab.NodeName(l.NodesPerCluster)); err != nil {
 			return err
 		}
 	}
@@ -143,7 +150,7 @@ func (p *Provider) Provision(ctx context.Context, r provision.Request) error {
 				pinned = prev.Node(j.node).HostKey
 			}
 			mu.Unlock()
-			node, fresh, err := p.ensureNode(ctx, byName, name, network, image, pub, j.cluster, j.node, pinned)
+			node, fresh, err := p.ensureNode(ctx, byName, name, network, subnet, image, pub, j.cluster, j.node, pinned)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -174,11 +181,15 @@ func allRunning(cs []Container, want int) bool {
 }
 
 // ensureNode makes one node container exist and run, and reads it back.
-func (p *Provider) ensureNode(ctx context.Context, byName map[string]Container, name, network, image, pub string, cluster int, node, pinned string) (lab.Node, bool, error) {
+func (p *Provider) ensureNode(ctx context.Context, byName map[string]Container, name, network, subnet, image, pub string, cluster int, node, pinned string) (lab.Node, bool, error) {
 	c, exists := byName[name]
 	fresh := !exists
 	switch {
 	case !exists:
+		addr, err := NodeAddress(subnet, cluster, node)
+		if err != nil {
+			return lab.Node{}, false, err
+		}
 		vol := name + "-containerd"
 		dockerVol := name + "-docker"
 		labels := []string{
@@ -192,7 +203,7 @@ func (p *Provider) ensureNode(ctx context.Context, byName map[string]Container, 
 			}
 		}
 		args := append([]string{
-			"--name", name, "--hostname", node, "--network", network,
+			"--name", name, "--hostname", node, "--network", network, "--ip", addr,
 			"--runtime", "runc", "--privileged",
 			// podman lowers its own limits, then asks for more: set both.
 			"--ulimit", "nofile=20000:20000", "--ulimit", "nproc=32768:32768",
