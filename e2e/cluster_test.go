@@ -141,6 +141,34 @@ func TestClusters(t *testing.T) {
 		}
 	})
 
+	t.Run("a rebooted cluster comes back with its addresses", func(t *testing.T) {
+		// Both nodes of cluster 1 stop, as when this machine reboots; up
+		// starts them, and the kubelets find the addresses they knew.
+		joinsBefore := strings.Count(hostLog(t, l, "01-node2.log"), "kubeadm join")
+		for _, n := range []string{"node1", "node2"} {
+			podman(t, "stop", "-t", "0", containerName(l, 1, n))
+		}
+		r := labctl(t, l, "", "up")
+		if r.code != 0 || !strings.Contains(r.stdout, "cluster 01: ok") {
+			t.Fatalf("up after the reboot: exit %d", r.code)
+		}
+		after, err := lab.ReadState(l.state)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range []string{"node1", "node2"} {
+			if was, is := st.Cluster(1).Node(n).PrivateAddress, after.Cluster(1).Node(n).PrivateAddress; was != is {
+				t.Errorf("01/%s moved from %s to %s", n, was, is)
+			}
+		}
+		if n := strings.Count(hostLog(t, l, "01-node2.log"), "kubeadm join"); n != joinsBefore {
+			t.Errorf("node2 was joined again (%d joins in its log, %d before)", n, joinsBefore)
+		}
+		if r := labctl(t, l, "", "exec", "--cluster", "1", "--node", "node1", "--", "su - k8s -c 'kubectl get nodes --no-headers'"); r.code != 0 || strings.Count(r.stdout, " Ready ") != 2 {
+			t.Errorf("after the reboot: %s", r.stdout)
+		}
+	})
+
 	t.Run("a node that dies mid-run fails only its cluster", func(t *testing.T) {
 		if r := labctl(t, l, "", "exec", "--cluster", "2", "--node", "node2", "--", "kubeadm reset -f >/dev/null 2>&1 && rm -rf /etc/cni/net.d/* && echo reset"); r.code != 0 {
 			t.Fatal("kubeadm reset failed")
@@ -265,4 +293,14 @@ func commandsPerHost(t *testing.T, l *testLab) map[string]int {
 		counts[filepath.Base(f)] = len(regexp.MustCompile(`(?m)^\S+ \$ `).FindAll(b, -1))
 	}
 	return counts
+}
+
+// hostLog is one host's command log.
+func hostLog(t *testing.T, l *testLab, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(l.state, "logs", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

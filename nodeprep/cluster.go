@@ -99,11 +99,11 @@ func (p *ClusterPhase) cluster(ctx context.Context, c *lab.Cluster) (changed boo
 		return false, fmt.Errorf("cluster %02d has no node1", c.Index)
 	}
 	x1 := p.Exec(c.Index, "node1")
-	facts, unjoined, err := p.probe(ctx, c)
+	facts, w, err := p.probe(ctx, c)
 	if err != nil {
 		return false, err
 	}
-	if len(clusterPlan(c, facts, unjoined)) == 0 {
+	if len(clusterPlan(c, facts, w)) == 0 {
 		p.logf("    cluster %02d: every node joined and Ready, nothing to do\n", c.Index)
 		return false, nil
 	}
@@ -119,7 +119,10 @@ func (p *ClusterPhase) cluster(ctx context.Context, c *lab.Cluster) (changed boo
 	if _, err := p.step(ctx, x1, "kubeconfig", remote.Command{Line: kubeconfigScript(c.Login.User)}); err != nil {
 		return true, err
 	}
-	if err := p.joinWorkers(ctx, c, n1, x1, unjoined); err != nil {
+	if err := p.startKubelets(ctx, w.start); err != nil {
+		return true, err
+	}
+	if err := p.joinWorkers(ctx, c, n1, x1, w.join); err != nil {
 		return true, err
 	}
 	if err := p.network(ctx, c); err != nil {
@@ -132,7 +135,7 @@ func (p *ClusterPhase) cluster(ctx context.Context, c *lab.Cluster) (changed boo
 // a kubeconfig, which nodes the API server lists, and the cgroup version.
 func node1Probe(c *lab.Cluster) string {
 	return fmt.Sprintf("test -f /etc/kubernetes/admin.conf && echo initialized; test -f ~%s/.kube/config && echo kubeconfig; ", c.Login.User) +
-		nodesTableCommand + "; " + kubeadm.CgroupVersionCommand()
+		nodesTableCommand + "; " + caCommand + "; " + kubeadm.CgroupVersionCommand()
 }
 
 // nodesTableCommand prints "nodes-table: " and the API server's table of
@@ -146,9 +149,6 @@ const nodesTableCommand = `if [ -f /etc/kubernetes/admin.conf ]; then ` +
 	`printf 'nodes-table: ' && curl -sS --max-time 20 --cacert /etc/kubernetes/pki/ca.crt --cert "$f" ` +
 	`-H 'Accept: application/json;as=Table;v=v1;g=meta.k8s.io' "$(k server)/api/v1/nodes?includeObject=None" | tr -d '\n'; ` +
 	`echo; rm -f "$f"; fi`
-
-// workerProbe says "joined" on a worker whose kubelet is configured and running.
-const workerProbe = "test -f /etc/kubernetes/kubelet.conf && systemctl is-active --quiet kubelet && echo joined || true"
 
 // Probes is each node's probe, by node label, for the run's probe round.
 func (p *ClusterPhase) Probes() (map[string][]string, error) {
@@ -189,28 +189,6 @@ func (p *ClusterPhase) initialize(ctx context.Context, x1 remote.Executor, n1 *l
 	}
 	p.logf("    %s: kubeadm init done in %s\n", x1.Name(), time.Since(start).Round(time.Second))
 	return nil
-}
-
-// unjoined lists the workers without a running, configured kubelet.
-func (p *ClusterPhase) unjoined(ctx context.Context, c *lab.Cluster) ([]remote.Executor, error) {
-	var workers []remote.Executor
-	for _, n := range c.Nodes {
-		if n.Name != "node1" {
-			workers = append(workers, p.Exec(c.Index, n.Name))
-		}
-	}
-	var mu sync.Mutex
-	var todo []remote.Executor
-	res := remote.Each(ctx, workers, len(workers), func(ctx context.Context, x remote.Executor) error {
-		out, err := p.step(ctx, x, "probe", remote.Command{Line: workerProbe})
-		if err == nil && !strings.Contains(out, "joined") {
-			mu.Lock()
-			todo = append(todo, x)
-			mu.Unlock()
-		}
-		return err
-	})
-	return todo, res.Err()
 }
 
 // joinWorkers joins the given workers in parallel, with a fresh
@@ -262,7 +240,10 @@ func (p *ClusterPhase) joinWorkers(ctx context.Context, c *lab.Cluster, n1 *lab.
 		jctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 		defer cancel()
 		// The join file holds the token: it goes away whatever happens.
-		line := kubeadm.JoinCommand(kubeadm.JoinConfigPath) + " 2>&1; rc=$?; rm -f " + kubeadm.JoinConfigPath + "; exit $rc"
+		// A kubelet.conf left over (another CA, a join cut short) makes the
+		// join's preflight fail: reset such a node first.
+		line := "if [ -f /etc/kubernetes/kubelet.conf ]; then kubeadm reset -f >/dev/null 2>&1; fi; " +
+			kubeadm.JoinCommand(kubeadm.JoinConfigPath) + " 2>&1; rc=$?; rm -f " + kubeadm.JoinConfigPath + "; exit $rc"
 		_, err = p.step(jctx, x, "kubeadm join", remote.Command{Line: line, Secrets: secret})
 		return err
 	})

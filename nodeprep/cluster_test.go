@@ -102,20 +102,29 @@ func TestClusterDryRunPlans(t *testing.T) {
 		t.Fatal(err)
 	}
 	table := "nodes-table: " + strings.ReplaceAll(string(raw), "\n", "") + "\n"
+	n1 := func(label, facts string) *remote.Fake { return remote.NewFake(label).On(`admin.conf`, facts, 0) }
+	worker := func(label, facts string) *remote.Fake { return remote.NewFake(label).On(`kubelet.conf`, facts, 0) }
+	done := "initialized\nkubeconfig\n" + strings.Replace(table, "NotReady", "Ready", 1) + "ca: c1\ntmpfs\n"
+	joined := "kubelet-conf\nkubelet-active\nca: c1\n"
 	fakes := map[string]*remote.Fake{
-		// Cluster 1: node1 Ready, node3 Ready; node2 NotReady and its kubelet stopped.
-		"01/node1": remote.NewFake("01/node1").On(`admin.conf`, "initialized\nkubeconfig\n"+table+"tmpfs\n", 0),
-		"01/node2": remote.NewFake("01/node2").On(`kubelet.conf`, "", 0),
-		"01/node3": remote.NewFake("01/node3").On(`kubelet.conf`, "joined\n", 0),
+		// Cluster 1: node1 Ready, node3 Ready; node2 NotReady and never joined.
+		"01/node1": n1("01/node1", "initialized\nkubeconfig\n"+table+"ca: c1\ntmpfs\n"),
+		"01/node2": worker("01/node2", ""),
+		"01/node3": worker("01/node3", joined),
 		// Cluster 2: a fresh node1, no API server yet.
-		"02/node1": remote.NewFake("02/node1").On(`admin.conf`, "tmpfs\n", 0),
+		"02/node1": n1("02/node1", "tmpfs\n"),
 		// Cluster 3: done (the table lists node1, node2 and node3 Ready).
-		"03/node1": remote.NewFake("03/node1").On(`admin.conf`, "initialized\nkubeconfig\n"+strings.Replace(table, "NotReady", "Ready", 1)+"tmpfs\n", 0),
-		"03/node2": remote.NewFake("03/node2").On(`kubelet.conf`, "joined\n", 0),
-		"03/node3": remote.NewFake("03/node3").On(`kubelet.conf`, "joined\n", 0),
+		"03/node1": n1("03/node1", done),
+		"03/node2": worker("03/node2", joined),
+		"03/node3": worker("03/node3", joined),
 		// Cluster 4: node2 reset, still listed Ready by the API server.
-		"04/node1": remote.NewFake("04/node1").On(`admin.conf`, "initialized\nkubeconfig\n"+strings.Replace(table, "NotReady", "Ready", 1)+"tmpfs\n", 0),
-		"04/node2": remote.NewFake("04/node2").On(`kubelet.conf`, "", 0),
+		"04/node1": n1("04/node1", done),
+		"04/node2": worker("04/node2", "ca: c1\n"),
+		// Cluster 5: node2 just rebooted (kubelet not up yet); node3 trusts
+		// the CA of a node1 that was set up again since.
+		"05/node1": n1("05/node1", done),
+		"05/node2": worker("05/node2", "kubelet-conf\nca: c1\n"),
+		"05/node3": worker("05/node3", "kubelet-conf\nkubelet-active\nca: c0\n"),
 	}
 	nodes := func(names ...string) []lab.Node {
 		var ns []lab.Node
@@ -129,6 +138,7 @@ func TestClusterDryRunPlans(t *testing.T) {
 		{Index: 2, Login: lab.Login{User: "k8s"}, Nodes: nodes("node1")},
 		{Index: 3, Login: lab.Login{User: "k8s"}, Nodes: nodes("node1", "node2", "node3")},
 		{Index: 4, Login: lab.Login{User: "k8s"}, Nodes: nodes("node1", "node2")},
+		{Index: 5, Login: lab.Login{User: "k8s"}, Nodes: nodes("node1", "node2", "node3")},
 	}}
 	p := &ClusterPhase{State: st, Exec: func(c int, n string) remote.Executor { return fakes[lab.Label(c, n)] }}
 	var out strings.Builder
@@ -138,7 +148,8 @@ func TestClusterDryRunPlans(t *testing.T) {
 	want := "    cluster 01: would do kubeadm join node2; the pod network; wait until node2 Ready\n" +
 		"    cluster 02: would do kubeadm init on node1; the attendee's kubeconfig; the pod network; wait until node1 Ready\n" +
 		"    cluster 03: every node joined and Ready, nothing to do\n" +
-		"    cluster 04: would do kubeadm join node2; the pod network; wait until every node is Ready\n"
+		"    cluster 04: would do kubeadm join node2; the pod network; wait until every node is Ready\n" +
+		"    cluster 05: would do start the kubelet on node2; kubeadm join node3; the pod network; wait until every node is Ready\n"
 	if out.String() != want {
 		t.Errorf("dry run printed:\n%s\nwant:\n%s", out.String(), want)
 	}

@@ -11,32 +11,97 @@ import (
 	"github.com/labctl/labctl/remote"
 )
 
-// probe asks node1 (kubeadm init, kubeconfig, the API server's nodes) and
-// the workers (kubelet configured and running) at once: a re-run is mostly
-// probes.
-func (p *ClusterPhase) probe(ctx context.Context, c *lab.Cluster) (facts string, unjoined []remote.Executor, err error) {
-	var unjoinedErr error
+// workerProbe tells whether a worker has a kubelet.conf, whether its
+// kubelet runs, and the hash of the cluster CA it trusts.
+const workerProbe = "test -f /etc/kubernetes/kubelet.conf && echo kubelet-conf; systemctl is-active --quiet kubelet && echo kubelet-active; " + caCommand + "; true"
+
+// caCommand prints "ca: " and the SHA-256 of the node's cluster CA, if any.
+const caCommand = "sha256sum /etc/kubernetes/pki/ca.crt 2>/dev/null | sed 's/ .*//; s/^/ca: /'"
+
+// workers is what a cluster's workers need.
+type workers struct {
+	// join: no kubelet.conf, or one from another CA (node1 was set up
+	// again since): (reset and) join.
+	join []remote.Executor
+	// start: joined to this cluster, kubelet not running (just rebooted,
+	// or stopped by hand): start it, never join again.
+	start []remote.Executor
+}
+
+// probe asks node1 (kubeadm init, kubeconfig, the API server's nodes, its
+// CA) and the workers at once: a re-run is mostly probes.
+func (p *ClusterPhase) probe(ctx context.Context, c *lab.Cluster) (facts string, w workers, err error) {
+	type answer struct {
+		x   remote.Executor
+		out string
+	}
+	var xs []remote.Executor
+	for _, n := range c.Nodes {
+		if n.Name != "node1" {
+			xs = append(xs, p.Exec(c.Index, n.Name))
+		}
+	}
+	answers := make([]answer, len(xs))
+	var werr error
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		unjoined, unjoinedErr = p.unjoined(ctx, c)
+		idx := map[string]int{}
+		for i, x := range xs {
+			idx[x.Name()] = i
+		}
+		werr = remote.Each(ctx, xs, len(xs), func(ctx context.Context, x remote.Executor) error {
+			out, err := p.step(ctx, x, "probe", remote.Command{Line: workerProbe})
+			answers[idx[x.Name()]] = answer{x, out}
+			return err
+		}).Err()
 	}()
 	facts, err = p.step(ctx, p.Exec(c.Index, "node1"), "probe", remote.Command{Line: node1Probe(c)})
 	<-done
 	if err != nil {
-		return "", nil, err
+		return "", workers{}, err
 	}
-	if unjoinedErr != nil {
-		return "", nil, unjoinedErr
+	if werr != nil {
+		return "", workers{}, werr
 	}
-	return facts, unjoined, nil
+	ca := factValue(facts, "ca: ")
+	for _, a := range answers {
+		switch {
+		case !strings.Contains(a.out, "kubelet-conf") || ca == "" || factValue(a.out, "ca: ") != ca:
+			w.join = append(w.join, a.x)
+		case !strings.Contains(a.out, "kubelet-active"):
+			w.start = append(w.start, a.x)
+		}
+	}
+	return facts, w, nil
+}
+
+// factValue is the rest of the first line of facts starting with prefix.
+func factValue(facts, prefix string) string {
+	for _, l := range strings.Split(facts, "\n") {
+		if v, ok := strings.CutPrefix(l, prefix); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+// startKubelets starts the kubelet of workers already joined.
+func (p *ClusterPhase) startKubelets(ctx context.Context, xs []remote.Executor) error {
+	return remote.Each(ctx, xs, len(xs), func(ctx context.Context, x remote.Executor) error {
+		if _, err := p.step(ctx, x, "start kubelet", remote.Command{Line: "systemctl enable --now kubelet"}); err != nil {
+			return err
+		}
+		p.logf("    %s: kubelet started (joined already)\n", x.Name())
+		return nil
+	}).Err()
 }
 
 // clusterPlan says what Run would do to a cluster, given its probe; none
 // when every node is joined and Ready.
-func clusterPlan(c *lab.Cluster, facts string, unjoined []remote.Executor) []string {
+func clusterPlan(c *lab.Cluster, facts string, w workers) []string {
 	notReady := notReadyNodes(nodeLines(facts), c)
-	if len(unjoined) == 0 && strings.Contains(facts, "initialized") && strings.Contains(facts, "kubeconfig") && len(notReady) == 0 {
+	if len(w.join) == 0 && len(w.start) == 0 && strings.Contains(facts, "initialized") && strings.Contains(facts, "kubeconfig") && len(notReady) == 0 {
 		return nil
 	}
 	var todo []string
@@ -46,19 +111,26 @@ func clusterPlan(c *lab.Cluster, facts string, unjoined []remote.Executor) []str
 	if !strings.Contains(facts, "kubeconfig") {
 		todo = append(todo, "the attendee's kubeconfig")
 	}
-	if len(unjoined) > 0 {
-		var names []string
-		for _, x := range unjoined {
-			_, n := splitName(x.Name())
-			names = append(names, n)
-		}
-		todo = append(todo, "kubeadm join "+strings.Join(names, ", "))
+	if len(w.start) > 0 {
+		todo = append(todo, "start the kubelet on "+names(w.start))
+	}
+	if len(w.join) > 0 {
+		todo = append(todo, "kubeadm join "+names(w.join))
 	}
 	wait := "wait until every node is Ready"
 	if len(notReady) > 0 {
 		wait = "wait until " + strings.Join(notReady, ", ") + " Ready"
 	}
 	return append(todo, "the pod network", wait)
+}
+
+func names(xs []remote.Executor) string {
+	var ns []string
+	for _, x := range xs {
+		_, n := splitName(x.Name())
+		ns = append(ns, n)
+	}
+	return strings.Join(ns, ", ")
 }
 
 // DryRun probes every cluster (read-only) and prints what Run would do.
@@ -69,8 +141,8 @@ func (p *ClusterPhase) DryRun(ctx context.Context, w io.Writer) error {
 		if p.Skip != nil && p.Skip(c.Index) {
 			continue
 		}
-		facts, unjoined, err := p.probe(ctx, c)
-		switch todo := clusterPlan(c, facts, unjoined); {
+		facts, ws, err := p.probe(ctx, c)
+		switch todo := clusterPlan(c, facts, ws); {
 		case err != nil:
 			errs = append(errs, err)
 			fmt.Fprintf(w, "    cluster %02d: cannot probe: %v\n", c.Index, err)
