@@ -115,6 +115,8 @@ func (p *ClusterPhase) cluster(ctx context.Context, c *lab.Cluster) (changed boo
 		if err := p.initialize(ctx, x1, n1, cgroupV1); err != nil {
 			return true, err
 		}
+	} else if err := p.waitAPI(ctx, x1); err != nil {
+		return true, err
 	}
 	if _, err := p.step(ctx, x1, "kubeconfig", remote.Command{Line: kubeconfigScript(c.Login.User)}); err != nil {
 		return true, err
@@ -250,57 +252,6 @@ func (p *ClusterPhase) joinWorkers(ctx context.Context, c *lab.Cluster, n1 *lab.
 	return res.Err()
 }
 
-// waitReady polls node1 until every node is Ready; on timeout it names the
-// nodes still not Ready and says why (whyNotReady).
-func (p *ClusterPhase) waitReady(ctx context.Context, c *lab.Cluster, x1 remote.Executor) error {
-	deadline := time.Now().Add(p.ReadyTimeout)
-	var notReady []string
-	for {
-		out, err := p.step(ctx, x1, "wait for Ready", remote.Command{Line: "KUBECONFIG=/etc/kubernetes/admin.conf kubectl get nodes --no-headers"})
-		if err == nil {
-			notReady = notReadyNodes(out, c)
-			if len(notReady) == 0 {
-				return nil
-			}
-		}
-		if time.Now().After(deadline) {
-			var why []string
-			for _, n := range notReady {
-				why = append(why, p.whyNotReady(ctx, c, x1, n))
-			}
-			return &StepError{Host: x1.Name(), Step: "wait for Ready", Err: fmt.Errorf("not Ready after %s: %s", p.ReadyTimeout, strings.Join(why, " | "))}
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(3 * time.Second):
-		}
-	}
-}
-
-// notReadyNodes lists the cluster's nodes that `kubectl get nodes` does
-// not show as Ready.
-func notReadyNodes(out string, c *lab.Cluster) []string {
-	ready := map[string]bool{}
-	for _, line := range strings.Split(out, "\n") {
-		f := strings.Fields(line)
-		if len(f) >= 2 {
-			for _, s := range strings.Split(f[1], ",") {
-				if s == "Ready" {
-					ready[f[0]] = true
-				}
-			}
-		}
-	}
-	var missing []string
-	for _, n := range c.Nodes {
-		if !ready[n.Name] {
-			missing = append(missing, n.Name)
-		}
-	}
-	return missing
-}
-
 // kubeconfigScript gives the attendee (and root) kubectl access on node1
 // with kubeadm's admin credentials and default names.
 func kubeconfigScript(user string) string {
@@ -351,21 +302,4 @@ func splitName(label string) (int, string) {
 	var n string
 	fmt.Sscanf(label, "%d/%s", &c, &n)
 	return c, n
-}
-
-// whyNotReady is one line on a node that is not Ready: its Ready
-// condition as the API server has it, and the kubelet's last errors
-// (klog's E and F lines) from its journal.
-func (p *ClusterPhase) whyNotReady(ctx context.Context, c *lab.Cluster, x1 remote.Executor, node string) string {
-	cond, _ := x1.Run(ctx, remote.Command{Line: "KUBECONFIG=/etc/kubernetes/admin.conf kubectl get node " + node +
-		` -o jsonpath='{.status.conditions[?(@.type=="Ready")].message}' 2>/dev/null || true`})
-	line := node
-	if m := strings.TrimSpace(string(cond.Stdout)); m != "" {
-		line += ": " + m
-	}
-	j, _ := p.Exec(c.Index, node).Run(ctx, remote.Command{Line: "journalctl -u kubelet -n 300 --no-pager -o cat | grep -E '^[EF][0-9]{4} ' | tail -n 3 || true"})
-	if errs := strings.TrimSpace(string(j.Stdout)); errs != "" {
-		line += "; kubelet errors: " + strings.ReplaceAll(errs, "\n", " / ")
-	}
-	return line
 }

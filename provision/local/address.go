@@ -43,6 +43,18 @@ func NodeAddress(subnet string, c int, node string) (string, error) {
 	return ip.String(), nil
 }
 
+// NodeMAC is the fixed MAC address that goes with a node's fixed address:
+// a node that starts again with a new MAC would be unreachable until this
+// machine's ARP cache forgets the old one. Locally administered ("02:"),
+// then "6c" for labctl, then the four bytes of the IPv4 address.
+func NodeMAC(addr string) (string, error) {
+	ip := net.ParseIP(addr).To4()
+	if ip == nil {
+		return "", fmt.Errorf("node address %q is not IPv4", addr)
+	}
+	return fmt.Sprintf("02:6c:%02x:%02x:%02x:%02x", ip[0], ip[1], ip[2], ip[3]), nil
+}
+
 // NetworkSubnet is the IPv4 subnet of a podman network.
 func (p *Podman) NetworkSubnet(ctx context.Context, name string) (string, error) {
 	out, err := p.run(ctx, nil, "network", "inspect", name, "--format", "{{range .Subnets}}{{.Subnet}} {{end}}")

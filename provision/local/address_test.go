@@ -40,3 +40,12 @@ func TestNodeAddressIsFixedAndFits(t *testing.T) {
 		}
 	}
 }
+
+func TestNodeMACFollowsTheAddress(t *testing.T) {
+	if got, err := NodeMAC("10.89.0.12"); err != nil || got != "02:6c:0a:59:00:0c" {
+		t.Errorf("NodeMAC = %q, %v", got, err)
+	}
+	if _, err := NodeMAC("fd00::2"); err == nil {
+		t.Error("an IPv6 address got a MAC")
+	}
+}

@@ -190,6 +190,10 @@ func (p *Provider) ensureNode(ctx context.Context, byName map[string]Container, 
 		if err != nil {
 			return lab.Node{}, false, err
 		}
+		mac, err := NodeMAC(addr)
+		if err != nil {
+			return lab.Node{}, false, err
+		}
 		vol := name + "-containerd"
 		dockerVol := name + "-docker"
 		labels := []string{
@@ -203,7 +207,7 @@ func (p *Provider) ensureNode(ctx context.Context, byName map[string]Container, 
 			}
 		}
 		args := append([]string{
-			"--name", name, "--hostname", node, "--network", network, "--ip", addr,
+			"--name", name, "--hostname", node, "--network", network, "--ip", addr, "--mac-address", mac,
 			"--runtime", "runc", "--privileged",
 			// podman lowers its own limits, then asks for more: set both.
 			"--ulimit", "nofile=20000:20000", "--ulimit", "nproc=32768:32768",
