@@ -72,6 +72,7 @@ type NodeData struct {
 	Source       string // packages | cache
 	Stage        string // where cache uploads land
 	PauseImage   string
+	PodSubnet    string // accepted in FORWARD (see runtime.sh.tmpl)
 	PortworxSize string
 	LoopDevice   string
 	// SharedKernel: the node is a container sharing the host's kernel.
@@ -146,7 +147,7 @@ func Steps(d NodeData, up Uploads) ([]Step, error) {
 	defs := []def{
 		{name: "hostname", tmpl: "hostname", check: `[ "$(hostname)" = ` + d.Node + ` ]`},
 		{name: "packages", tmpl: "packages"},
-		{name: "runtime", tmpl: "runtime", check: "systemctl is-active --quiet containerd"},
+		{name: "runtime", tmpl: "runtime", check: "systemctl is-active --quiet containerd labctl-forward"},
 		{name: "login", tmpl: "login", check: "id -u " + d.User + " >/dev/null 2>&1", secrets: []string{d.Password, d.PrivateKey}},
 		{name: "kubernetes", tmpl: "kube-" + d.Source, check: `[ "$(` + kubeFingerprint + `)" = "$(cat ` + StepDir + `/kubernetes.files 2>/dev/null)" ]`, files: up.Kubernetes},
 		{name: "tools", tmpl: "tools-" + d.Source, check: "command -v helm stern kx kns >/dev/null", files: up.Tools},
