@@ -39,6 +39,9 @@ type Command struct {
 	Secrets []string
 	// AsLogin runs the command as the SSH login itself, without sudo.
 	AsLogin bool
+	// SecretOutput keeps stdout out of logs and errors (e.g. a kubeconfig
+	// with its client key): only its size is logged.
+	SecretOutput bool
 }
 
 // Result is what a finished command printed.

@@ -214,7 +214,11 @@ func (x *sshHost) Run(ctx context.Context, cmd Command) (Result, error) {
 	if err != nil && res.ExitCode == 0 {
 		status = "error: " + Redact(err.Error(), x.e.cfg.Secrets, cmd.Secrets)
 	}
-	x.log.write(logLine, []byte(Redact(string(res.Stdout)+string(res.Stderr), x.e.cfg.Secrets, cmd.Secrets)), status, time.Since(start))
+	stdout := string(res.Stdout)
+	if cmd.SecretOutput {
+		stdout = fmt.Sprintf("[%d bytes of secret output, not logged]\n", len(res.Stdout))
+	}
+	x.log.write(logLine, []byte(Redact(stdout+string(res.Stderr), x.e.cfg.Secrets, cmd.Secrets)), status, time.Since(start))
 	return res, err
 }
 

@@ -1,0 +1,304 @@
+// Package goimage builds a container image from one Go main package,
+// without a container engine: `go build` (static, CGO_ENABLED=0), then the
+// image assembled with go-containerregistry and written as an archive that
+// `ctr images import` takes. The add-ons' images come from it: an upstream
+// project at a pinned module version, or one of labctl's own helpers.
+// Results are cached by recipe.
+package goimage
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// builderVersion is part of every recipe: bump it when the assembly changes.
+const builderVersion = "labctl-goimage/1"
+
+// epoch is every timestamp in the images: same inputs, same digests.
+var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// Spec is one image to build.
+type Spec struct {
+	// Ref is the name the image is imported under, e.g.
+	// "registry.k8s.io/metrics-server/metrics-server:v0.8.0".
+	Ref string
+	// Module and Version name an upstream module on the proxy; it is built
+	// as its own main module (its go.mod and replaces apply).
+	Module, Version string
+	// Dir is a local module root instead (labctl's own helpers).
+	Dir string
+	// Package is the main package, relative to the module root ("./cmd").
+	Package string
+	// Binary is the file name inside the image (/Binary is the entrypoint).
+	Binary string
+	// LDFlags are passed to go build (version stamps).
+	LDFlags string
+	// Args are the image's default arguments after the binary.
+	Args []string
+	// Files are extra files in the image, by absolute path.
+	Files map[string][]byte
+	// User runs the binary (default "65534:65534"; "0:0" for root).
+	User string
+	// Arch is the target architecture (default amd64).
+	Arch string
+}
+
+// Result is a built image.
+type Result struct {
+	Ref     string
+	Archive string // docker-archive tar for `ctr images import`
+	Cached  bool
+}
+
+// Options say where the cache is and where progress goes.
+type Options struct {
+	CacheDir string // default $XDG_CACHE_HOME/labctl/images
+	Log      io.Writer
+	Go       string // the go command (default: from PATH)
+}
+
+func (o Options) logf(format string, a ...any) {
+	if o.Log != nil {
+		fmt.Fprintf(o.Log, format+"\n", a...)
+	}
+}
+
+// Build returns spec's image archive, building it when its recipe is not
+// in the cache. An upstream module's recipe is known before building, so a
+// cache hit costs nothing; a local module is compiled each time (Go's build
+// cache makes that quick) and keyed by the binary it produced.
+func Build(ctx context.Context, spec Spec, opts Options) (*Result, error) {
+	if spec.Arch == "" {
+		spec.Arch = "amd64"
+	}
+	if spec.User == "" {
+		spec.User = "65534:65534"
+	}
+	if _, err := name.ParseReference(spec.Ref); err != nil {
+		return nil, fmt.Errorf("image %q: %w", spec.Ref, err)
+	}
+	if (spec.Module == "") == (spec.Dir == "") {
+		return nil, fmt.Errorf("image %s: set exactly one of Module and Dir", spec.Ref)
+	}
+	if opts.CacheDir == "" {
+		d, err := os.UserCacheDir()
+		if err != nil {
+			return nil, err
+		}
+		opts.CacheDir = filepath.Join(d, "labctl", "images")
+	}
+	if opts.Go == "" {
+		opts.Go = goCommand()
+	}
+	goVersion, err := output(ctx, opts.Go, "", nil, "env", "GOVERSION")
+	if err != nil {
+		return nil, err
+	}
+	key := spec.recipe(strings.TrimSpace(goVersion))
+	if spec.Module != "" {
+		if r, ok := cached(opts.CacheDir, spec, key); ok {
+			return r, nil
+		}
+	}
+	if err := os.MkdirAll(opts.CacheDir, 0o755); err != nil {
+		return nil, err
+	}
+	work, err := os.MkdirTemp(opts.CacheDir, ".build-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(work)
+	dir := spec.Dir
+	if spec.Module != "" {
+		opts.logf("image %s: go build %s@%s %s (once per version)", spec.Ref, spec.Module, spec.Version, spec.Package)
+		if dir, err = moduleDir(ctx, opts.Go, spec.Module, spec.Version); err != nil {
+			return nil, fmt.Errorf("image %s: %w", spec.Ref, err)
+		}
+	}
+	bin := filepath.Join(work, spec.Binary)
+	args := []string{"build", "-trimpath", "-buildvcs=false", "-ldflags", "-s -w " + spec.LDFlags, "-o", bin, spec.Package}
+	if _, err := output(ctx, opts.Go, dir, buildEnv(spec.Arch), args...); err != nil {
+		return nil, fmt.Errorf("image %s: %w", spec.Ref, err)
+	}
+	if spec.Dir != "" {
+		sum, err := fileSum(bin)
+		if err != nil {
+			return nil, err
+		}
+		key = hashOf(key, sum)
+		if r, ok := cached(opts.CacheDir, spec, key); ok {
+			return r, nil
+		}
+	}
+	img, err := assemble(spec, bin)
+	if err != nil {
+		return nil, fmt.Errorf("image %s: %w", spec.Ref, err)
+	}
+	tag, err := name.NewTag(spec.Ref)
+	if err != nil {
+		return nil, fmt.Errorf("image %s: %w", spec.Ref, err)
+	}
+	tmp := filepath.Join(work, "image.tar")
+	if err := tarball.WriteToFile(tmp, tag, img); err != nil {
+		return nil, fmt.Errorf("image %s: %w", spec.Ref, err)
+	}
+	final := archivePath(opts.CacheDir, spec, key)
+	if err := os.Rename(tmp, final); err != nil {
+		return nil, err
+	}
+	opts.logf("image %s: built (%s)", spec.Ref, filepath.Base(final))
+	return &Result{Ref: spec.Ref, Archive: final}, nil
+}
+
+// recipe hashes everything that makes the image, except a local module's
+// sources (see Build).
+func (s Spec) recipe(goVersion string) string {
+	files := make([]string, 0, len(s.Files))
+	for p, data := range s.Files {
+		files = append(files, p+" "+hashOf(string(data)))
+	}
+	sort.Strings(files)
+	b, _ := json.Marshal([]any{builderVersion, goVersion, s.Ref, s.Module, s.Version, s.Package, s.Binary, s.LDFlags, s.Args, files, s.User, s.Arch})
+	return hashOf(string(b))
+}
+
+func hashOf(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		io.WriteString(h, p+"\n")
+	}
+	return hex.EncodeToString(h.Sum(nil))[:20]
+}
+
+func archivePath(dir string, s Spec, key string) string {
+	safe := strings.NewReplacer("/", "_", ":", "_").Replace(s.Ref)
+	return filepath.Join(dir, safe+"-"+key+".tar")
+}
+
+func cached(dir string, s Spec, key string) (*Result, bool) {
+	p := archivePath(dir, s, key)
+	if _, err := os.Stat(p); err != nil {
+		return nil, false
+	}
+	return &Result{Ref: s.Ref, Archive: p, Cached: true}, true
+}
+
+// assemble makes a two-layer image: a tiny base (users, nsswitch, /tmp)
+// and the binary with the spec's files.
+func assemble(s Spec, bin string) (v1.Image, error) {
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		return nil, err
+	}
+	base, err := layer(map[string][]byte{
+		"/etc/passwd":        []byte("root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n"),
+		"/etc/group":         []byte("root:x:0:\nnogroup:x:65534:\n"),
+		"/etc/nsswitch.conf": []byte("hosts: files dns\n"),
+	}, nil)
+	if err != nil {
+		return nil, err
+	}
+	files := map[string][]byte{"/" + s.Binary: data}
+	for p, d := range s.Files {
+		files[p] = d
+	}
+	app, err := layer(files, map[string]bool{"/" + s.Binary: true})
+	if err != nil {
+		return nil, err
+	}
+	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
+	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
+	img, err = mutate.Append(img,
+		mutate.Addendum{Layer: base, History: v1.History{Created: v1.Time{Time: epoch}, CreatedBy: "labctl: base"}},
+		mutate.Addendum{Layer: app, History: v1.History{Created: v1.Time{Time: epoch}, CreatedBy: "labctl: go build " + s.Module + " " + s.Package}},
+	)
+	if err != nil {
+		return nil, err
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return nil, err
+	}
+	cf = cf.DeepCopy()
+	cf.OS, cf.Architecture = "linux", s.Arch
+	cf.Created = v1.Time{Time: epoch}
+	cf.Config = v1.Config{
+		Entrypoint: []string{"/" + s.Binary},
+		Cmd:        s.Args,
+		User:       s.User,
+		WorkingDir: "/",
+		Env:        []string{"PATH=/"},
+		Labels:     map[string]string{"org.opencontainers.image.source": s.Module + "@" + s.Version, "built-by": "labctl"},
+	}
+	return mutate.ConfigFile(img, cf)
+}
+
+// layer is a gzip layer holding files (and their parent directories),
+// executable when exec says so.
+func layer(files map[string][]byte, exec map[string]bool) (v1.Layer, error) {
+	var names []string
+	dirs := map[string]bool{"tmp/": true}
+	for p := range files {
+		names = append(names, p)
+		for d := path.Dir(strings.TrimPrefix(p, "/")); d != "." && d != "/"; d = path.Dir(d) {
+			dirs[d+"/"] = true
+		}
+	}
+	var all []string
+	for d := range dirs {
+		all = append(all, d)
+	}
+	sort.Strings(all)
+	sort.Strings(names)
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, d := range all {
+		mode := int64(0o755)
+		if d == "tmp/" {
+			mode = 0o1777
+		}
+		if err := tw.WriteHeader(&tar.Header{Name: d, Typeflag: tar.TypeDir, Mode: mode, ModTime: epoch, Format: tar.FormatPAX}); err != nil {
+			return nil, err
+		}
+	}
+	for _, p := range names {
+		mode := int64(0o644)
+		if exec[p] {
+			mode = 0o755
+		}
+		d := files[p]
+		if err := tw.WriteHeader(&tar.Header{Name: strings.TrimPrefix(p, "/"), Typeflag: tar.TypeReg, Mode: mode, Size: int64(len(d)), ModTime: epoch, Format: tar.FormatPAX}); err != nil {
+			return nil, err
+		}
+		if _, err := tw.Write(d); err != nil {
+			return nil, err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	data := buf.Bytes()
+	return tarball.LayerFromOpener(func() (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(data)), nil
+	}, tarball.WithCompressionLevel(gzip.BestCompression), tarball.WithMediaType(types.OCILayer))
+}

@@ -1,0 +1,99 @@
+package goimage
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+)
+
+// TestBuildLocalModule builds a real image from a scratch module, runs the
+// binary it contains, and checks the cache: the same inputs reuse the
+// archive, a changed source makes a new one.
+func TestBuildLocalModule(t *testing.T) {
+	mod := t.TempDir()
+	write := func(msg string) {
+		os.WriteFile(filepath.Join(mod, "go.mod"), []byte("module example.test/hello\n\ngo 1.22\n"), 0o644)
+		os.MkdirAll(filepath.Join(mod, "cmd", "hello"), 0o755)
+		os.WriteFile(filepath.Join(mod, "cmd", "hello", "main.go"), []byte("package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\""+msg+"\") }\n"), 0o644)
+	}
+	write("hello one")
+	cache := t.TempDir()
+	spec := Spec{Ref: "localhost/labctl/hello:test", Dir: mod, Package: "./cmd/hello", Binary: "hello", Args: []string{"--x"},
+		Files: map[string][]byte{"/etc/hello.conf": []byte("x=1\n")}}
+	ctx := context.Background()
+	r1, err := Build(ctx, spec, Options{CacheDir: cache})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r1.Cached {
+		t.Error("first build reported cached")
+	}
+	tag, _ := name.NewTag(spec.Ref)
+	img, err := tarball.ImageFromPath(r1.Archive, &tag)
+	if err != nil {
+		t.Fatalf("archive does not hold %s: %v", spec.Ref, err)
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(cf.Config.Entrypoint, " ") + " " + strings.Join(cf.Config.Cmd, " "); got != "/hello --x" {
+		t.Errorf("entrypoint+cmd = %q", got)
+	}
+	if cf.Config.User != "65534:65534" || cf.Architecture != "amd64" {
+		t.Errorf("user %q arch %q", cf.Config.User, cf.Architecture)
+	}
+	// Extract the binary from the image's layers and run it.
+	root := t.TempDir()
+	layers, _ := img.Layers()
+	if len(layers) != 2 {
+		t.Fatalf("%d layers, want 2", len(layers))
+	}
+	rc, _ := layers[1].Uncompressed()
+	defer rc.Close()
+	untar := exec.Command("tar", "-x", "-C", root)
+	untar.Stdin = rc
+	if out, err := untar.CombinedOutput(); err != nil {
+		t.Fatalf("untar app layer: %v: %s", err, out)
+	}
+	if out, err := exec.Command(filepath.Join(root, "hello")).Output(); err != nil || strings.TrimSpace(string(out)) != "hello one" {
+		t.Errorf("binary from the image printed %q (%v)", out, err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(root, "etc", "hello.conf")); string(b) != "x=1\n" {
+		t.Errorf("extra file = %q", b)
+	}
+
+	r2, err := Build(ctx, spec, Options{CacheDir: cache})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r2.Cached || r2.Archive != r1.Archive {
+		t.Errorf("same inputs: cached=%v archive %s vs %s", r2.Cached, r2.Archive, r1.Archive)
+	}
+	write("hello two")
+	r3, err := Build(ctx, spec, Options{CacheDir: cache})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r3.Cached || r3.Archive == r1.Archive {
+		t.Errorf("changed source reused %s", r3.Archive)
+	}
+}
+
+func TestBuildRefusesBadSpec(t *testing.T) {
+	for _, s := range []Spec{
+		{Ref: "Not A Ref", Dir: "/x", Package: ".", Binary: "x"},
+		{Ref: "localhost/x:1", Package: ".", Binary: "x"},
+		{Ref: "localhost/x:1", Dir: "/x", Module: "m", Version: "v1", Package: ".", Binary: "x"},
+	} {
+		if _, err := Build(context.Background(), s, Options{CacheDir: t.TempDir()}); err == nil {
+			t.Errorf("%+v: no error", s)
+		}
+	}
+}
