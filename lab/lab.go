@@ -125,6 +125,9 @@ type Cluster struct {
 	Key *KeyPair `json:"key,omitempty"`
 	// Phases records the last outcome of each phase on this cluster.
 	Phases map[string]PhaseResult `json:"phases,omitempty"`
+	// Addons is the digest of the add-on objects last applied, so that a
+	// re-run applies nothing when nothing changed.
+	Addons string `json:"addons,omitempty"`
 }
 
 // Node is one machine of a cluster.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -159,7 +160,15 @@ func (l *Lab) Validate() error {
 	}
 	for i, a := range l.Addons {
 		if !oneOf(a, Addons) {
-			return fmt.Errorf("addons[%d]: %q is not one of %s", i, a, strings.Join(Addons, ", "))
+			known := map[string]reflect.StructField{}
+			for _, n := range Addons {
+				known[n] = reflect.StructField{}
+			}
+			hint := ""
+			if s := closest(a, known); s != "" {
+				hint = fmt.Sprintf(" (did you mean %q?)", s)
+			}
+			return fmt.Errorf("addons[%d]: unknown add-on %q%s; known: %s", i, a, hint, strings.Join(Addons, ", "))
 		}
 	}
 	if err := l.validateSSH(); err != nil {

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/labctl/labctl/addons"
 	"github.com/labctl/labctl/lab"
 	"github.com/labctl/labctl/nodeprep"
 	"github.com/labctl/labctl/provision"
@@ -17,13 +18,16 @@ import (
 )
 
 // Phases is the pipeline of `labctl up`, in order.
-var Phases = []string{"provision", "nodeprep", "kubeadm", "addons", "coins"}
+var Phases = []string{"provision", "nodeprep", "kubeadm", "addons", "coins", "health"}
 
 // Available are the phases this version has.
-var Available = []string{"provision", "nodeprep", "kubeadm", "coins"}
+var Available = Phases
 
 // ErrUnavailable marks a phase or option this version does not have yet.
 var ErrUnavailable = errors.New("not available yet")
+
+// ErrBadInput marks a lab file that asks for something it cannot have.
+var ErrBadInput = errors.New("bad input")
 
 // Up is one `labctl up`: the lab, its locked state, and how to reach it.
 // One failed cluster never stops the others: it drops out of the later
@@ -65,13 +69,17 @@ func (u *Up) Run(ctx context.Context) error {
 	if only != "" && !slices.Contains(Available, only) {
 		return fmt.Errorf("the %s phase is %w in this version", only, ErrUnavailable)
 	}
-	if u.Lab.Kubernetes.CNI == "weave" && want("kubeadm") {
-		// Found out before any node is touched, not after kubeadm init.
-		return fmt.Errorf("kubernetes.cni: weave comes with the addons phase, which is %w in this version: set kubernetes.cni: bridge (or none)", ErrUnavailable)
+	// What the add-ons need is found out before any node is touched.
+	selected, err := addons.Selected(u.Lab, addons.Registry())
+	if err != nil {
+		var se *addons.SelectError
+		if errors.As(err, &se) && !se.Offline {
+			return fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
+		return fmt.Errorf("%w: %w", ErrBadInput, err)
 	}
 	u.m = &Manager{Out: u.Out, DryRun: u.DryRun}
 	u.start = time.Now().UTC()
-	var err error
 	req := provision.Request{Lab: u.Lab, StateDir: u.Store.Dir(), State: u.State, Out: u.Out}
 	if want("provision") {
 		if err := u.m.Run(ctx, &provision.Phase{Provider: u.Provider, Request: req, Save: u.save}); err != nil {
@@ -118,6 +126,13 @@ func (u *Up) Run(ctx context.Context) error {
 			Exec: exec, InContainer: u.Lab.Provider.Type == "local", Skip: u.failed,
 		})
 	}
+	if want("addons") && !u.DryRun {
+		ap, err := u.addons(ctx, selected)
+		if err != nil {
+			return err
+		}
+		todo = append(todo, ap)
+	}
 	if want("coins") {
 		cp, err := u.coins(ctx)
 		switch {
@@ -130,6 +145,9 @@ func (u *Up) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	if want("health") && !u.DryRun {
+		todo = append(todo, &healthPhase{u: u, timeout: 4 * time.Minute})
+	}
 	u.probeRound(ctx, todo)
 	// A failed cluster drops out; the others carry on to the end.
 	for _, p := range todo {
@@ -137,13 +155,13 @@ func (u *Up) Run(ctx context.Context) error {
 			return u.report(err)
 		}
 	}
-	if err := u.report(nil); err != nil {
-		return err
-	}
-	if only == "" && len(u.Lab.Addons) > 0 {
-		return fmt.Errorf("the clusters are up, but add-ons (%s) are %w in this version: remove them from the lab file's addons", strings.Join(u.Lab.Addons, ", "), ErrUnavailable)
-	}
-	return nil
+	return u.report(nil)
+}
+
+func (u *Up) logf(format string, a ...any) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	fmt.Fprintf(u.Out, format, a...)
 }
 
 // failed says whether a phase failed on cluster c during this run.
@@ -195,6 +213,13 @@ func (u *Up) report(cause error) error {
 			failed = append(failed, fmt.Sprintf("cluster %02d (%s)", c.Index, r.Step))
 		}
 		fmt.Fprintf(u.Out, "    cluster %02d: %s\n", c.Index, firstLineOf(line))
+		if r, ok := c.Phases["health"]; ok && !r.OK && !r.At.Before(u.start) && strings.HasPrefix(line, "FAILED in health") {
+			// Every failed check, each naming its node and what it saw.
+			_, rest, _ := strings.Cut(r.Error, "\n")
+			for _, l := range strings.Split(rest, "\n") {
+				fmt.Fprintf(u.Out, "        %s\n", l)
+			}
+		}
 	}
 	if len(failed) > 0 {
 		return fmt.Errorf("%d of %d clusters failed: %s", len(failed), len(u.State.Clusters), strings.Join(failed, "; "))

@@ -21,23 +21,30 @@ func (p *countingProvider) Identity(provision.Request) string                  {
 
 func TestRunRefusesBeforeTouchingNodes(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		cni  string
-		only string
+		name   string
+		cni    string
+		source string
+		addons []string
+		only   string
+		want   error
+		msg    string
 	}{
-		{"weave needs the addons phase", "weave", ""},
-		{"weave with --only kubeadm", "weave", "kubeadm"},
-		{"--only addons", "bridge", "addons"},
+		{"weave is not there yet", "weave", "packages", nil, "", ErrUnavailable, "kubernetes.cni: weave not available yet"},
+		{"weave with --only kubeadm", "weave", "packages", nil, "kubeadm", ErrUnavailable, "kubernetes.cni: weave"},
+		{"weave offline", "weave", "cache", nil, "", ErrBadInput, "kubernetes.cni: weave cannot be installed offline"},
+		{"an add-on this version lacks", "bridge", "cache", []string{"traefik"}, "", ErrUnavailable, "addons: traefik not available yet"},
+		{"portworx offline", "bridge", "cache", []string{"portworx"}, "", ErrBadInput, "addons: portworx cannot be installed offline"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			prov := &countingProvider{}
-			l := &lab.Lab{Name: "t", Attendees: 1, NodesPerCluster: 1}
+			l := &lab.Lab{Name: "t", Attendees: 1, NodesPerCluster: 1, Addons: tc.addons}
 			l.Kubernetes.CNI = tc.cni
+			l.Kubernetes.Source = tc.source
 			l.Provider.Type = "local"
 			u := &Up{Lab: l, State: &lab.State{}, Provider: prov, Out: &bytes.Buffer{}, Only: tc.only}
 			err := u.Run(context.Background())
-			if !errors.Is(err, ErrUnavailable) {
-				t.Fatalf("err = %v, want ErrUnavailable", err)
+			if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.msg) {
+				t.Fatalf("err = %v, want %v containing %q", err, tc.want, tc.msg)
 			}
 			if prov.calls != 0 {
 				t.Fatal("the provider ran before the refusal")

@@ -40,7 +40,9 @@ var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 // Spec is one image to build.
 type Spec struct {
 	// Ref is the name the image is imported under, e.g.
-	// "registry.k8s.io/metrics-server/metrics-server:v0.8.0".
+	// "registry.k8s.io/metrics-server/metrics-server:v0.8.0". Without a
+	// tag, the tag is the recipe's key (labctl's own helpers: a new binary
+	// is a new tag, so nodes never run a stale one under an old name).
 	Ref string
 	// Module and Version name an upstream module on the proxy; it is built
 	// as its own main module (its go.mod and replaces apply).
@@ -116,6 +118,9 @@ func Build(ctx context.Context, spec Spec, opts Options) (*Result, error) {
 	}
 	key := spec.recipe(strings.TrimSpace(goVersion))
 	if spec.Module != "" {
+		if !hasTag(spec.Ref) {
+			spec.Ref += ":" + key[:12]
+		}
 		if r, ok := cached(opts.CacheDir, spec, key); ok {
 			return r, nil
 		}
@@ -146,9 +151,16 @@ func Build(ctx context.Context, spec Spec, opts Options) (*Result, error) {
 			return nil, err
 		}
 		key = hashOf(key, sum)
-		if r, ok := cached(opts.CacheDir, spec, key); ok {
+		probe := spec
+		if !hasTag(probe.Ref) {
+			probe.Ref += ":" + key[:12]
+		}
+		if r, ok := cached(opts.CacheDir, probe, key); ok {
 			return r, nil
 		}
+	}
+	if !hasTag(spec.Ref) {
+		spec.Ref += ":" + key[:12]
 	}
 	img, err := assemble(spec, bin)
 	if err != nil {
@@ -180,6 +192,12 @@ func (s Spec) recipe(goVersion string) string {
 	sort.Strings(files)
 	b, _ := json.Marshal([]any{builderVersion, goVersion, s.Ref, s.Module, s.Version, s.Package, s.Binary, s.LDFlags, s.Args, files, s.User, s.Arch})
 	return hashOf(string(b))
+}
+
+// hasTag says whether ref names a tag or digest (a port belongs to the
+// registry, before the first slash).
+func hasTag(ref string) bool {
+	return strings.Contains(ref, "@") || strings.Contains(ref[strings.LastIndex(ref, "/")+1:], ":")
 }
 
 func hashOf(parts ...string) string {

@@ -97,3 +97,31 @@ func TestBuildRefusesBadSpec(t *testing.T) {
 		}
 	}
 }
+
+func TestUntaggedRefGetsRecipeTag(t *testing.T) {
+	mod := t.TempDir()
+	os.WriteFile(filepath.Join(mod, "go.mod"), []byte("module example.test/hello\n\ngo 1.22\n"), 0o644)
+	os.WriteFile(filepath.Join(mod, "main.go"), []byte("package main\n\nfunc main() {}\n"), 0o644)
+	spec := Spec{Ref: "localhost/labctl/hello", Dir: mod, Package: ".", Binary: "hello"}
+	r, err := Build(context.Background(), spec, Options{CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tag, err := name.NewTag(r.Ref)
+	if err != nil || tag.TagStr() == "latest" || len(tag.TagStr()) != 12 {
+		t.Fatalf("ref %q: tag %q (%v)", r.Ref, tag.TagStr(), err)
+	}
+	if _, err := tarball.ImageFromPath(r.Archive, &tag); err != nil {
+		t.Errorf("archive lacks %s: %v", r.Ref, err)
+	}
+	for _, ref := range []string{"localhost/labctl/x:1", "registry.k8s.io/a/b:v0.8.0", "localhost:5000/x:y", "x@sha256:" + strings.Repeat("a", 64)} {
+		if !hasTag(ref) {
+			t.Errorf("hasTag(%q) = false", ref)
+		}
+	}
+	for _, ref := range []string{"localhost/labctl/x", "localhost:5000/x", "registry.k8s.io/a/b"} {
+		if hasTag(ref) {
+			t.Errorf("hasTag(%q) = true", ref)
+		}
+	}
+}

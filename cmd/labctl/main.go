@@ -49,7 +49,7 @@ var errUnavailable = pipeline.ErrUnavailable
 func exitCode(err error) int {
 	var ue usageError
 	switch {
-	case errors.As(err, &ue):
+	case errors.As(err, &ue), errors.Is(err, pipeline.ErrBadInput):
 		return exitBadInput
 	case errors.Is(err, lab.ErrBusy):
 		return exitBusy

@@ -1,0 +1,87 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/labctl/labctl/addons"
+	"github.com/labctl/labctl/artifacts/goimage"
+	"github.com/labctl/labctl/lab"
+	"github.com/labctl/labctl/provision"
+	"github.com/labctl/labctl/remote"
+)
+
+// labctlModule is labctl's own module path (its helper images' source).
+const labctlModule = "github.com/labctl/labctl"
+
+// addons builds the add-ons' images (labctl's own helpers always; the
+// upstream ones when nodes are offline) and the phase that installs them.
+func (u *Up) addons(ctx context.Context, selected []addons.Addon) (Phase, error) {
+	env := addons.Env{Lab: u.Lab, Images: map[string]string{}}
+	archives := map[string]string{}
+	var own string
+	opts := goimage.Options{Log: remote.Indent(u.Out)}
+	if u.Lab.Kubernetes.Artifacts != "" {
+		opts.CacheDir = filepath.Join(u.Lab.Kubernetes.Artifacts, "images")
+	}
+	for _, a := range selected {
+		for _, img := range a.Images {
+			if img.Build == nil || (!img.Own() && u.Lab.Kubernetes.Source != "cache") {
+				env.Images[img.Key] = img.Upstream
+				continue
+			}
+			spec := *img.Build
+			if img.Own() {
+				if own == "" {
+					var err error
+					if own, err = goimage.OwnModule(ctx, u.SourceDir, labctlModule); err != nil {
+						return nil, fmt.Errorf("add-on %s: %w", a.Name, err)
+					}
+				}
+				spec.Dir = own
+			}
+			res, err := goimage.Build(ctx, spec, opts)
+			if err != nil {
+				return nil, fmt.Errorf("add-on %s: %w", a.Name, err)
+			}
+			env.Images[img.Key] = res.Ref
+			archives[res.Ref] = res.Archive
+		}
+	}
+	p := &addons.Phase{Addons: selected, Env: env, Archives: archives, Parallel: u.Lab.SSH.Parallel, Out: u.Out,
+		Done: u.addonsDone}
+	for _, c := range u.State.Clusters {
+		if u.failed(c.Index) {
+			continue
+		}
+		ac := addons.Cluster{Index: c.Index, Applied: c.Addons, Node1: u.rawExec(c.Index, "node1")}
+		for _, n := range c.Nodes {
+			ac.Nodes = append(ac.Nodes, u.exec(c.Index, n.Name))
+		}
+		p.Clusters = append(p.Clusters, ac)
+	}
+	return p, nil
+}
+
+// addonsDone records one cluster's add-ons outcome in the state.
+func (u *Up) addonsDone(o addons.Outcome) {
+	defer u.save()
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	c := u.State.Cluster(o.Cluster)
+	r := lab.PhaseResult{OK: o.Err == nil, At: time.Now().UTC()}
+	if o.Err != nil {
+		r.Step, r.Error = "addons "+o.Step, o.Err.Error()
+	} else {
+		c.Addons = o.Digest
+	}
+	c.SetPhase("addons", r)
+}
+
+// rawExec is a node's executor without the probe round's answers: for
+// tunnels to the API server and checks that must see the node as it is now.
+func (u *Up) rawExec(c int, n string) remote.Executor {
+	return provision.ExecutorFor(u.eng, u.State, c, n)
+}
