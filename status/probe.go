@@ -40,6 +40,9 @@ type Options struct {
 	Timeout time.Duration
 	// Parallel is how many nodes are probed at once (remote.DefaultParallel when 0).
 	Parallel int
+	// Health runs one round of the health checks on every cluster whose
+	// node1 answered (through client-go and one command per node).
+	Health bool
 }
 
 // Row is one attendee cluster's health. It never holds a secret.
@@ -55,7 +58,10 @@ type Row struct {
 	Registered *int `json:"registered,omitempty"`
 	// KubeError is why kubectl on node1 failed, when it did.
 	KubeError string `json:"kubeError,omitempty"`
-	Addons    *Phase `json:"addons,omitempty"`
+	// Health is one round of the checks up gates on (nil: not run, since
+	// node1 did not answer or kubeadm has not run).
+	Health *Health `json:"health,omitempty"`
+	Addons *Phase  `json:"addons,omitempty"`
 	Coins     *Phase `json:"coins,omitempty"`
 	// Last is the most recent phase recorded for the cluster.
 	Last *Phase `json:"last,omitempty"`
@@ -132,6 +138,9 @@ func Probe(ctx context.Context, st *lab.State, exec func(cluster int, node strin
 		probeNode(ctx, t, &rows[t.row], o.Timeout, secrets)
 		return nil
 	})
+	if o.Health {
+		checkHealth(ctx, clusters, rows, exec, 2*o.Timeout, secrets)
+	}
 	for i := range rows {
 		for _, n := range rows[i].Nodes {
 			if n.Reachable {

@@ -184,10 +184,10 @@ func TestProbe(t *testing.T) {
 		t.Fatalf("table has %d lines, want a header and 4 rows:\n%s", len(lines), table.String())
 	}
 	for i, want := range []string{
-		"01  3/3  3/3  ok  ok  coins ok (30m ago)",
-		"02  2/3  -  -  -  nodeprep FAILED (2h ago)  node2 unreachable",
-		"03  1/3  -  -  -  -  node1,node3 unreachable: no answer within 300ms",
-		"04  2/3  -  -  -  -  node3 unreachable",
+		"01  3/3  3/3  -  ok  ok  coins ok (30m ago)",
+		"02  2/3  -  -  -  -  nodeprep FAILED (2h ago)  node2 unreachable",
+		"03  1/3  -  -  -  -  -  node1,node3 unreachable: no answer within 300ms",
+		"04  2/3  -  -  -  -  -  node3 unreachable",
 	} {
 		if got := spaces.ReplaceAllString(lines[i+1], "  "); !strings.HasPrefix(got, want) {
 			t.Errorf("row %d:\n got %q\nwant prefix %q", i+1, got, want)

@@ -46,7 +46,7 @@ for scripts, without secrets. --watch redraws every --interval until Ctrl-C.`,
 				return err
 			}
 			defer e.Close()
-			opts := status.Options{Timeout: timeout, Parallel: l.SSH.Parallel}
+			opts := status.Options{Timeout: timeout, Parallel: l.SSH.Parallel, Health: true}
 			frame := func(ctx context.Context) ([]byte, error) {
 				// Re-read the state so a watch follows a `labctl up` running
 				// beside it; keep the last good one if a read fails.
