@@ -23,6 +23,8 @@ type Cluster struct {
 	Nodes []remote.Executor
 	// Applied is the digest recorded by the last successful apply.
 	Applied string
+	// Kubeconfig is node1's admin.conf as last read (may be stale or empty).
+	Kubeconfig []byte
 }
 
 // Outcome is what the phase did to one cluster.
@@ -42,7 +44,9 @@ type Phase struct {
 	// reference; empty when nodes pull from registries.
 	Archives map[string]string
 	// Done receives each cluster's outcome.
-	Done     func(Outcome)
+	Done func(Outcome)
+	// SaveKubeconfig keeps an admin.conf read afresh from a cluster's node1.
+	SaveKubeconfig func(cluster int, kubeconfig []byte)
 	Parallel int
 	Out      io.Writer
 
@@ -109,7 +113,12 @@ func (p *Phase) cluster(ctx context.Context, c Cluster, objs []kube.Object, dige
 		p.logf("cluster %02d: add-ons unchanged (%s)", c.Index, Names(p.Addons))
 		return Outcome{Cluster: c.Index, Digest: digest}
 	}
-	cl, err := kube.Connect(ctx, c.Node1)
+	save := func(b []byte) {
+		if p.SaveKubeconfig != nil {
+			p.SaveKubeconfig(c.Index, b)
+		}
+	}
+	cl, err := kube.Connect(ctx, c.Node1, c.Kubeconfig, save)
 	if err != nil {
 		return fail("connect", err)
 	}

@@ -29,12 +29,26 @@ func (f Finding) String() string {
 // Checks names what a passing round proved, for reports.
 const Checks = "kube-system pods Ready, DNS from a pod on every node, ClusterIP from every node, pod to pod across nodes"
 
+// Result is one round: what failed, and the command each node ran.
+type Result struct {
+	Findings []Finding
+	// Probes are the node commands, by node: the same cluster gives the
+	// same commands, so a re-run can ask them in its probe round.
+	Probes map[string]string
+}
+
 // Check runs every check once. nodes maps node names to their executors;
 // the node table comes from the API server. Nothing here waits: a round
 // costs a few API calls and one short command per node.
-func Check(ctx context.Context, cl *kube.Client, nodes map[string]remote.Executor) []Finding {
-	api := func(err error) []Finding {
-		return []Finding{{Node: "node1", Check: "api", Saw: oneLine(err.Error())}}
+func Check(ctx context.Context, cl *kube.Client, nodes map[string]remote.Executor) Result {
+	f, probes := check(ctx, cl, nodes)
+	return Result{Findings: f, Probes: probes}
+}
+
+func check(ctx context.Context, cl *kube.Client, nodes map[string]remote.Executor) ([]Finding, map[string]string) {
+	probes := map[string]string{}
+	api := func(err error) ([]Finding, map[string]string) {
+		return []Finding{{Node: "node1", Check: "api", Saw: oneLine(err.Error())}}, probes
 	}
 	nl, err := cl.Typed.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil {
@@ -55,19 +69,19 @@ func Check(ctx context.Context, cl *kube.Client, nodes map[string]remote.Executo
 			findings = append(findings, Finding{Node: p.Spec.NodeName, Check: "kube-system", Saw: "pod " + p.Name + " not Ready: " + podState(p)})
 		}
 	}
-	probes, err := cl.Typed.CoreV1().Pods(Namespace).List(ctx, metav1.ListOptions{LabelSelector: "app=" + Name})
+	probePods, err := cl.Typed.CoreV1().Pods(Namespace).List(ctx, metav1.ListOptions{LabelSelector: "app=" + Name})
 	if err != nil {
 		return api(err)
 	}
 	podOn := map[string]corev1.Pod{}
-	for _, p := range probes.Items {
+	for _, p := range probePods.Items {
 		if p.DeletionTimestamp == nil && podReady(p) && p.Status.PodIP != "" {
 			podOn[p.Spec.NodeName] = p
 		}
 	}
 	svc, err := cl.Typed.CoreV1().Services(Namespace).Get(ctx, Name, metav1.GetOptions{})
 	if err != nil {
-		return append(findings, Finding{Node: "node1", Check: "netcheck", Saw: "service " + Namespace + "/" + Name + ": " + oneLine(err.Error())})
+		return append(findings, Finding{Node: "node1", Check: "netcheck", Saw: "service " + Namespace + "/" + Name + ": " + oneLine(err.Error())}), probes
 	}
 	apiSvc, err := cl.Typed.CoreV1().Services("default").Get(ctx, "kubernetes", metav1.GetOptions{})
 	if err != nil {
@@ -84,7 +98,7 @@ func Check(ctx context.Context, cl *kube.Client, nodes map[string]remote.Executo
 		}
 		local, ok := podOn[n.Name]
 		if !ok {
-			findings = append(findings, Finding{Node: n.Name, Check: "netcheck", Saw: "no Ready " + Name + " pod on this node" + podsOn(probes.Items, n.Name)})
+			findings = append(findings, Finding{Node: n.Name, Check: "netcheck", Saw: "no Ready " + Name + " pod on this node" + podsOn(probePods.Items, n.Name)})
 			continue
 		}
 		var peers []string
@@ -97,8 +111,10 @@ func Check(ctx context.Context, cl *kube.Client, nodes map[string]remote.Executo
 			}
 		}
 		sort.Strings(peers)
+		line := nodeCommand(svc.Spec.ClusterIP, local.Status.PodIP, peers, []string{apiTarget})
+		probes[n.Name] = line
 		wg.Go(func() {
-			f := checkNode(ctx, x, n.Name, svc.Spec.ClusterIP, local.Status.PodIP, peers, peerNode, apiTarget)
+			f := checkNode(ctx, x, n.Name, line, svc.Spec.ClusterIP, local.Status.PodIP, peerNode)
 			mu.Lock()
 			findings = append(findings, f...)
 			mu.Unlock()
@@ -106,14 +122,14 @@ func Check(ctx context.Context, cl *kube.Client, nodes map[string]remote.Executo
 	}
 	wg.Wait()
 	sort.SliceStable(findings, func(i, j int) bool { return findings[i].Node < findings[j].Node })
-	return findings
+	return findings, probes
 }
 
 // checkNode asks one node for the ClusterIP and its probe pod's view.
-func checkNode(ctx context.Context, x remote.Executor, node, clusterIP, localPod string, peers []string, peerNode map[string]string, apiTarget string) []Finding {
+func checkNode(ctx context.Context, x remote.Executor, node, line, clusterIP, localPod string, peerNode map[string]string) []Finding {
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	res, err := x.Run(ctx, remote.Command{Line: nodeCommand(clusterIP, localPod, peers, []string{apiTarget})})
+	res, err := x.Run(ctx, remote.Command{Line: line})
 	if err != nil {
 		return []Finding{{Node: node, Check: "ssh", Saw: oneLine(err.Error())}}
 	}
@@ -143,16 +159,17 @@ func checkNode(ctx context.Context, x remote.Executor, node, clusterIP, localPod
 
 // Wait runs Check until it finds nothing or timeout passes, and returns
 // the last round's findings (none: the cluster passed).
-func Wait(ctx context.Context, cl *kube.Client, nodes map[string]remote.Executor, timeout, every time.Duration) []Finding {
+func Wait(ctx context.Context, cl *kube.Client, nodes map[string]remote.Executor, timeout, every time.Duration) Result {
 	deadline := time.Now().Add(timeout)
 	for {
-		f := Check(ctx, cl, nodes)
-		if len(f) == 0 || !time.Now().Add(every).Before(deadline) || ctx.Err() != nil {
-			return f
+		r := Check(ctx, cl, nodes)
+		if len(r.Findings) == 0 || !time.Now().Add(every).Before(deadline) || ctx.Err() != nil {
+			return r
 		}
 		select {
 		case <-ctx.Done():
-			return append(f, Finding{Node: "node1", Check: "api", Saw: ctx.Err().Error()})
+			r.Findings = append(r.Findings, Finding{Node: "node1", Check: "api", Saw: ctx.Err().Error()})
+			return r
 		case <-time.After(every):
 		}
 	}

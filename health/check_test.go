@@ -69,7 +69,11 @@ func TestCheckPasses(t *testing.T) {
 		"clusterip: pong node2 \npod: "+answer("node1", true, []Probe{{Target: "10.244.1.5:8080", OK: true, Saw: "pong node2"}})+"\n", 0)
 	n2 := remote.NewFake("01/node2").On(`http://10\.96\.7\.7:80/ping.*10\.244\.1\.5:8080/check.*peer=10\.244\.0\.5`,
 		"clusterip: pong node1 \npod: "+answer("node2", true, []Probe{{Target: "10.244.0.5:8080", OK: true, Saw: "pong node1"}})+"\n", 0)
-	f := Check(context.Background(), cluster(true), map[string]remote.Executor{"node1": n1, "node2": n2})
+	r := Check(context.Background(), cluster(true), map[string]remote.Executor{"node1": n1, "node2": n2})
+	f := r.Findings
+	if len(r.Probes) != 2 || r.Probes["node1"] != n1.Calls()[0] {
+		t.Errorf("probes %v do not record the commands run", r.Probes)
+	}
 	if len(f) != 0 {
 		t.Fatalf("findings on a healthy cluster:\n%s", Summary(f))
 	}
@@ -86,7 +90,7 @@ func TestCheckNamesNodeCheckAndWhatItSaw(t *testing.T) {
 		"clusterip: curl: (28) Connection timed out after 3001 milliseconds \npod: "+answer("node1", true, []Probe{{Target: "10.244.1.5:8080", OK: true, Saw: "pong node2"}})+"\n", 0)
 	n2 := remote.NewFake("01/node2").On(`check`,
 		"clusterip: pong node2 \npod: "+answer("node2", false, []Probe{{Target: "10.244.0.5:8080", Saw: "context deadline exceeded"}})+"\n", 0)
-	f := Check(context.Background(), cluster(false), map[string]remote.Executor{"node1": n1, "node2": n2})
+	f := Check(context.Background(), cluster(false), map[string]remote.Executor{"node1": n1, "node2": n2}).Findings
 	got := Summary(f)
 	for _, want := range []string{
 		"node1: clusterip: curl http://10.96.7.7:80/ping from the node: curl: (28) Connection timed out",
@@ -107,7 +111,7 @@ func TestCheckWithoutProbePodOrAnswer(t *testing.T) {
 	cl := cluster(true)
 	cl.Typed.CoreV1().Pods(Namespace).Delete(context.Background(), "nc-b", metav1.DeleteOptions{})
 	n1 := remote.NewFake("01/node1").On(`check`, "clusterip: pong node1\npod: curl: (7) Failed to connect\n", 0)
-	f := Check(context.Background(), cl, map[string]remote.Executor{"node1": n1, "node2": remote.NewFake("01/node2")})
+	f := Check(context.Background(), cl, map[string]remote.Executor{"node1": n1, "node2": remote.NewFake("01/node2")}).Findings
 	got := Summary(f)
 	for _, want := range []string{"node2: netcheck: no Ready labctl-netcheck pod on this node", "node1: netcheck: probe pod 10.244.0.5 did not answer: curl: (7) Failed to connect"} {
 		if !strings.Contains(got, want) {

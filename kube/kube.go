@@ -9,6 +9,7 @@ import (
 	"net"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -32,14 +33,28 @@ type Client struct {
 	Config  *rest.Config
 }
 
-// Connect reads node1's admin.conf over x and returns a client whose
-// connections are SSH tunnels from node1 to the API server it names.
-func Connect(ctx context.Context, x remote.Executor) (*Client, error) {
+// Connect returns a client whose connections are SSH tunnels from node1
+// (x) to the API server. It uses cached (an admin.conf read before) when
+// the API server accepts it, else reads node1's admin.conf again and hands
+// it to save: a re-run then costs no command on node1, and a rebuilt
+// control plane (new CA) is picked up.
+func Connect(ctx context.Context, x remote.Executor, cached []byte, save func([]byte)) (*Client, error) {
+	if len(cached) > 0 {
+		if c, err := FromKubeconfig(x.Name(), cached, x.Tunnel); err == nil {
+			if _, err := c.Typed.CoreV1().Namespaces().Get(ctx, "kube-system", metav1.GetOptions{}); err == nil {
+				return c, nil
+			}
+		}
+	}
 	res, err := x.Run(ctx, ReadAdminConf)
 	if err != nil {
 		return nil, fmt.Errorf("%s: reading %s: %w", x.Name(), AdminConf, err)
 	}
-	return FromKubeconfig(x.Name(), res.Stdout, x.Tunnel)
+	c, err := FromKubeconfig(x.Name(), res.Stdout, x.Tunnel)
+	if err == nil && save != nil {
+		save(res.Stdout)
+	}
+	return c, err
 }
 
 // Dialer opens a connection to addr from somewhere that reaches it.

@@ -128,6 +128,12 @@ type Cluster struct {
 	// Addons is the digest of the add-on objects last applied, so that a
 	// re-run applies nothing when nothing changed.
 	Addons string `json:"addons,omitempty"`
+	// Kubeconfig is node1's admin.conf, kept so that talking to the API
+	// server costs no command on node1 (a secret, like Key).
+	Kubeconfig string `json:"kubeconfig,omitempty"`
+	// HealthProbes are the commands the last passing health checks ran on
+	// each node: a re-run asks them in its probe round.
+	HealthProbes map[string]string `json:"healthProbes,omitempty"`
 }
 
 // Node is one machine of a cluster.

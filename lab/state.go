@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"strings"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -64,6 +65,11 @@ func (s *State) Secrets() []string {
 		}
 		if c.Key != nil && c.Key.Private != "" {
 			out = append(out, c.Key.Private)
+		}
+		for _, line := range strings.Split(c.Kubeconfig, "\n") {
+			if _, v, ok := strings.Cut(line, "client-key-data:"); ok && strings.TrimSpace(v) != "" {
+				out = append(out, strings.TrimSpace(v))
+			}
 		}
 	}
 	return out

@@ -26,6 +26,7 @@ func (h *healthPhase) Run(ctx context.Context) error {
 	var xs []remote.Executor
 	for _, c := range u.State.Clusters {
 		if !u.failed(c.Index) {
+			// The tunnel to the API server leaves the probe round's answers.
 			xs = append(xs, u.rawExec(c.Index, "node1"))
 		}
 	}
@@ -53,19 +54,37 @@ func (h *healthPhase) Run(ctx context.Context) error {
 }
 
 func (h *healthPhase) cluster(ctx context.Context, c *lab.Cluster, x1 remote.Executor) error {
-	cl, err := kube.Connect(ctx, x1)
+	u := h.u
+	cl, err := kube.Connect(ctx, x1, []byte(c.Kubeconfig), func(b []byte) { u.saveKubeconfig(c.Index, b) })
 	if err != nil {
 		return fmt.Errorf("cluster %02d: %w", c.Index, err)
 	}
+	// Through the probe round's executors: on a re-run, the commands the
+	// last passing round ran were asked in this run's probe round.
 	nodes := map[string]remote.Executor{}
 	for _, n := range c.Nodes {
-		nodes[n.Name] = h.u.rawExec(c.Index, n.Name)
+		nodes[n.Name] = u.exec(c.Index, n.Name)
 	}
-	f := health.Wait(ctx, cl, nodes, h.timeout, 3*time.Second)
-	if len(f) == 0 {
-		return nil
+	r := health.Wait(ctx, cl, nodes, h.timeout, 3*time.Second)
+	if len(r.Findings) > 0 {
+		return &HealthError{Cluster: c.Index, Findings: r.Findings}
 	}
-	return &HealthError{Cluster: c.Index, Findings: f}
+	u.mu.Lock()
+	c.HealthProbes = r.Probes
+	u.mu.Unlock()
+	return nil
+}
+
+// Probes are the commands the last passing checks ran, asked again in the
+// run's probe round (see health.Result.Probes).
+func (h *healthPhase) Probes() (map[string][]string, error) {
+	probes := map[string][]string{}
+	for _, c := range h.u.State.Clusters {
+		for node, line := range c.HealthProbes {
+			probes[lab.Label(c.Index, node)] = append(probes[lab.Label(c.Index, node)], line)
+		}
+	}
+	return probes, nil
 }
 
 // HealthError is a cluster that failed its health checks.

@@ -38,7 +38,7 @@ func checkHealth(ctx context.Context, clusters []lab.Cluster, rows []Row, exec f
 
 func clusterHealth(ctx context.Context, c lab.Cluster, exec func(int, string) remote.Executor, secrets []string) *Health {
 	x1 := exec(c.Index, firstNode(c))
-	cl, err := kube.Connect(ctx, x1)
+	cl, err := kube.Connect(ctx, x1, []byte(c.Kubeconfig), nil)
 	if err != nil {
 		return &Health{Failed: []string{redact(fmt.Sprintf("%s: api: %v", firstNode(c), oneLine(err.Error())), secrets)}}
 	}
@@ -49,7 +49,7 @@ func clusterHealth(ctx context.Context, c lab.Cluster, exec func(int, string) re
 		}
 	}
 	h := &Health{OK: true}
-	for _, f := range health.Check(ctx, cl, nodes) {
+	for _, f := range health.Check(ctx, cl, nodes).Findings {
 		h.OK = false
 		h.Failed = append(h.Failed, redact(f.String(), secrets))
 	}

@@ -1,0 +1,126 @@
+package addons
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/labctl/labctl/kube"
+	"github.com/labctl/labctl/lab"
+	"github.com/labctl/labctl/remote"
+)
+
+func testLab(source, cni string, list ...string) *lab.Lab {
+	l := &lab.Lab{Name: "t", Addons: list}
+	l.Kubernetes.Source, l.Kubernetes.CNI = source, cni
+	return l
+}
+
+func TestSelected(t *testing.T) {
+	reg := Registry()
+	got, err := Selected(testLab("cache", "bridge", "helm"), reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if Names(got) != "helm, netcheck, netpol" {
+		t.Errorf("selected %s", Names(got))
+	}
+	for _, tc := range []struct {
+		l       *lab.Lab
+		offline bool
+		msg     string
+	}{
+		{testLab("cache", "weave"), true, "kubernetes.cni: weave cannot be installed offline"},
+		{testLab("cache", "bridge", "portworx"), true, "addons: portworx cannot be installed offline"},
+		{testLab("packages", "bridge", "prometheus"), false, "addons: prometheus not available yet"},
+		{testLab("packages", "bridge", "istio"), false, "addons: istio unknown add-on"},
+	} {
+		_, err := Selected(tc.l, reg)
+		var se *SelectError
+		if !errors.As(err, &se) || se.Offline != tc.offline || !strings.Contains(err.Error(), tc.msg) {
+			t.Errorf("%v: err %v, want %q (offline %v)", tc.l.Addons, err, tc.msg, tc.offline)
+		}
+	}
+}
+
+func TestRenderLabelsEveryObject(t *testing.T) {
+	sel, _ := Selected(testLab("cache", "bridge"), Registry())
+	objs, err := Render(sel, Env{Images: map[string]string{"netcheck": "localhost/labctl/netcheck:abc"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(objs) == 0 {
+		t.Fatal("no objects")
+	}
+	for _, o := range objs {
+		ref, err := kube.RefOf(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.GetLabels()[LabelManagedBy] != "labctl" || o.GetLabels()[LabelAddon] == "" {
+			t.Errorf("%s lacks labctl's labels: %v", ref, o.GetLabels())
+		}
+		if _, err := kube.ToUnstructured(o); err != nil {
+			t.Errorf("%s: %v", ref, err)
+		}
+	}
+	d1, _ := digestOf(objs)
+	objs2, _ := Render(sel, Env{Images: map[string]string{"netcheck": "localhost/labctl/netcheck:def"}})
+	if d2, _ := digestOf(objs2); d1 == d2 {
+		t.Error("a new image did not change the digest")
+	}
+}
+
+// An unchanged digest touches no API server, and images already on a node
+// are not uploaded again; a node lacking one gets it imported.
+func TestPhaseSkipsWhatIsThere(t *testing.T) {
+	archive := filepath.Join(t.TempDir(), "img.tar")
+	os.WriteFile(archive, []byte("archive"), 0o644)
+	ref := "localhost/labctl/netcheck:abc"
+	sel, _ := Selected(testLab("cache", "bridge"), Registry())
+	env := Env{Images: map[string]string{"netcheck": ref}}
+	objs, _ := Render(sel, env)
+	digest, _ := digestOf(objs)
+
+	node1 := remote.NewFake("01/node1").On(`images ls`, ref+"\nregistry.k8s.io/pause:3.10\n", 0)
+	node2 := remote.NewFake("01/node2").
+		On(`images ls`, "registry.k8s.io/pause:3.10\n", 0).
+		On(`images import`, "", 0)
+	var out bytes.Buffer
+	var got []Outcome
+	p := &Phase{Addons: sel, Env: env, Archives: map[string]string{ref: archive}, Out: &out, Parallel: 4,
+		Done:     func(o Outcome) { got = append(got, o) },
+		Clusters: []Cluster{{Index: 1, Applied: digest, Node1: node1, Nodes: []remote.Executor{node1, node2}}}}
+	err := p.Run(context.Background())
+	// node2's import "succeeds" but its second listing still lacks the
+	// image: the phase must say so rather than trust the import.
+	if err == nil || !strings.Contains(err.Error(), "still lacks") {
+		t.Fatalf("err = %v", err)
+	}
+	if _, ok := node2.Uploaded(remoteArchive); !ok {
+		t.Error("node2 did not get the archive")
+	}
+	if _, ok := node1.Uploaded(remoteArchive); ok {
+		t.Error("node1 got an archive it had")
+	}
+	if len(got) != 1 || got[0].Step != "images" {
+		t.Errorf("outcomes %+v", got)
+	}
+
+	node2 = remote.NewFake("01/node2").On(`images ls`, ref+"\n", 0)
+	got = nil
+	p.Clusters[0].Nodes = []remote.Executor{node1, node2}
+	if err := p.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Digest != digest || got[0].Err != nil {
+		t.Errorf("outcomes %+v", got)
+	}
+	if !strings.Contains(out.String(), "add-ons unchanged") {
+		t.Errorf("output: %s", out.String())
+	}
+}
