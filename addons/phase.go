@@ -47,8 +47,8 @@ type Phase struct {
 	Done func(Outcome)
 	// SaveKubeconfig keeps an admin.conf read afresh from a cluster's node1.
 	SaveKubeconfig func(cluster int, kubeconfig []byte)
-	Parallel int
-	Out      io.Writer
+	Parallel       int
+	Out            io.Writer
 
 	mu sync.Mutex
 }

@@ -1,12 +1,12 @@
 package lab
 
 import (
-	"strings"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 

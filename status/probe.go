@@ -62,7 +62,7 @@ type Row struct {
 	// node1 did not answer or kubeadm has not run).
 	Health *Health `json:"health,omitempty"`
 	Addons *Phase  `json:"addons,omitempty"`
-	Coins     *Phase `json:"coins,omitempty"`
+	Coins  *Phase  `json:"coins,omitempty"`
 	// Last is the most recent phase recorded for the cluster.
 	Last *Phase `json:"last,omitempty"`
 }
