@@ -2,6 +2,7 @@ package netpol
 
 import (
 	"fmt"
+	"net/netip"
 	"os"
 	"strings"
 	"testing"
@@ -27,6 +28,7 @@ const (
 )
 
 func buildFakeNode(t *testing.T) fakeNode {
+	removeStaleNetns(t)
 	prefix := fmt.Sprintf("lnp%d", os.Getpid())
 	f := fakeNode{node: prefix + "-node", web: prefix + "-web", curl: prefix + "-curl", remote: prefix + "-remote"}
 	for _, ns := range []string{f.node, f.web, f.curl, f.remote} {
@@ -144,6 +146,16 @@ func TestApplyOnFakeNode(t *testing.T) {
 	f.check(t, "allow from run=testcurl", []probe{
 		{f.curl, webAddr, true}, {f.remote, webAddr, false}, {f.node, webAddr, true},
 	})
+
+	// A batch the kernel refuses (an address of no family cannot be
+	// encoded) changes nothing: the previous table stays in force.
+	broken := Ruleset{Pods: []Pod{{Namespace: "default", Name: "broken", IPs: []netip.Addr{{}}, Ingress: &Direction{}}}}
+	if err := applier.Apply(broken); err == nil {
+		t.Fatal("the kernel accepted a rule matching an empty address")
+	} else {
+		t.Logf("refused batch: %v", err)
+	}
+	f.check(t, "after a refused batch", []probe{{f.curl, webAddr, true}, {f.remote, webAddr, false}})
 
 	apply("a set of pod addresses", ingressToTestweb(`
 from: [{podSelector: {matchExpressions: [{key: run, operator: In, values: [testcurl, testkurl]}]}}]`))

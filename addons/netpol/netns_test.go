@@ -51,6 +51,24 @@ func addNetns(t *testing.T, name string) {
 	ipCmd(t, "-n", name, "link", "set", "lo", "up")
 }
 
+// removeStaleNetns deletes the namespaces of an earlier run that was killed
+// before its cleanup could run (a test timeout): names are "lnp<pid>-...".
+func removeStaleNetns(t *testing.T) {
+	entries, _ := os.ReadDir("/var/run/netns")
+	for _, e := range entries {
+		pid, _, ok := strings.Cut(strings.TrimPrefix(e.Name(), "lnp"), "-")
+		if !strings.HasPrefix(e.Name(), "lnp") || !ok || pid == "" || strings.Trim(pid, "0123456789") != "" {
+			continue
+		}
+		if _, err := os.Stat("/proc/" + pid); err == nil {
+			continue // its test is still running
+		}
+		if out, err := exec.Command("ip", "netns", "del", e.Name()).CombinedOutput(); err != nil {
+			t.Logf("stale namespace %s: ip netns del: %v: %s", e.Name(), err, out)
+		}
+	}
+}
+
 // inNetns runs f on an OS thread switched into the named namespace. Sockets
 // keep the namespace they were created in, so a listener or connection made
 // in f stays there after the thread switches back.
