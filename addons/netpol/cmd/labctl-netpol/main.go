@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -73,5 +74,21 @@ func run(ctx context.Context, node string, log *slog.Logger, cfg config) error {
 		return err
 	}
 	log.Info("starting", "node", node, "table", "inet "+netpol.TableName)
+	checkBridgeNetfilter(log)
 	return c.run(ctx)
+}
+
+// checkBridgeNetfilter warns when pods on one bridge would bypass the
+// table: without br_netfilter's sysctl, bridged IPv4 traffic never reaches
+// the forward hook. Setting it is nodeprep's job (this container cannot
+// write /proc/sys); saying so here makes the cause findable.
+func checkBridgeNetfilter(log *slog.Logger) {
+	const path = "/proc/sys/net/bridge/bridge-nf-call-iptables"
+	b, err := os.ReadFile(path)
+	switch {
+	case err != nil:
+		log.Warn("br_netfilter is not loaded: traffic between pods of this node is not filtered", "path", path, "err", err)
+	case strings.TrimSpace(string(b)) != "1":
+		log.Warn("bridged traffic skips netfilter: traffic between pods of this node is not filtered", "path", path, "value", strings.TrimSpace(string(b)))
+	}
 }
