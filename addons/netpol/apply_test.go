@@ -2,6 +2,7 @@ package netpol
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"strings"
@@ -25,6 +26,10 @@ const (
 	curlAddr   = "10.244.1.3"
 	remoteAddr = "10.244.2.4"
 	bridgeAddr = "10.244.1.1"
+	// The pods are dual-stack, to exercise the IPv6 matches too.
+	web6    = "fd00:244:1::2"
+	curl6   = "fd00:244:1::3"
+	bridge6 = "fd00:244:1::1"
 )
 
 func buildFakeNode(t *testing.T) fakeNode {
@@ -36,12 +41,14 @@ func buildFakeNode(t *testing.T) fakeNode {
 	}
 	ipCmd(t, "-n", f.node, "link", "add", "cni0", "type", "bridge")
 	ipCmd(t, "-n", f.node, "addr", "add", bridgeAddr+"/24", "dev", "cni0")
+	ipCmd(t, "-n", f.node, "addr", "add", bridge6+"/64", "dev", "cni0", "nodad")
 	ipCmd(t, "-n", f.node, "link", "set", "cni0", "up")
-	for i, pod := range []struct{ ns, addr string }{{f.web, webAddr}, {f.curl, curlAddr}} {
+	for i, pod := range []struct{ ns, addr, addr6 string }{{f.web, webAddr, web6}, {f.curl, curlAddr, curl6}} {
 		host := fmt.Sprintf("veth%d", i)
 		ipCmd(t, "-n", f.node, "link", "add", host, "type", "veth", "peer", "name", "eth0", "netns", pod.ns)
 		ipCmd(t, "-n", f.node, "link", "set", host, "master", "cni0", "up")
 		ipCmd(t, "-n", pod.ns, "addr", "add", pod.addr+"/24", "dev", "eth0")
+		ipCmd(t, "-n", pod.ns, "addr", "add", pod.addr6+"/64", "dev", "eth0", "nodad")
 		ipCmd(t, "-n", pod.ns, "link", "set", "eth0", "up")
 		ipCmd(t, "-n", pod.ns, "route", "add", "default", "via", bridgeAddr)
 	}
@@ -59,11 +66,17 @@ func buildFakeNode(t *testing.T) fakeNode {
 	// What makes pod-to-pod traffic on one bridge visible to the forward
 	// hook, as on a real node.
 	sysctl(t, f.node, "net.bridge.bridge-nf-call-iptables", "1")
+	sysctl(t, f.node, "net.bridge.bridge-nf-call-ip6tables", "1")
 	for _, ns := range []string{f.web, f.curl, f.remote} {
 		serve(t, ns, ":80")
 	}
 	serve(t, f.node, bridgeAddr+":80")
 	return f
+}
+
+func withIPv6(p *corev1.Pod, ip string) *corev1.Pod {
+	p.Status.PodIPs = append(p.Status.PodIPs, corev1.PodIP{IP: ip})
+	return p
 }
 
 // applierIn returns an applier for the namespace; the file stays open for
@@ -87,7 +100,7 @@ func (f fakeNode) check(t *testing.T, step string, probes []probe) {
 	for _, p := range probes {
 		// A blocked attempt costs its whole timeout: keep it short, the
 		// namespaces answer in microseconds.
-		got, err := talk(p.from, p.to+":80", 600*time.Millisecond)
+		got, err := talk(p.from, net.JoinHostPort(p.to, "80"), 600*time.Millisecond)
 		switch {
 		case p.want && err != nil:
 			t.Errorf("%s: %s -> %s: %v, want an answer", step, p.from, p.to, err)
@@ -109,8 +122,8 @@ func TestApplyOnFakeNode(t *testing.T) {
 	f := buildFakeNode(t)
 	applier := applierIn(t, f.node)
 	pods := []*corev1.Pod{
-		newPod("default", "testweb", "node1", webAddr, "run=testweb"),
-		newPod("default", "testcurl", "node1", curlAddr, "run=testcurl"),
+		withIPv6(newPod("default", "testweb", "node1", webAddr, "run=testweb"), web6),
+		withIPv6(newPod("default", "testcurl", "node1", curlAddr, "run=testcurl"), curl6),
 		newPod("default", "testkurl", "node2", remoteAddr, "run=testkurl"),
 	}
 	namespaces := []*corev1.Namespace{newNamespace("default")}
@@ -128,23 +141,24 @@ func TestApplyOnFakeNode(t *testing.T) {
 	}
 
 	f.check(t, "no policy", []probe{
-		{f.curl, webAddr, true}, {f.remote, webAddr, true}, {f.web, curlAddr, true},
+		{f.curl, webAddr, true}, {f.curl, web6, true}, {f.remote, webAddr, true}, {f.web, curlAddr, true},
 	})
 
 	apply("deny all for testweb", denyAllForTestweb)
 	f.check(t, "deny all for testweb", []probe{
-		{f.curl, webAddr, false},   // same bridge: bridged, seen through br_netfilter
-		{f.remote, webAddr, false}, // routed in from node2
-		{f.node, webAddr, true},    // the node itself (kubelet probes)
+		{f.curl, webAddr, false},                      // same bridge: bridged, seen through br_netfilter
+		{f.remote, webAddr, false},                    // routed in from node2
+		{f.curl, web6, false},                         // and over IPv6
+		{f.node, webAddr, true}, {f.node, web6, true}, // the node itself (kubelet probes)
 		// testweb's own connections work, and their replies get back in
 		// although testweb's ingress is closed: established traffic passes.
-		{f.web, curlAddr, true}, {f.web, remoteAddr, true},
+		{f.web, curlAddr, true}, {f.web, remoteAddr, true}, {f.web, curl6, true},
 		{f.remote, curlAddr, true}, // other pods are untouched
 	})
 
 	apply("allow from run=testcurl", denyAllForTestweb, allowTestcurlForTestweb)
 	f.check(t, "allow from run=testcurl", []probe{
-		{f.curl, webAddr, true}, {f.remote, webAddr, false}, {f.node, webAddr, true},
+		{f.curl, webAddr, true}, {f.curl, web6, true}, {f.remote, webAddr, false}, {f.node, webAddr, true},
 	})
 
 	// A batch the kernel refuses (an address of no family cannot be
