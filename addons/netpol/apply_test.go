@@ -196,6 +196,7 @@ spec:
 		{f.curl, remoteAddr, false},
 		{f.curl, bridgeAddr, false}, // its own node: the input hook
 		{f.remote, curlAddr, true},  // ingress is not isolated: replies leave
+		{f.node, curlAddr, true},    // kubelet probes: the reply passes the input hook as established
 	})
 
 	conn, err := nftables.New(applier.opts...)
