@@ -2,6 +2,7 @@ package addons
 
 import (
 	"github.com/labctl/labctl/addons/netcheck"
+	"github.com/labctl/labctl/addons/netpol"
 	"github.com/labctl/labctl/artifacts/goimage"
 	"github.com/labctl/labctl/kube"
 )
@@ -17,7 +18,21 @@ func Registry() map[string]Addon {
 				Ref: "localhost/labctl/netcheck", Package: netcheck.Package, Binary: "labctl-netcheck"}}},
 			Objects: func(e Env) ([]kube.Object, error) { return netcheck.Objects(e.Image("netcheck")), nil },
 		},
-		"netpol": {Name: "netpol"},
+		// NetworkPolicy for CNIs that do not enforce it (bridge): labctl's
+		// own enforcer, since this machine's kernel lacks the nftables
+		// queue that sigs.k8s.io/kube-network-policies needs.
+		"netpol": {
+			Name: "netpol",
+			Images: []Image{{Key: "netpol", Build: &goimage.Spec{
+				Ref: "localhost/labctl/netpol", Package: netpol.Package, Binary: netpol.Binary, User: "0:0"}}},
+			Objects: func(e Env) ([]kube.Object, error) {
+				var out []kube.Object
+				for _, o := range netpol.Objects(e.Image("netpol")) {
+					out = append(out, o)
+				}
+				return out, nil
+			},
+		},
 		// Helm is a tool on every node already (nodeprep); the name is
 		// accepted for lab files written for the course's tooling.
 		"helm":           {Name: "helm"},
