@@ -10,7 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
-	"github.com/labctl/labctl/health"
+	health "github.com/labctl/labctl/health/wire"
 	"github.com/labctl/labctl/kube"
 )
 

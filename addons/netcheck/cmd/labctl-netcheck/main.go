@@ -17,7 +17,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/labctl/labctl/health"
+	health "github.com/labctl/labctl/health/wire"
 )
 
 func main() {
