@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"io"
 	"path/filepath"
 	"time"
 
@@ -94,4 +95,25 @@ func (u *Up) saveKubeconfig(c int, kubeconfig []byte) {
 // tunnels to the API server and checks that must see the node as it is now.
 func (u *Up) rawExec(c int, n string) remote.Executor {
 	return provision.ExecutorFor(u.eng, u.State, c, n)
+}
+
+// addonsPlan is the addons phase under --dry-run: what would be applied,
+// without building an image or talking to an API server.
+type addonsPlan struct {
+	u        *Up
+	selected []addons.Addon
+}
+
+func (a *addonsPlan) Title() string                 { return "addons" }
+func (a *addonsPlan) Run(ctx context.Context) error { return nil }
+
+func (a *addonsPlan) DryRun(ctx context.Context, w io.Writer) error {
+	for _, c := range a.u.State.Clusters {
+		state := "not applied yet"
+		if c.Addons != "" {
+			state = "applied before (objects compared by digest)"
+		}
+		fmt.Fprintf(w, "    cluster %02d: add-ons %s: %s\n", c.Index, addons.Names(a.selected), state)
+	}
+	return nil
 }

@@ -126,12 +126,16 @@ func (u *Up) Run(ctx context.Context) error {
 			Exec: exec, InContainer: u.Lab.Provider.Type == "local", Skip: u.failed,
 		})
 	}
-	if want("addons") && !u.DryRun {
-		ap, err := u.addons(ctx, selected)
-		if err != nil {
-			return err
+	if want("addons") {
+		if u.DryRun {
+			todo = append(todo, &addonsPlan{u: u, selected: selected})
+		} else {
+			ap, err := u.addons(ctx, selected)
+			if err != nil {
+				return err
+			}
+			todo = append(todo, ap)
 		}
-		todo = append(todo, ap)
 	}
 	if want("coins") {
 		cp, err := u.coins(ctx)
