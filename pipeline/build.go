@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/labctl/labctl/artifacts"
+	"github.com/labctl/labctl/artifacts/goimage"
 	"github.com/labctl/labctl/coins/images"
 	coinsphase "github.com/labctl/labctl/coins/phase"
 	"github.com/labctl/labctl/lab"
@@ -79,7 +80,7 @@ func (u *Up) nodeprep(ctx context.Context) (*nodeprep.Phase, error) {
 // coins builds the DockerCoins images (cached by their inputs) and the
 // phase that preloads them on every node and, when enabled, deploys them.
 func (u *Up) coins(ctx context.Context) (Phase, error) {
-	mod, err := images.FindModule(ctx, u.SourceDir)
+	mod, err := goimage.OwnModule(ctx, u.SourceDir, labctlModule)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNoSource, err)
 	}

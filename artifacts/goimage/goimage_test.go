@@ -125,3 +125,17 @@ func TestUntaggedRefGetsRecipeTag(t *testing.T) {
 		}
 	}
 }
+
+// Outside any checkout, a binary built from one still finds its sources.
+func TestOwnModuleOutsideTheCheckout(t *testing.T) {
+	root, err := OwnModule(context.Background(), t.TempDir(), "github.com/labctl/labctl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "addons", "netcheck", "cmd", "labctl-netcheck")); err != nil {
+		t.Errorf("root %s: %v", root, err)
+	}
+	if _, err := OwnModule(context.Background(), t.TempDir(), "example.com/not/this"); err == nil {
+		t.Error("found a module that is not this one")
+	}
+}

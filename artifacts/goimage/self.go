@@ -3,13 +3,19 @@ package goimage
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"strings"
+
+	"golang.org/x/mod/modfile"
 )
 
 // OwnModule is the root of labctl's own source, which its helper images
 // are built from: the checkout containing dir when there is one, else the
+// sources this binary was built from when they are still there, else the
 // module version this binary was built from (`go install ...@version`),
 // downloaded through the module proxy.
 func OwnModule(ctx context.Context, dir, module string) (string, error) {
@@ -19,6 +25,14 @@ func OwnModule(ctx context.Context, dir, module string) (string, error) {
 	if out, err := cmd.Output(); err == nil {
 		path, root, _ := strings.Cut(strings.TrimSpace(string(out)), " ")
 		if path == module && root != "" {
+			return root, nil
+		}
+	}
+	// A binary built from a checkout (or installed from the module cache)
+	// knows where its sources were, unless built with -trimpath.
+	if _, file, _, ok := runtime.Caller(0); ok && filepath.IsAbs(file) {
+		root := filepath.Dir(filepath.Dir(filepath.Dir(file)))
+		if data, err := os.ReadFile(filepath.Join(root, "go.mod")); err == nil && modfile.ModulePath(data) == module {
 			return root, nil
 		}
 	}
