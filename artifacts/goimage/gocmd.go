@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 )
 
 func goCommand() string {
@@ -82,4 +83,20 @@ func fileSum(p string) (string, error) {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+var goVersions sync.Map // go command -> its GOVERSION
+
+// goVersionOf asks the go command its version once per process.
+func goVersionOf(ctx context.Context, goBin string) (string, error) {
+	if v, ok := goVersions.Load(goBin); ok {
+		return v.(string), nil
+	}
+	v, err := output(ctx, goBin, "", nil, "env", "GOVERSION")
+	if err != nil {
+		return "", err
+	}
+	v = strings.TrimSpace(v)
+	goVersions.Store(goBin, v)
+	return v, nil
 }

@@ -87,8 +87,10 @@ func (o Options) logf(format string, a ...any) {
 
 // Build returns spec's image archive, building it when its recipe is not
 // in the cache. An upstream module's recipe is known before building, so a
-// cache hit costs nothing; a local module is compiled each time (Go's build
-// cache makes that quick) and keyed by the binary it produced.
+// cache hit costs nothing. A local module's recipe includes a digest of its
+// Go sources (a re-run of up must not link binaries), and its image is
+// tagged by the binary it produced, so that an unchanged binary keeps its
+// name on the nodes.
 func Build(ctx context.Context, spec Spec, opts Options) (*Result, error) {
 	if spec.Arch == "" {
 		spec.Arch = "amd64"
@@ -112,11 +114,22 @@ func Build(ctx context.Context, spec Spec, opts Options) (*Result, error) {
 	if opts.Go == "" {
 		opts.Go = goCommand()
 	}
-	goVersion, err := output(ctx, opts.Go, "", nil, "env", "GOVERSION")
+	goVersion, err := goVersionOf(ctx, opts.Go)
 	if err != nil {
 		return nil, err
 	}
 	key := spec.recipe(strings.TrimSpace(goVersion))
+	var index string // a local module's sources -> its last archive
+	if spec.Dir != "" {
+		tree, err := treeDigest(spec.Dir)
+		if err != nil {
+			return nil, fmt.Errorf("image %s: %w", spec.Ref, err)
+		}
+		index = filepath.Join(opts.CacheDir, strings.NewReplacer("/", "_", ":", "_").Replace(spec.Ref)+"-"+hashOf(key, tree)+".ref")
+		if r, ok := readIndex(index); ok {
+			return r, nil
+		}
+	}
 	if spec.Module != "" {
 		if !hasTag(spec.Ref) {
 			spec.Ref += ":" + key[:12]
@@ -156,7 +169,7 @@ func Build(ctx context.Context, spec Spec, opts Options) (*Result, error) {
 			probe.Ref += ":" + key[:12]
 		}
 		if r, ok := cached(opts.CacheDir, probe, key); ok {
-			return r, nil
+			return r, writeIndex(index, r)
 		}
 	}
 	if !hasTag(spec.Ref) {
@@ -179,7 +192,11 @@ func Build(ctx context.Context, spec Spec, opts Options) (*Result, error) {
 		return nil, err
 	}
 	opts.logf("image %s: built (%s)", spec.Ref, filepath.Base(final))
-	return &Result{Ref: spec.Ref, Archive: final}, nil
+	r := &Result{Ref: spec.Ref, Archive: final}
+	if index != "" {
+		return r, writeIndex(index, r)
+	}
+	return r, nil
 }
 
 // recipe hashes everything that makes the image, except a local module's
