@@ -53,7 +53,12 @@ type Up struct {
 	start    time.Time
 }
 
+// save is the one way phases write the state; a dry run writes nothing
+// (nodeprep still makes cluster keys in memory, to render its plan).
 func (u *Up) save() error {
+	if u.DryRun {
+		return nil
+	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	return u.Store.Save(u.State)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -85,11 +86,20 @@ func (a *app) open(purpose string) (*lab.Lab, *lab.Store, *lab.State, error) {
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	return a.openStore(l, purpose, lab.Open)
+}
+
+// openStore locks the lab's state directory with open (lab.Open, or
+// lab.OpenDryRun) and reads the state.
+func (a *app) openStore(l *lab.Lab, purpose string, open func(string, time.Duration, string) (*lab.Store, error)) (*lab.Lab, *lab.Store, *lab.State, error) {
 	dir, err := a.dir(l)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	st, err := lab.Open(dir, a.wait, purpose)
+	st, err := open(dir, a.wait, purpose)
+	if errors.Is(err, lab.ErrStateDir) {
+		return nil, nil, nil, usageError{err}
+	}
 	if err != nil {
 		return nil, nil, nil, err
 	}
