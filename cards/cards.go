@@ -33,6 +33,9 @@ type Deck struct {
 	Logo  string `json:"-"`
 	Text  Text   `json:"-"`
 	Cards []Card `json:"clusters"`
+	// HideSecrets leaves the passwords out of the JSON format (the one for
+	// scripts); the printed formats are for attendees and keep them.
+	HideSecrets bool `json:"-"`
 	// template is the lab's own HTML template path ("" for the embedded one).
 	template string
 }
@@ -41,7 +44,7 @@ type Deck struct {
 type Card struct {
 	Cluster  int    `json:"cluster"`
 	User     string `json:"login"`
-	Password string `json:"password"`
+	Password string `json:"password,omitempty"`
 	// Node1 is the address attendees connect to.
 	Node1 string     `json:"node1"`
 	SSH   string     `json:"ssh"`

@@ -19,10 +19,12 @@ type app struct {
 	stateDir string
 	verbose  bool
 	jsonOut  bool
-	wait     time.Duration
-	flags    *pflag.FlagSet
-	out      io.Writer
-	errOut   io.Writer
+	// showSecrets prints passwords and keys where they would be hidden.
+	showSecrets bool
+	wait        time.Duration
+	flags       *pflag.FlagSet
+	out         io.Writer
+	errOut      io.Writer
 }
 
 func newRootCmd() *cobra.Command {
@@ -38,6 +40,7 @@ func newRootCmd() *cobra.Command {
 	pf.StringVar(&a.stateDir, "state-dir", os.Getenv("LABCTL_STATE_DIR"), "state directory (default $XDG_DATA_HOME/labctl/NAME)")
 	pf.BoolVarP(&a.verbose, "verbose", "v", false, "print more")
 	pf.BoolVar(&a.jsonOut, "json", false, "print JSON where it fits")
+	pf.BoolVar(&a.showSecrets, "show-secrets", false, "include passwords in JSON and status output (hidden otherwise)")
 	pf.DurationVar(&a.wait, "wait", 0, "wait this long for another labctl working on the same lab")
 	pf.Int("parallel", lab.DefaultParallel, "hosts driven at once (ssh.parallel)")
 	a.flags = pf
