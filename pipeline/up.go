@@ -91,6 +91,10 @@ func (u *Up) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	if len(u.State.Clusters) == 0 && u.DryRun && only == "" {
+		fmt.Fprintln(u.Out, "==> the other phases plan once the nodes exist")
+		return nil
+	}
 	if len(u.State.Clusters) == 0 {
 		return fmt.Errorf("no nodes yet: run `labctl up` (or --only provision) first")
 	}

@@ -76,3 +76,22 @@ func TestBadInputSlippingThrough(t *testing.T) {
 		})
 	}
 }
+
+// A dry run of a new lab prints the plan and creates nothing.
+func TestDryRunOfANewLabCreatesNothing(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "lab.yaml")
+	os.WriteFile(file, []byte("name: i10a-dry\nattendees: 2\nnodesPerCluster: 2\n"), 0o644)
+	state := filepath.Join(dir, "state")
+	out := captureStdout(t, func() {
+		if msg, code := runCLI(t, "-f", file, "--state-dir", state, "up", "--dry-run"); code != 0 {
+			t.Fatalf("up --dry-run: exit %d: %s", code, msg)
+		}
+	})
+	if !strings.Contains(out, "create 02/node2 with provider local") {
+		t.Fatalf("no plan:\n%s", out)
+	}
+	if _, err := os.Stat(state); !os.IsNotExist(err) {
+		t.Fatalf("a dry run created the state directory (%v)", err)
+	}
+}
