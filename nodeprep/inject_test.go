@@ -315,3 +315,20 @@ func TestLoginPasswordReachesChpasswd(t *testing.T) {
 		}
 	}
 }
+
+// Unusual but legitimate values still render.
+func TestLegitimateValuesRender(t *testing.T) {
+	d := sampleData("packages")
+	d.Packages = []string{"libfoo1=1.2~rc1+dfsg-1", "g++"}
+	d.PauseImage = "registry.k8s.io/pause@sha256:0123abcd"
+	d.PublicIP = "2001:db8::12"
+	d.Hosts[0].IP = "fd00::11"
+	d.Hosts[1].Name = "node-2.example.com"
+	if _, err := Steps(d, Uploads{}); err != nil {
+		t.Fatal(err)
+	}
+	d.Packages = []string{"~root"}
+	if _, err := Steps(d, Uploads{}); err == nil {
+		t.Fatal("a value starting with ~ rendered")
+	}
+}

@@ -15,7 +15,7 @@ import (
 //
 //	q      one shell word, single-quoted (no control characters)
 //	plain  a value written into a file or a heredoc as is: letters,
-//	       digits and . _ : / @ + = , - only
+//	       digits and . _ : / @ + = , - ~ only (no "~" first)
 //	line   a value without control characters (then q or b64 it)
 //	b64    base64, for secrets and multi-line values, decoded on the node
 //
@@ -27,11 +27,13 @@ var funcs = template.FuncMap{
 	"b64":   func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) },
 }
 
-var plainRE = regexp.MustCompile(`^[A-Za-z0-9._:/@+=,-]*$`)
+// plainRE also takes "~" (package versions: 1.2~rc1), but not first,
+// where a shell would expand it to a home directory.
+var plainRE = regexp.MustCompile(`^([A-Za-z0-9._:/@+=,-][A-Za-z0-9._:/@+=,~-]*)?$`)
 
 func plain(s string) (string, error) {
 	if !plainRE.MatchString(s) {
-		return "", fmt.Errorf("%q has characters other than letters, digits and . _ : / @ + = , -", s)
+		return "", fmt.Errorf("%q has characters other than letters, digits and . _ : / @ + = , - ~", s)
 	}
 	return s, nil
 }
