@@ -31,7 +31,7 @@ func prepareDir(dir string) error {
 		return fmt.Errorf("state directory: %w", err)
 	}
 	refuse := func(format string, a ...any) error {
-		return fmt.Errorf("state directory %s: %s; name a new directory (labctl creates it, mode 0700): %w", dir, fmt.Sprintf(format, a...), ErrStateDir)
+		return &stateDirError{dir: dir, why: fmt.Sprintf(format, a...)}
 	}
 	if !info.IsDir() {
 		return refuse("not a directory")
@@ -72,3 +72,12 @@ func labctls(dir string) bool {
 	}
 	return false
 }
+
+// stateDirError says why a directory is not used; it is ErrStateDir.
+type stateDirError struct{ dir, why string }
+
+func (e *stateDirError) Error() string {
+	return fmt.Sprintf("state directory %s: %s; name a new directory (labctl creates it, mode 0700)", e.dir, e.why)
+}
+
+func (e *stateDirError) Is(target error) bool { return target == ErrStateDir }
