@@ -8,11 +8,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/labctl/labctl/lab"
 )
 
 // Hostile values: each tries to run the command "pwned" on the node, by
@@ -38,11 +41,32 @@ var hostileSeeds = []string{
 // parses and that running it executes no injected command. A value the
 // templates refuse to render is safe: nothing reaches the node.
 func FuzzNodeScripts(f *testing.F) {
+	bases := []NodeData{sampleData("packages"), sharedKernel(sampleData("cache"))}
 	for _, s := range hostileSeeds {
 		f.Add(s)
 	}
+	// A value that ends each heredoc the scripts use.
+	delims := map[string]bool{}
+	for _, base := range bases {
+		scripts, err := renderScripts(base)
+		if err != nil {
+			f.Fatal(err)
+		}
+		for _, s := range scripts {
+			for _, h := range heredocs(s) {
+				delims[h.delim] = true
+			}
+		}
+	}
+	for _, s := range clusterScripts("10.244.2.0/24") {
+		for _, h := range heredocs(s) {
+			delims[h.delim] = true
+		}
+	}
+	for d := range delims {
+		f.Add("x\n" + d + "\npwned\n")
+	}
 	sb := newSandbox(f)
-	bases := []NodeData{sampleData("packages"), sharedKernel(sampleData("cache"))}
 	f.Fuzz(func(t *testing.T, hostile string) {
 		if strings.ContainsRune(hostile, 0) {
 			return // a script cannot carry NUL
@@ -53,6 +77,9 @@ func FuzzNodeScripts(f *testing.F) {
 			for _, s := range nodeScripts(t, base) {
 				seen[s] = true
 			}
+		}
+		for _, s := range clusterScripts("10.244.2.0/24") {
+			seen[s] = true
 		}
 		for bi, base := range bases {
 			for _, slot := range stringSlots(base) {
@@ -68,8 +95,35 @@ func FuzzNodeScripts(f *testing.F) {
 				}
 			}
 		}
+		for what, script := range clusterScripts(hostile) {
+			if !seen[script] {
+				seen[script] = true
+				scripts[fmt.Sprintf("%s=%q", what, hostile)] = script
+			}
+		}
 		sb.check(t, scripts)
 	})
+}
+
+// clusterScripts are the kubeadm phase's scripts with a hostile value in
+// each of their inputs: the attendee's user, the pod subnet, a node's
+// pod range and private address.
+func clusterScripts(hostile string) map[string]string {
+	out := map[string]string{"kubeconfig user": kubeconfigScript(hostile)}
+	bridge := func(what string, c *lab.Cluster, cidrs map[string]string, subnet string) {
+		if s, err := BridgeScript("node1", c, cidrs, subnet); err == nil {
+			out[what] = s
+		}
+	}
+	cluster := func(addr string) *lab.Cluster {
+		return &lab.Cluster{Index: 1, Nodes: []lab.Node{{Name: "node1", PrivateAddress: "10.0.0.2"}, {Name: "node2", PrivateAddress: addr}}}
+	}
+	cidrs := func(own, other string) map[string]string { return map[string]string{"node1": own, "node2": other} }
+	bridge("bridge podSubnet", cluster("10.0.0.3"), cidrs("10.244.0.0/24", "10.244.1.0/24"), hostile)
+	bridge("bridge own range", cluster("10.0.0.3"), cidrs(hostile, "10.244.1.0/24"), "10.244.0.0/16")
+	bridge("bridge other range", cluster("10.0.0.3"), cidrs("10.244.0.0/24", hostile), "10.244.0.0/16")
+	bridge("bridge private address", cluster(hostile), cidrs("10.244.0.0/24", "10.244.1.0/24"), "10.244.0.0/16")
+	return out
 }
 
 func sharedKernel(d NodeData) NodeData { d.SharedKernel = true; return d }
@@ -188,6 +242,14 @@ func (sb *sandbox) check(t *testing.T, scripts map[string]string) {
 			if msg, ok := sb.parses(s); !ok {
 				t.Fatalf("%s: the script does not parse: %s\n%s", whats[i], msg, s)
 			}
+		}
+	}
+	// What heredocs write may run later (a script, a unit, .bashrc): run
+	// their bodies too, for what they would do then.
+	for i, n := 0, len(list); i < n; i++ {
+		for _, h := range heredocs(list[i]) {
+			whats = append(whats, whats[i]+", heredoc "+h.delim)
+			list = append(list, h.body)
 		}
 	}
 	out := sb.run(t, list)
@@ -331,4 +393,40 @@ func TestLegitimateValuesRender(t *testing.T) {
 	if _, err := Steps(d, Uploads{}); err == nil {
 		t.Fatal("a value starting with ~ rendered")
 	}
+}
+
+func TestBridgeScriptRoutes(t *testing.T) {
+	c := &lab.Cluster{Index: 1, Nodes: []lab.Node{{Name: "node1", PrivateAddress: "10.0.0.2"}, {Name: "node2", PrivateAddress: "10.0.0.3"}}}
+	s, err := BridgeScript("node1", c, map[string]string{"node1": "10.244.0.0/24", "node2": "10.244.1.0/24"}, "10.244.0.0/16")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"subnet": "10.244.0.0/24"`, "ip route replace 10.244.1.0/24 via 10.0.0.3\n", "-s 10.244.0.0/16 ! -d 10.244.0.0/16"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("no %q in\n%s", want, s)
+		}
+	}
+}
+
+type heredoc struct{ delim, body string }
+
+var heredocStart = regexp.MustCompile(`<<-?\s*'([A-Za-z_][A-Za-z0-9_]*)'`)
+
+// heredocs returns the quoted heredocs of a script, read the way bash
+// reads them: the body ends at the first line that is the delimiter.
+func heredocs(script string) []heredoc {
+	var out []heredoc
+	lines := strings.Split(script, "\n")
+	for i := 0; i < len(lines); i++ {
+		m := heredocStart.FindStringSubmatch(lines[i])
+		if m == nil {
+			continue
+		}
+		var body []string
+		for i++; i < len(lines) && lines[i] != m[1]; i++ {
+			body = append(body, lines[i])
+		}
+		out = append(out, heredoc{delim: m[1], body: strings.Join(body, "\n") + "\n"})
+	}
+	return out
 }
