@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -45,7 +46,7 @@ func FuzzNodeScripts(f *testing.F) {
 	for _, s := range hostileSeeds {
 		f.Add(s)
 	}
-	// A value that ends each heredoc the scripts use.
+	// A value that ends every heredoc the scripts use.
 	delims := map[string]bool{}
 	for _, base := range bases {
 		scripts, err := renderScripts(base)
@@ -63,9 +64,11 @@ func FuzzNodeScripts(f *testing.F) {
 			delims[h.delim] = true
 		}
 	}
-	for d := range delims {
-		f.Add("x\n" + d + "\npwned\n")
+	all := "x\n"
+	for _, d := range slices.Sorted(maps.Keys(delims)) {
+		all += d + "\npwned\n"
 	}
+	f.Add(all)
 	sb := newSandbox(f)
 	f.Fuzz(func(t *testing.T, hostile string) {
 		if strings.ContainsRune(hostile, 0) {
