@@ -33,6 +33,9 @@ type Deck struct {
 	Logo  string `json:"-"`
 	Text  Text   `json:"-"`
 	Cards []Card `json:"clusters"`
+	// HideSecrets leaves the passwords out of the JSON format (the one for
+	// scripts); the printed formats are for attendees and keep them.
+	HideSecrets bool `json:"-"`
 	// template is the lab's own HTML template path ("" for the embedded one).
 	template string
 }
@@ -41,7 +44,7 @@ type Deck struct {
 type Card struct {
 	Cluster  int    `json:"cluster"`
 	User     string `json:"login"`
-	Password string `json:"password"`
+	Password string `json:"password,omitempty"`
 	// Node1 is the address attendees connect to.
 	Node1 string     `json:"node1"`
 	SSH   string     `json:"ssh"`
@@ -60,37 +63,24 @@ type NodeAddr struct {
 // Number is the cluster number as printed: "03".
 func (c Card) Number() string { return fmt.Sprintf("%02d", c.Cluster) }
 
+// Check finds what would stop `labctl cards` in the lab file's cards
+// section (an unknown text key, a missing or unreadable logo or template),
+// so that `labctl up` can refuse it before the class is built.
+func Check(l *lab.Lab, baseDir string) error {
+	d, _, err := newDeck(l, baseDir)
+	if err != nil {
+		return err
+	}
+	_, err = d.loadTemplate()
+	return err
+}
+
 // Build makes the deck from the lab and its state. baseDir resolves the
 // lab file's relative paths (logo, template): the lab file's directory.
 func Build(l *lab.Lab, s *lab.State, baseDir string) (*Deck, error) {
-	text, err := NewText(l.Cards.Text)
+	d, qrTmpl, err := newDeck(l, baseDir)
 	if err != nil {
 		return nil, err
-	}
-	d := &Deck{
-		Event: l.Cards.Event,
-		URL:   l.Cards.URL,
-		Paper: l.Cards.Paper,
-		QR:    l.Cards.QR,
-		Back:  l.Cards.Back,
-		Text:  text,
-	}
-	if d.Event == "" {
-		d.Event = l.Name
-	}
-	if l.Cards.Logo != "" {
-		if d.Logo, err = logoURI(resolve(baseDir, l.Cards.Logo)); err != nil {
-			return nil, err
-		}
-	}
-	if l.Cards.Template != "" {
-		d.template = resolve(baseDir, l.Cards.Template)
-	}
-	var qrTmpl *template.Template
-	if l.Cards.QR == "attendee" {
-		if qrTmpl, err = template.New("qrURL").Option("missingkey=error").Parse(l.Cards.QRURL); err != nil {
-			return nil, fmt.Errorf("cards.qrURL: %w", err)
-		}
 	}
 	if len(s.Clusters) == 0 {
 		return nil, fmt.Errorf("%w: the state has no clusters yet (run `labctl up`)", ErrNotReady)
@@ -115,6 +105,41 @@ func Build(l *lab.Lab, s *lab.State, baseDir string) (*Deck, error) {
 		d.Cards = append(d.Cards, card)
 	}
 	return d, nil
+}
+
+// newDeck is the part of a deck that comes from the lab file alone, and
+// the per-attendee QR URL template.
+func newDeck(l *lab.Lab, baseDir string) (*Deck, *template.Template, error) {
+	text, err := NewText(l.Cards.Text)
+	if err != nil {
+		return nil, nil, err
+	}
+	d := &Deck{
+		Event: l.Cards.Event,
+		URL:   l.Cards.URL,
+		Paper: l.Cards.Paper,
+		QR:    l.Cards.QR,
+		Back:  l.Cards.Back,
+		Text:  text,
+	}
+	if d.Event == "" {
+		d.Event = l.Name
+	}
+	if l.Cards.Logo != "" {
+		if d.Logo, err = logoURI(resolve(baseDir, l.Cards.Logo)); err != nil {
+			return nil, nil, err
+		}
+	}
+	if l.Cards.Template != "" {
+		d.template = resolve(baseDir, l.Cards.Template)
+	}
+	var qrTmpl *template.Template
+	if l.Cards.QR == "attendee" {
+		if qrTmpl, err = template.New("qrURL").Option("missingkey=error").Parse(l.Cards.QRURL); err != nil {
+			return nil, nil, fmt.Errorf("cards.qrURL: %w", err)
+		}
+	}
+	return d, qrTmpl, nil
 }
 
 func newCard(c lab.Cluster, url string) (Card, error) {

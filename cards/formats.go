@@ -24,9 +24,17 @@ func (d *Deck) CSV() ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// JSON is the deck for scripts.
+// JSON is the deck for scripts; without the passwords if HideSecrets.
 func (d *Deck) JSON() ([]byte, error) {
-	data, err := json.MarshalIndent(d, "", "  ")
+	out := *d
+	if d.HideSecrets {
+		out.Cards = make([]Card, len(d.Cards))
+		for i, c := range d.Cards {
+			c.Password = ""
+			out.Cards[i] = c
+		}
+	}
+	data, err := json.MarshalIndent(out, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("cards json: %w", err)
 	}

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"fmt"
 	"html/template"
-	"os"
 
+	"github.com/labctl/labctl/lab"
 	"github.com/labctl/labctl/templates"
 )
+
+// maxTemplate bounds the lab's own card template.
+const maxTemplate = 1 << 20
 
 // The sheet: credit-card sized cards, 2 columns by 5 rows, centred on the
 // page. 10 cards fit both Letter and A4 with room for cut marks.
@@ -86,9 +89,9 @@ func (d *Deck) HTML() ([]byte, error) {
 
 func (d *Deck) loadTemplate() (*template.Template, error) {
 	if d.template != "" {
-		src, err := os.ReadFile(d.template)
+		src, err := lab.ReadSmallFile(d.template, maxTemplate)
 		if err != nil {
-			return nil, fmt.Errorf("cards.template: %w", err)
+			return nil, fmt.Errorf("cards.template: %s: %w", d.template, unwrapPath(err))
 		}
 		t, err := template.New("card.html.tmpl").Parse(string(src))
 		if err != nil {

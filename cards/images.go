@@ -2,14 +2,16 @@ package cards
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
-	"io"
+	"io/fs"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 
 	qrcode "github.com/skip2/go-qrcode"
+
+	"github.com/labctl/labctl/lab"
 )
 
 // maxLogo bounds the logo: it is copied into every card of the HTML file.
@@ -17,17 +19,9 @@ const maxLogo = 1 << 20
 
 // logoURI reads an image file into a data URI.
 func logoURI(path string) (string, error) {
-	f, err := os.Open(path)
+	data, err := lab.ReadSmallFile(path, maxLogo)
 	if err != nil {
-		return "", fmt.Errorf("cards.logo: %w", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxLogo+1))
-	if err != nil {
-		return "", fmt.Errorf("cards.logo: %w", err)
-	}
-	if len(data) > maxLogo {
-		return "", fmt.Errorf("cards.logo: %s is over 1 MiB; use a smaller image", path)
+		return "", fmt.Errorf("cards.logo: %s: %w", path, unwrapPath(err))
 	}
 	mime := http.DetectContentType(data)
 	if strings.EqualFold(filepath.Ext(path), ".svg") {
@@ -77,4 +71,14 @@ func qrURI(content string) (string, error) {
 		return "", err
 	}
 	return "data:image/svg+xml;base64," + base64.StdEncoding.EncodeToString([]byte(svg)), nil
+}
+
+// unwrapPath drops the operation and path from an *fs.PathError: the
+// message names the path once, with the field.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }

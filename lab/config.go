@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"reflect"
 	"strings"
@@ -31,14 +32,18 @@ type LoadOptions struct {
 
 // Load reads, merges, defaults and validates a lab.
 func Load(o LoadOptions) (*Lab, error) {
-	data, err := os.ReadFile(o.Path)
+	data, err := ReadSmallFile(o.Path, MaxLabFile)
 	switch {
 	case errors.Is(err, os.ErrNotExist) && o.AllowMissing:
 		data = nil
 	case errors.Is(err, os.ErrNotExist):
 		return nil, fmt.Errorf("lab file %s not found (run `labctl init` to write one, or pass -f)", o.Path)
 	case err != nil:
-		return nil, fmt.Errorf("lab file: %w", err)
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, fmt.Errorf("lab file %s: %w", o.Path, err)
 	}
 	env := o.Environ
 	if env == nil {
@@ -77,6 +82,9 @@ func decode(name string, data []byte, env []string, flags map[string]*pflag.Flag
 	var l Lab
 	if err := v.Unmarshal(&l, func(c *mapstructure.DecoderConfig) { c.TagName = "yaml" }); err != nil {
 		return nil, fmt.Errorf("%s: %s", name, oneLine(err))
+	}
+	if err := explicitZeros(v, &l); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	l.applyDefaults()
 	if err := l.Validate(); err != nil {

@@ -15,21 +15,20 @@ import (
 type Store struct {
 	dir  string
 	lock *os.File
+	// dry: a dry run reads the state and never writes it.
+	dry bool
 }
 
 // ErrBusy is returned when another labctl holds the lab.
 var ErrBusy = errors.New("lab is in use by another labctl")
 
-// Open locks the state directory dir, creating it (0700) if needed. If
+// Open locks the state directory dir, creating it (0700) if needed; an
+// existing directory that is not labctl's is refused (ErrStateDir). If
 // another process holds it, Open waits up to wait, then refuses with ErrBusy
 // and says who holds it. purpose ("labctl up") is shown to that other process.
 func Open(dir string, wait time.Duration, purpose string) (*Store, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("state directory: %w", err)
-	}
-	// The state holds passwords and keys: only its owner may look inside.
-	if err := os.Chmod(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("state directory: %w", err)
+	if err := prepareDir(dir); err != nil {
+		return nil, err
 	}
 	if err := os.MkdirAll(filepath.Join(dir, "logs"), 0o700); err != nil {
 		return nil, fmt.Errorf("state directory: %w", err)
@@ -65,6 +64,21 @@ func Open(dir string, wait time.Duration, purpose string) (*Store, error) {
 		_, _ = f.WriteAt([]byte(info), 0)
 	}
 	return &Store{dir: dir, lock: f}, nil
+}
+
+// OpenDryRun is Open for a dry run: the store reads the state but Save
+// writes nothing, and a state directory that does not exist yet is not
+// created (the lab then has an empty state).
+func OpenDryRun(dir string, wait time.Duration, purpose string) (*Store, error) {
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		return &Store{dir: dir, dry: true}, nil
+	}
+	st, err := Open(dir, wait, purpose)
+	if err != nil {
+		return nil, err
+	}
+	st.dry = true
+	return st, nil
 }
 
 // Dir is the state directory.

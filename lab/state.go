@@ -141,8 +141,12 @@ func (st *Store) Load() (*State, error) {
 	return s, nil
 }
 
-// Save writes the state atomically, readable by its owner only.
+// Save writes the state atomically, readable by its owner only; in a dry
+// run it writes nothing.
 func (st *Store) Save(s *State) error {
+	if st.dry {
+		return nil
+	}
 	s.Version = StateVersion
 	data, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {

@@ -189,3 +189,65 @@ func TestEnsureLoginsDistinctAndStable(t *testing.T) {
 		t.Fatal("a password from the lab file must win")
 	}
 }
+
+// --state-dir names the lab's own directory: labctl creates it, or takes
+// one of the user's that is empty or already labctl's. It never makes a
+// shared directory (/tmp) or one with other files private.
+func TestOpenRefusesADirectoryThatIsNotLabctls(t *testing.T) {
+	base := t.TempDir()
+	mk := func(name string, mode os.FileMode, files ...string) string {
+		d := filepath.Join(base, name)
+		if err := os.Mkdir(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			os.WriteFile(filepath.Join(d, f), []byte("x"), 0o600)
+		}
+		if err := os.Chmod(d, mode); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	for _, c := range []struct {
+		name string
+		dir  string
+		want string // "" for accepted
+	}{
+		{"shared like /tmp", mk("tmp", 0o777|os.ModeSticky, "other.txt"), "it is shared (mode 1777)"},
+		{"empty but shared", mk("tmp2", 0o777|os.ModeSticky), "it is shared (mode 1777)"},
+		{"with other files", mk("home", 0o755, ".bashrc"), "it holds files that are not labctl's"},
+		{"private with other files", mk("ssh", 0o700, "id_ed25519"), "it holds files that are not labctl's"},
+		{"empty", mk("empty", 0o755), ""},
+		{"labctl's own", mk("own", 0o750, "state.json", "lock"), ""},
+		{"new", filepath.Join(base, "new", "state"), ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			before, _ := os.Stat(c.dir)
+			st, err := Open(c.dir, 0, "test")
+			if c.want == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				st.Close()
+				info, _ := os.Stat(c.dir)
+				if info.Mode().Perm() != 0o700 {
+					t.Fatalf("mode %o, want 0700", info.Mode().Perm())
+				}
+				return
+			}
+			if err == nil {
+				st.Close()
+			}
+			if err == nil || !errors.Is(err, ErrStateDir) || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("got %v, want ErrStateDir with %q", err, c.want)
+			}
+			after, _ := os.Stat(c.dir)
+			if after.Mode() != before.Mode() {
+				t.Fatalf("mode changed from %v to %v", before.Mode(), after.Mode())
+			}
+			if _, err := os.Stat(filepath.Join(c.dir, "lock")); !os.IsNotExist(err) {
+				t.Fatal("a refused directory got a lock file")
+			}
+		})
+	}
+}

@@ -18,6 +18,7 @@ const (
 	DefaultVersion     = "1.34.4"
 	DefaultParallel    = 50
 	DefaultNamespace   = "dockercoins"
+	maxParallel        = 1000
 )
 
 // Supported Kubernetes minors: what the official package repository serves
@@ -138,6 +139,11 @@ func (l *Lab) Validate() error {
 	if !userRE.MatchString(l.Login.User) || l.Login.User == "root" {
 		return fmt.Errorf("login.user: %q is not a valid attendee user name", l.Login.User)
 	}
+	if l.Login.Password != "" {
+		if err := checkPassword(l.Login.Password); err != nil {
+			return fmt.Errorf("login.password: %w", err)
+		}
+	}
 	if err := checkVersion(l.Kubernetes.Version); err != nil {
 		return fmt.Errorf("kubernetes.version: %w", err)
 	}
@@ -239,14 +245,14 @@ func (l *Lab) validateSSH() error {
 	if !userRE.MatchString(s.User) {
 		return fmt.Errorf("ssh.user: %q is not a valid user name", s.User)
 	}
-	if s.Parallel < 1 || s.Parallel > 1000 {
-		return fmt.Errorf("ssh.parallel: %d is out of range (1 to 1000)", s.Parallel)
+	if s.Parallel < 1 || s.Parallel > maxParallel {
+		return fmt.Errorf("ssh.parallel: %d is out of range (1 to %d)", s.Parallel, maxParallel)
 	}
 	if d, err := time.ParseDuration(s.Timeout); err != nil || d <= 0 {
 		return fmt.Errorf("ssh.timeout: %q is not a duration like 10s", s.Timeout)
 	}
 	if s.IdentityFile != "" {
-		if err := readable(s.IdentityFile); err != nil {
+		if err := checkIdentity(s.IdentityFile); err != nil {
 			return fmt.Errorf("ssh.identityFile: %w", err)
 		}
 	}
@@ -258,7 +264,7 @@ func (l *Lab) validateSSH() error {
 			return fmt.Errorf("ssh.bastion.port: %d is not a TCP port", b.Port)
 		}
 		if b.IdentityFile != "" {
-			if err := readable(b.IdentityFile); err != nil {
+			if err := checkIdentity(b.IdentityFile); err != nil {
 				return fmt.Errorf("ssh.bastion.identityFile: %w", err)
 			}
 		}
@@ -274,14 +280,6 @@ func ExpandHome(path string) string {
 		}
 	}
 	return path
-}
-
-func readable(path string) error {
-	f, err := os.Open(ExpandHome(path))
-	if err != nil {
-		return fmt.Errorf("cannot read %s: %s", path, strings.TrimPrefix(err.Error(), "open "+ExpandHome(path)+": "))
-	}
-	return f.Close()
 }
 
 func checkVersion(v string) error {

@@ -260,7 +260,7 @@ H=$(getent passwd %[1]s | cut -d: -f6)
 install -d -m 0700 -o %[1]s -g %[1]s "$H/.kube"
 install -m 0600 -o %[1]s -g %[1]s /etc/kubernetes/admin.conf "$H/.kube/config"
 install -d -m 0700 /root/.kube
-install -m 0600 /etc/kubernetes/admin.conf /root/.kube/config`, user)
+install -m 0600 /etc/kubernetes/admin.conf /root/.kube/config`, remote.ShellQuote(user))
 }
 
 // nodeLines reads the probe's table of nodes into "NAME STATUS" lines, as

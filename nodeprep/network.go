@@ -3,6 +3,7 @@ package nodeprep
 import (
 	"context"
 	"fmt"
+	"net"
 	"strings"
 	"time"
 
@@ -37,8 +38,11 @@ func (p *ClusterPhase) bridge(ctx context.Context, c *lab.Cluster) error {
 	}
 	res := remote.Each(ctx, xs, len(xs), func(ctx context.Context, x remote.Executor) error {
 		_, name := splitName(x.Name())
-		script := BridgeScript(name, c, cidrs, p.Lab.Kubernetes.PodSubnet)
-		_, err := p.step(ctx, x, "network", remote.Command{Line: "bash -euo pipefail -s", Stdin: strings.NewReader(script)})
+		script, err := BridgeScript(name, c, cidrs, p.Lab.Kubernetes.PodSubnet)
+		if err != nil {
+			return &StepError{Host: x.Name(), Step: "network", Err: err}
+		}
+		_, err = p.step(ctx, x, "network", remote.Command{Line: "bash -euo pipefail -s", Stdin: strings.NewReader(script)})
 		return err
 	})
 	return res.Err()
@@ -81,13 +85,30 @@ func (p *ClusterPhase) podCIDRs(ctx context.Context, c *lab.Cluster, x1 remote.E
 
 // BridgeScript configures the bridge CNI on node self and the routes to
 // the other nodes' pod ranges, persistently (a unit re-applies the routes
-// at boot).
-func BridgeScript(self string, c *lab.Cluster, cidrs map[string]string, clusterCIDR string) string {
+// at boot). Every address goes into the script in its canonical form, so
+// only digits, letters, ".", ":" and "/" reach the shell.
+func BridgeScript(self string, c *lab.Cluster, cidrs map[string]string, clusterCIDR string) (string, error) {
 	var routes strings.Builder
 	for _, n := range c.Nodes {
 		if n.Name != self {
-			fmt.Fprintf(&routes, "ip route replace %s via %s\n", cidrs[n.Name], n.PrivateAddress)
+			pods, err := canonicalCIDR(cidrs[n.Name])
+			if err != nil {
+				return "", fmt.Errorf("%s's pod range: %w", n.Name, err)
+			}
+			via := net.ParseIP(n.PrivateAddress)
+			if via == nil {
+				return "", fmt.Errorf("%s's private address: %q is not an IP address", n.Name, n.PrivateAddress)
+			}
+			fmt.Fprintf(&routes, "ip route replace %s via %s\n", pods, via)
 		}
+	}
+	own, err := canonicalCIDR(cidrs[self])
+	if err != nil {
+		return "", fmt.Errorf("%s's pod range: %w", self, err)
+	}
+	all, err := canonicalCIDR(clusterCIDR)
+	if err != nil {
+		return "", fmt.Errorf("kubernetes.podSubnet: %w", err)
 	}
 	return fmt.Sprintf(`mkdir -p /etc/cni/net.d
 cat > /etc/cni/net.d/10-labctl-bridge.conflist <<'CNI'
@@ -133,5 +154,15 @@ UNIT
 systemctl daemon-reload
 systemctl enable labctl-pod-routes.service
 /usr/local/sbin/labctl-pod-routes
-`, cidrs[self], routes.String(), clusterCIDR)
+`, own, routes.String(), all), nil
+}
+
+// canonicalCIDR is s as net.IPNet prints it.
+func canonicalCIDR(s string) (string, error) {
+	ip, n, err := net.ParseCIDR(s)
+	if err != nil {
+		return "", fmt.Errorf("%q is not a CIDR", s)
+	}
+	n.IP = ip // keep a host address as given (10.244.1.0/24, not only the network)
+	return n.String(), nil
 }

@@ -8,11 +8,12 @@ package nodeprep
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
-	"strings"
 	"text/template"
 
+	"github.com/labctl/labctl/remote"
 	"github.com/labctl/labctl/templates"
 )
 
@@ -94,8 +95,6 @@ type Uploads struct {
 	Tools      []File // helm, stern
 }
 
-var funcs = template.FuncMap{"join": strings.Join}
-
 // render renders templates/nodeprep/NAME.sh.tmpl.
 func render(name string, d NodeData) (string, error) {
 	src, err := templates.NodePrep.ReadFile("nodeprep/" + name + ".sh.tmpl")
@@ -145,13 +144,13 @@ func Steps(d NodeData, up Uploads) ([]Step, error) {
 		skip              bool
 	}
 	defs := []def{
-		{name: "hostname", tmpl: "hostname", check: `[ "$(hostname)" = ` + d.Node + ` ]`},
+		{name: "hostname", tmpl: "hostname", check: `[ "$(hostname)" = ` + remote.ShellQuote(d.Node) + ` ]`},
 		{name: "packages", tmpl: "packages"},
 		{name: "runtime", tmpl: "runtime", check: "systemctl is-active --quiet containerd labctl-forward"},
-		{name: "login", tmpl: "login", check: "id -u " + d.User + " >/dev/null 2>&1", secrets: []string{d.Password, d.PrivateKey}},
+		{name: "login", tmpl: "login", check: "id -u " + remote.ShellQuote(d.User) + " >/dev/null 2>&1", secrets: loginSecrets(d)},
 		{name: "kubernetes", tmpl: "kube-" + d.Source, check: `[ "$(` + kubeFingerprint + `)" = "$(cat ` + StepDir + `/kubernetes.files 2>/dev/null)" ]`, files: up.Kubernetes},
 		{name: "tools", tmpl: "tools-" + d.Source, check: "command -v helm stern kx kns >/dev/null", files: up.Tools},
-		{name: "portworx", tmpl: "portworx", check: "losetup " + d.LoopDevice + " 2>/dev/null | grep -q /portworx.blk", skip: d.PortworxSize == "0"},
+		{name: "portworx", tmpl: "portworx", check: "losetup " + remote.ShellQuote(d.LoopDevice) + " 2>/dev/null | grep -q /portworx.blk", skip: d.PortworxSize == "0"},
 	}
 	var steps []Step
 	for _, df := range defs {
@@ -168,4 +167,11 @@ func Steps(d NodeData, up Uploads) ([]Step, error) {
 		steps = append(steps, Step{Name: df.name, Script: script, Check: df.check, Files: df.files, Secrets: df.secrets})
 	}
 	return steps, nil
+}
+
+// loginSecrets are what the login step must keep out of logs: the
+// password and the cluster key, in clear and as the script carries them.
+func loginSecrets(d NodeData) []string {
+	b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+	return []string{d.Password, d.PrivateKey, b64(d.User + ":" + d.Password + "\n"), b64(d.PrivateKey)}
 }

@@ -90,8 +90,9 @@ func TestStepsCarryChecksAndSecrets(t *testing.T) {
 	for _, s := range steps {
 		names = append(names, s.Name)
 		if s.Name == "login" {
-			if len(s.Secrets) != 2 || !strings.Contains(s.Script, "abcde-fghjk-mnpqr") {
-				t.Fatal("login step must carry the password and key as secrets")
+			// In the script as base64, in the secrets in clear and as base64.
+			if len(s.Secrets) != 4 || s.Secrets[0] != "abcde-fghjk-mnpqr" || strings.Contains(s.Script, "abcde-fghjk-mnpqr") || !strings.Contains(s.Script, s.Secrets[2]) {
+				t.Fatalf("login step must carry the password and key as secrets, and not in clear: %q", s.Secrets)
 			}
 		}
 	}

@@ -53,7 +53,12 @@ type Up struct {
 	start    time.Time
 }
 
+// save is the one way phases write the state; a dry run writes nothing
+// (nodeprep still makes cluster keys in memory, to render its plan).
 func (u *Up) save() error {
+	if u.DryRun {
+		return nil
+	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	return u.Store.Save(u.State)
@@ -85,6 +90,10 @@ func (u *Up) Run(ctx context.Context) error {
 		if err := u.m.Run(ctx, &provision.Phase{Provider: u.Provider, Request: req, Save: u.save}); err != nil {
 			return err
 		}
+	}
+	if len(u.State.Clusters) == 0 && u.DryRun && only == "" {
+		fmt.Fprintln(u.Out, "==> the other phases plan once the nodes exist")
+		return nil
 	}
 	if len(u.State.Clusters) == 0 {
 		return fmt.Errorf("no nodes yet: run `labctl up` (or --only provision) first")

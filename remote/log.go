@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -12,14 +13,22 @@ import (
 // Redacted replaces secrets in logs and errors.
 const Redacted = "[REDACTED]"
 
-// Redact replaces every secret in s.
+// Redact replaces every secret in s, however short: a short secret is
+// still a secret (lab files refuse short login passwords, so that this
+// rarely shreds ordinary text). Longer secrets go first, so that one
+// containing another is replaced whole.
 func Redact(s string, secrets ...[]string) string {
+	var all []string
 	for _, list := range secrets {
 		for _, sec := range list {
-			if len(sec) >= 4 { // shorter "secrets" would shred ordinary text
-				s = strings.ReplaceAll(s, sec, Redacted)
+			if sec != "" {
+				all = append(all, sec)
 			}
 		}
+	}
+	sort.Slice(all, func(i, j int) bool { return len(all[i]) > len(all[j]) })
+	for _, sec := range all {
+		s = strings.ReplaceAll(s, sec, Redacted)
 	}
 	return s
 }

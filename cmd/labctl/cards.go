@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -45,6 +46,10 @@ The files hold passwords: they are written readable by their owner only.
 				return fmt.Errorf("%w: %w", errUnavailable, err)
 			case err != nil:
 				return usageError{err}
+			}
+			deck.HideSecrets = !a.showSecrets
+			if deck.HideSecrets && slices.Contains(formats, "json") {
+				fmt.Fprintln(a.errOut, "labctl: the JSON cards leave the passwords out; pass --show-secrets to include them")
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), pdfTimeout)
 			defer cancel()

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -18,10 +19,12 @@ type app struct {
 	stateDir string
 	verbose  bool
 	jsonOut  bool
-	wait     time.Duration
-	flags    *pflag.FlagSet
-	out      io.Writer
-	errOut   io.Writer
+	// showSecrets prints passwords and keys where they would be hidden.
+	showSecrets bool
+	wait        time.Duration
+	flags       *pflag.FlagSet
+	out         io.Writer
+	errOut      io.Writer
 }
 
 func newRootCmd() *cobra.Command {
@@ -37,6 +40,7 @@ func newRootCmd() *cobra.Command {
 	pf.StringVar(&a.stateDir, "state-dir", os.Getenv("LABCTL_STATE_DIR"), "state directory (default $XDG_DATA_HOME/labctl/NAME)")
 	pf.BoolVarP(&a.verbose, "verbose", "v", false, "print more")
 	pf.BoolVar(&a.jsonOut, "json", false, "print JSON where it fits")
+	pf.BoolVar(&a.showSecrets, "show-secrets", false, "include passwords in JSON and status output (hidden otherwise)")
 	pf.DurationVar(&a.wait, "wait", 0, "wait this long for another labctl working on the same lab")
 	pf.Int("parallel", lab.DefaultParallel, "hosts driven at once (ssh.parallel)")
 	a.flags = pf
@@ -85,11 +89,20 @@ func (a *app) open(purpose string) (*lab.Lab, *lab.Store, *lab.State, error) {
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	return a.openStore(l, purpose, lab.Open)
+}
+
+// openStore locks the lab's state directory with open (lab.Open, or
+// lab.OpenDryRun) and reads the state.
+func (a *app) openStore(l *lab.Lab, purpose string, open func(string, time.Duration, string) (*lab.Store, error)) (*lab.Lab, *lab.Store, *lab.State, error) {
 	dir, err := a.dir(l)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	st, err := lab.Open(dir, a.wait, purpose)
+	st, err := open(dir, a.wait, purpose)
+	if errors.Is(err, lab.ErrStateDir) {
+		return nil, nil, nil, usageError{err}
+	}
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -59,7 +59,8 @@ for scripts, without secrets. --watch redraws every --interval until Ctrl-C.`,
 				rows := status.Probe(ctx, cur, func(cluster int, node string) remote.Executor {
 					return provision.ExecutorFor(e, cur, cluster, node)
 				}, opts)
-				return statusFrame(a.jsonOut, watch, l, rows, interval)
+				out, err := statusFrame(a.jsonOut, watch, l, rows, interval)
+				return a.hideSecrets(out, l, cur), err
 			}
 			if !watch {
 				out, err := frame(cmd.Context())
@@ -95,4 +96,13 @@ func statusFrame(jsonOut, watch bool, l *lab.Lab, rows []status.Row, interval ti
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// hideSecrets redacts the lab's passwords and keys from output (an error
+// a node printed may quote one), unless --show-secrets.
+func (a *app) hideSecrets(out []byte, l *lab.Lab, s *lab.State) []byte {
+	if a.showSecrets {
+		return out
+	}
+	return []byte(remote.Redact(string(out), s.Secrets(), []string{l.SSH.Password}))
 }

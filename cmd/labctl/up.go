@@ -2,11 +2,14 @@ package main
 
 import (
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/labctl/labctl/cards"
+	"github.com/labctl/labctl/lab"
 	"github.com/labctl/labctl/pipeline"
 	"github.com/labctl/labctl/remote"
 )
@@ -22,7 +25,19 @@ func newUpCmd(a *app) *cobra.Command {
 			if only != "" && !slices.Contains(pipeline.Phases, only) {
 				return badInput("--only: %q is not one of %s", only, strings.Join(pipeline.Phases, ", "))
 			}
-			l, store, s, err := a.open("labctl up")
+			l, err := a.lab()
+			if err != nil {
+				return err
+			}
+			// What would stop `labctl cards` stops the class before it is built.
+			if err := cards.Check(l, filepath.Dir(a.file)); err != nil {
+				return usageError{err}
+			}
+			open := lab.Open
+			if dryRun {
+				open = lab.OpenDryRun // a dry run changes nothing
+			}
+			l, store, s, err := a.openStore(l, "labctl up", open)
 			if err != nil {
 				return err
 			}
