@@ -124,3 +124,30 @@ func TestPhaseSkipsWhatIsThere(t *testing.T) {
 		t.Errorf("output: %s", out.String())
 	}
 }
+
+// cni: weave on a lab with the Internet: Weave Net replaces labctl's
+// enforcer, with the lab's registry, version and pod subnet.
+func TestWeaveFromTheLabFile(t *testing.T) {
+	l, err := lab.Parse("lab.yaml", []byte("kubernetes: {cni: weave, source: packages, podSubnet: 10.32.0.0/12, weave: {registry: ghcr.io/example/weave, version: 2.8.9}}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sel, err := Selected(l, Registry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if Names(sel) != "netcheck, weave" {
+		t.Fatalf("selected %s", Names(sel))
+	}
+	objs, err := Render(sel[1:], Env{Lab: l})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := kube.YAML(objs)
+	for _, want := range []string{"image: ghcr.io/example/weave/weave-kube:2.8.9", "image: ghcr.io/example/weave/weave-npc:2.8.9",
+		"name: IPALLOC_RANGE\n          value: 10.32.0.0/12", "labctl.io/addon: weave"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("rendered weave lacks %q", want)
+		}
+	}
+}
