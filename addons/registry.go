@@ -5,9 +5,11 @@ import (
 
 	"github.com/labctl/labctl/addons/netcheck"
 	"github.com/labctl/labctl/addons/netpol"
+	"github.com/labctl/labctl/addons/portworx"
 	"github.com/labctl/labctl/addons/weave"
 	"github.com/labctl/labctl/artifacts/goimage"
 	"github.com/labctl/labctl/kube"
+	"github.com/labctl/labctl/lab"
 )
 
 // Registry is every add-on this version knows, by name. The lab file's
@@ -58,7 +60,25 @@ func Registry() map[string]Addon {
 		"traefik":        {Name: "traefik", Unavailable: "remove it from addons"},
 		"storage":        {Name: "storage", Unavailable: "remove it from addons"},
 		"prometheus":     {Name: "prometheus", Unavailable: "remove it from addons"},
-		"portworx":       {Name: "portworx", Offline: "Portworx needs its own images and spec service from the Internet", Unavailable: "remove it from addons"},
+		// The deck's storage chapter: node1 fetches Portworx's spec from
+		// its spec service; labctl applies it and the deck's StorageClass.
+		"portworx": {
+			Name:    "portworx",
+			Offline: "Portworx needs its spec service (install.portworx.com) and its images from the Internet",
+			Spec: func(e Env) string {
+				return portworx.SpecURL(e.Lab.Kubernetes.Version, portworx.ClusterName(e.Lab.Name))
+			},
+			Objects: func(Env) ([]kube.Object, error) { return portworx.Objects(), nil },
+			Needs: func(l *lab.Lab) string {
+				switch {
+				case l.Nodes.PortworxSize == "0":
+					return "the loop device " + portworx.Device + " on every node (nodes.portworxSize is 0)"
+				case l.NodesPerCluster < 3:
+					return fmt.Sprintf("3 nodes per cluster or more (Portworx's minimum; nodesPerCluster is %d)", l.NodesPerCluster)
+				}
+				return ""
+			},
+		},
 	}
 }
 

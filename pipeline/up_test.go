@@ -33,6 +33,7 @@ func TestRunRefusesBeforeTouchingNodes(t *testing.T) {
 		{"weave offline with --only kubeadm", "weave", "cache", nil, "kubeadm", ErrBadInput, "kubernetes.cni: weave cannot be installed offline"},
 		{"an add-on this version lacks", "bridge", "cache", []string{"traefik"}, "", ErrUnavailable, "addons: traefik not available yet"},
 		{"portworx offline", "bridge", "cache", []string{"portworx"}, "", ErrBadInput, "addons: portworx cannot be installed offline"},
+		{"portworx on one node", "bridge", "packages", []string{"portworx"}, "", ErrBadInput, "addons: portworx needs 3 nodes per cluster or more"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			prov := &countingProvider{}
