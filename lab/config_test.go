@@ -133,12 +133,12 @@ func TestLoadPrecedenceFileEnvFlag(t *testing.T) {
 		t.Fatalf("file values lost: parallel %d attendees %d", l.SSH.Parallel, l.Attendees)
 	}
 	// Environment over file.
-	env := []string{"LABCTL_SSH_PARALLEL=20", "LABCTL_ATTENDEES=5", "LABCTL_KUBERNETES_VERSION=1.34.2"}
+	env := []string{"LABCTL_SSH_PARALLEL=20", "LABCTL_ATTENDEES=5", "LABCTL_KUBERNETES_VERSION=1.34.2", "LABCTL_KUBERNETES_WEAVE_REGISTRY=ghcr.io/weaveworks/launcher"}
 	l, err = Load(LoadOptions{Path: path, Environ: env, Flags: flags})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if l.SSH.Parallel != 20 || l.Attendees != 5 || l.Kubernetes.Version != "1.34.2" {
+	if l.SSH.Parallel != 20 || l.Attendees != 5 || l.Kubernetes.Version != "1.34.2" || l.Kubernetes.Weave.Registry != "ghcr.io/weaveworks/launcher" {
 		t.Fatalf("environment did not override: %+v", l)
 	}
 	// Flag over environment.
