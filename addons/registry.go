@@ -66,6 +66,9 @@ func Registry() map[string]Addon {
 			Name:    "portworx",
 			Offline: "Portworx needs its spec service (install.portworx.com) and its images from the Internet",
 			Spec: func(e Env) string {
+				if e.Lab == nil {
+					return ""
+				}
 				return portworx.SpecURL(e.Lab.Kubernetes.Version, portworx.ClusterName(e.Lab.Name))
 			},
 			Objects: func(Env) ([]kube.Object, error) { return portworx.Objects(), nil },
