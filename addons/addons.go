@@ -35,6 +35,13 @@ type Addon struct {
 	Offline string
 	// Unavailable, when set, says the add-on is not in this version yet.
 	Unavailable string
+	// Spec, when set, is the URL of a manifest only the vendor's service
+	// renders: node1 fetches it and the phase applies what it holds
+	// before the typed objects (online labs only).
+	Spec func(Env) string
+	// Needs, when set, says what the lab lacks for this add-on ("" when
+	// nothing), found before any node is touched.
+	Needs func(*lab.Lab) string
 }
 
 // Image is one image of an add-on: where rooms with the Internet pull it,
@@ -86,6 +93,11 @@ func Selected(l *lab.Lab, registry map[string]Addon) ([]Addon, error) {
 		if a.Unavailable != "" {
 			return nil, &SelectError{Addon: n, Field: field, Reason: "not available yet in this version: " + a.Unavailable}
 		}
+		if a.Needs != nil {
+			if why := a.Needs(l); why != "" {
+				return nil, &SelectError{Addon: n, Field: field, BadInput: true, Reason: "needs " + why}
+			}
+		}
 		out = append(out, a)
 	}
 	return out, nil
@@ -95,8 +107,9 @@ func Selected(l *lab.Lab, registry map[string]Addon) ([]Addon, error) {
 type SelectError struct {
 	Addon, Field, Reason string
 	// Offline: the add-on exists but needs the Internet (bad input for a
-	// cache lab); otherwise this version lacks it.
-	Offline bool
+	// cache lab). BadInput: the lab lacks something the add-on needs.
+	// Neither: this version lacks the add-on.
+	Offline, BadInput bool
 }
 
 func (e *SelectError) Error() string { return fmt.Sprintf("%s: %s %s", e.Field, e.Addon, e.Reason) }
@@ -113,18 +126,23 @@ func Render(addons []Addon, env Env) ([]kube.Object, error) {
 		if err != nil {
 			return nil, fmt.Errorf("add-on %s: %w", a.Name, err)
 		}
-		for _, o := range objs {
-			l := o.GetLabels()
-			if l == nil {
-				l = map[string]string{}
-			}
-			l[LabelManagedBy] = "labctl"
-			l[LabelAddon] = a.Name
-			o.SetLabels(l)
-		}
+		label(objs, a.Name)
 		all = append(all, objs...)
 	}
 	return all, nil
+}
+
+// label marks objs as labctl's and as add-on name's.
+func label(objs []kube.Object, name string) {
+	for _, o := range objs {
+		l := o.GetLabels()
+		if l == nil {
+			l = map[string]string{}
+		}
+		l[LabelManagedBy] = "labctl"
+		l[LabelAddon] = name
+		o.SetLabels(l)
+	}
 }
 
 // Names lists add-ons for messages.

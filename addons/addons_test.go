@@ -20,6 +20,11 @@ func testLab(source, cni string, list ...string) *lab.Lab {
 	return l
 }
 
+func withNodes(l *lab.Lab, n int, portworxSize string) *lab.Lab {
+	l.NodesPerCluster, l.Nodes.PortworxSize = n, portworxSize
+	return l
+}
+
 func TestSelected(t *testing.T) {
 	reg := Registry()
 	got, err := Selected(testLab("cache", "bridge", "helm"), reg)
@@ -37,11 +42,13 @@ func TestSelected(t *testing.T) {
 		{testLab("cache", "weave"), true, "kubernetes.cni: weave cannot be installed offline"},
 		{testLab("cache", "bridge", "portworx"), true, "addons: portworx cannot be installed offline"},
 		{testLab("packages", "bridge", "prometheus"), false, "addons: prometheus not available yet"},
+		{withNodes(testLab("packages", "bridge", "portworx"), 2, "10G"), true, "addons: portworx needs 3 nodes per cluster or more"},
+		{withNodes(testLab("packages", "bridge", "portworx"), 4, "0"), true, "addons: portworx needs the loop device /dev/loop4"},
 		{testLab("packages", "bridge", "istio"), false, "addons: istio unknown add-on"},
 	} {
 		_, err := Selected(tc.l, reg)
 		var se *SelectError
-		if !errors.As(err, &se) || se.Offline != tc.offline || !strings.Contains(err.Error(), tc.msg) {
+		if !errors.As(err, &se) || (se.Offline || se.BadInput) != tc.offline || !strings.Contains(err.Error(), tc.msg) {
 			t.Errorf("%v: err %v, want %q (offline %v)", tc.l.Addons, err, tc.msg, tc.offline)
 		}
 	}
@@ -122,5 +129,83 @@ func TestPhaseSkipsWhatIsThere(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "add-ons unchanged") {
 		t.Errorf("output: %s", out.String())
+	}
+}
+
+// cni: weave on a lab with the Internet: Weave Net replaces labctl's
+// enforcer, with the lab's registry, version and pod subnet.
+func TestWeaveFromTheLabFile(t *testing.T) {
+	l, err := lab.Parse("lab.yaml", []byte("kubernetes: {cni: weave, source: packages, podSubnet: 10.32.0.0/12, weave: {registry: ghcr.io/example/weave, version: 2.8.9}}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sel, err := Selected(l, Registry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if Names(sel) != "netcheck, weave" {
+		t.Fatalf("selected %s", Names(sel))
+	}
+	objs, err := Render(sel[1:], Env{Lab: l})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := kube.YAML(objs)
+	for _, want := range []string{"image: ghcr.io/example/weave/weave-kube:2.8.9", "image: ghcr.io/example/weave/weave-npc:2.8.9",
+		"name: IPALLOC_RANGE\n          value: 10.32.0.0/12", "labctl.io/addon: weave"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("rendered weave lacks %q", want)
+		}
+	}
+}
+
+// portworx on a lab with the Internet: node1 fetches the spec for the
+// lab's Kubernetes version, labctl labels what it holds as the add-on's,
+// and the URL is part of the digest (a re-run with the same lab fetches
+// nothing; a new Kubernetes version fetches again).
+func TestPortworxSpecFromNode1(t *testing.T) {
+	l, err := lab.Parse("lab.yaml", []byte("name: room-b\nnodesPerCluster: 3\nkubernetes: {source: packages, cni: bridge}\naddons: [portworx]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sel, err := Selected(l, Registry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := Env{Lab: l, Images: map[string]string{}}
+	urls := specURLs(sel, env)
+	want := "https://install.portworx.com/2.13?b=true&c=px-room-b&csi=true&kbver=1.34.4&s=%2Fdev%2Floop4&stork=true"
+	if len(urls) != 1 || urls[0] != want {
+		t.Fatalf("spec URLs %v", urls)
+	}
+	spec := "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: px-account, namespace: kube-system}\n---\n" +
+		"apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: portworx, namespace: kube-system, labels: {name: portworx}}\n"
+	node1 := remote.NewFake("01/node1").On(`^curl -fsSL .*'https://install\.portworx\.com/2\.13\?b=true&c=px-room-b&`, spec, 0)
+	p := &Phase{Addons: sel, Env: env}
+	objs, err := p.fetchSpecs(context.Background(), node1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(objs) != 2 || objs[1].GetName() != "portworx" || objs[1].GetLabels()["name"] != "portworx" ||
+		objs[1].GetLabels()[LabelAddon] != "portworx" || objs[0].GetLabels()[LabelManagedBy] != "labctl" {
+		t.Errorf("fetched %d objects, labels %v", len(objs), objs[len(objs)-1].GetLabels())
+	}
+	typed, _ := Render(sel, env)
+	d1, _ := digestOf(typed, urls...)
+	l.Kubernetes.Version = "1.35.1"
+	d2, _ := digestOf(typed, specURLs(sel, env)...)
+	if d1 == d2 {
+		t.Error("a new spec URL did not change the digest")
+	}
+
+	// A spec service that answers with an error page is an error naming
+	// the URL, not an empty apply.
+	node1 = remote.NewFake("01/node1").On(`^curl`, "<html>502 Bad Gateway</html>", 0)
+	if _, err := p.fetchSpecs(context.Background(), node1); err == nil || !strings.Contains(err.Error(), "add-on portworx: the spec from https://install.portworx.com/") {
+		t.Errorf("err = %v", err)
+	}
+	node1 = remote.NewFake("01/node1").On(`^curl`, "", 22)
+	if _, err := p.fetchSpecs(context.Background(), node1); err == nil || !strings.Contains(err.Error(), "fetching https://install.portworx.com/") {
+		t.Errorf("err = %v", err)
 	}
 }

@@ -81,7 +81,7 @@ func (p *Phase) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	digest, err := digestOf(objs)
+	digest, err := digestOf(objs, specURLs(p.Addons, p.Env)...)
 	if err != nil {
 		return err
 	}
@@ -122,6 +122,11 @@ func (p *Phase) cluster(ctx context.Context, c Cluster, objs []kube.Object, dige
 	if err != nil {
 		return fail("connect", err)
 	}
+	specs, err := p.fetchSpecs(ctx, c.Node1)
+	if err != nil {
+		return fail("spec", err)
+	}
+	objs = append(specs, objs...)
 	if err := cl.Apply(ctx, objs); err != nil {
 		return fail("apply", err)
 	}
@@ -165,10 +170,13 @@ var PruneKinds = []schema.GroupVersionKind{
 	{Version: "v1", Kind: "Namespace"},
 }
 
-// digestOf identifies the rendered objects: the same digest as the last
-// apply means there is nothing to send.
-func digestOf(objs []kube.Object) (string, error) {
+// digestOf identifies the rendered objects and the vendor specs' URLs:
+// the same digest as the last apply means there is nothing to send.
+func digestOf(objs []kube.Object, specURLs ...string) (string, error) {
 	h := sha256.New()
+	for _, u := range specURLs {
+		h.Write([]byte("spec " + u + "\n"))
+	}
 	for _, o := range objs {
 		u, err := kube.ToUnstructured(o)
 		if err != nil {

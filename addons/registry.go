@@ -1,10 +1,15 @@
 package addons
 
 import (
+	"fmt"
+
 	"github.com/labctl/labctl/addons/netcheck"
 	"github.com/labctl/labctl/addons/netpol"
+	"github.com/labctl/labctl/addons/portworx"
+	"github.com/labctl/labctl/addons/weave"
 	"github.com/labctl/labctl/artifacts/goimage"
 	"github.com/labctl/labctl/kube"
+	"github.com/labctl/labctl/lab"
 )
 
 // Registry is every add-on this version knows, by name. The lab file's
@@ -35,13 +40,48 @@ func Registry() map[string]Addon {
 		},
 		// Helm is a tool on every node already (nodeprep); the name is
 		// accepted for lab files written for the course's tooling.
-		"helm":           {Name: "helm"},
-		"weave":          {Name: "weave", Offline: "Weave Net's images are not buildable from the Go module proxy (github.com/weaveworks/weave is not served); use kubernetes.cni: bridge", Unavailable: "Weave Net comes in a later version; use kubernetes.cni: bridge (NetworkPolicy is enforced with it)"},
+		"helm": {Name: "helm"},
+		// The course's CNI. Its images are pulled by the nodes from
+		// kubernetes.weave.registry (a lab setting, not an Image here:
+		// nothing to build, and the reference depends on the lab).
+		"weave": {
+			Name:    "weave",
+			Offline: "Weave Net's images cannot be built offline (github.com/weaveworks/weave is not on the Go module proxy); use kubernetes.cni: bridge (NetworkPolicy is enforced with it too)",
+			Objects: func(e Env) ([]kube.Object, error) {
+				if e.Lab == nil {
+					return nil, fmt.Errorf("no lab to read kubernetes.weave and kubernetes.podSubnet from")
+				}
+				k := e.Lab.Kubernetes
+				kubeImage, npcImage := weave.Images(k.Weave.Registry, k.Weave.Version)
+				return weave.Objects(kubeImage, npcImage, k.PodSubnet), nil
+			},
+		},
 		"metrics-server": {Name: "metrics-server", Unavailable: "remove it from addons"},
 		"traefik":        {Name: "traefik", Unavailable: "remove it from addons"},
 		"storage":        {Name: "storage", Unavailable: "remove it from addons"},
 		"prometheus":     {Name: "prometheus", Unavailable: "remove it from addons"},
-		"portworx":       {Name: "portworx", Offline: "Portworx needs its own images and spec service from the Internet", Unavailable: "remove it from addons"},
+		// The deck's storage chapter: node1 fetches Portworx's spec from
+		// its spec service; labctl applies it and the deck's StorageClass.
+		"portworx": {
+			Name:    "portworx",
+			Offline: "Portworx needs its spec service (install.portworx.com) and its images from the Internet",
+			Spec: func(e Env) string {
+				if e.Lab == nil {
+					return ""
+				}
+				return portworx.SpecURL(e.Lab.Kubernetes.Version, portworx.ClusterName(e.Lab.Name))
+			},
+			Objects: func(Env) ([]kube.Object, error) { return portworx.Objects(), nil },
+			Needs: func(l *lab.Lab) string {
+				switch {
+				case l.Nodes.PortworxSize == "0":
+					return "the loop device " + portworx.Device + " on every node (nodes.portworxSize is 0)"
+				case l.NodesPerCluster < 3:
+					return fmt.Sprintf("3 nodes per cluster or more (Portworx's minimum; nodesPerCluster is %d)", l.NodesPerCluster)
+				}
+				return ""
+			},
+		},
 	}
 }
 

@@ -69,6 +69,11 @@ func TestParseBadInput(t *testing.T) {
 		{"malformed version", "kubernetes: {version: \"latest\"}\n", `kubernetes.version: "latest" is not a version like`},
 		{"unquoted version", "kubernetes: {version: 1.30}\n", "lab.yaml:1: kubernetes.version: write 1.30 in quotes"},
 		{"unknown provider", "provider: {type: aws}\n", `provider.type: "aws" is not one of local, inventory, pulumi, kind`},
+		{"weave registry with a scheme", "kubernetes: {weave: {registry: \"https://ghcr.io/weaveworks\"}}\n", `kubernetes.weave.registry: "https://ghcr.io/weaveworks" is not an image repository like docker.io/weaveworks`},
+		{"weave registry uppercase path", "kubernetes: {weave: {registry: docker.io/WeaveWorks}}\n", `kubernetes.weave.registry: "docker.io/WeaveWorks" is not an image repository`},
+		{"weave mirror with a port", "kubernetes: {weave: {registry: \"mirror.example.com:5000/weaveworks/\"}}\n", ""},
+		{"weave version with a colon", "kubernetes: {weave: {version: \"2.8:1\"}}\n", `kubernetes.weave.version: "2.8:1" is not an image tag like 2.8.1`},
+		{"weave misspelt", "kubernetes: {weave: {registy: x}}\n", `lab.yaml:1: unknown field "kubernetes.weave.registy" (did you mean "registry"?)`},
 		{"unknown cni", "kubernetes: {cni: flannel}\n", `kubernetes.cni: "flannel" is not one of`},
 		{"unknown addon", "addons: [metrics-server, istio]\n", `addons[1]: unknown add-on "istio"; known: metrics-server`},
 		{"misspelt addon", "addons: [metric-server]\n", `addons[0]: unknown add-on "metric-server" (did you mean "metrics-server"?)`},
@@ -135,12 +140,12 @@ func TestLoadPrecedenceFileEnvFlag(t *testing.T) {
 		t.Fatalf("file values lost: parallel %d attendees %d", l.SSH.Parallel, l.Attendees)
 	}
 	// Environment over file.
-	env := []string{"LABCTL_SSH_PARALLEL=20", "LABCTL_ATTENDEES=5", "LABCTL_KUBERNETES_VERSION=1.34.2"}
+	env := []string{"LABCTL_SSH_PARALLEL=20", "LABCTL_ATTENDEES=5", "LABCTL_KUBERNETES_VERSION=1.34.2", "LABCTL_KUBERNETES_WEAVE_REGISTRY=ghcr.io/weaveworks/launcher"}
 	l, err = Load(LoadOptions{Path: path, Environ: env, Flags: flags})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if l.SSH.Parallel != 20 || l.Attendees != 5 || l.Kubernetes.Version != "1.34.2" {
+	if l.SSH.Parallel != 20 || l.Attendees != 5 || l.Kubernetes.Version != "1.34.2" || l.Kubernetes.Weave.Registry != "ghcr.io/weaveworks/launcher" {
 		t.Fatalf("environment did not override: %+v", l)
 	}
 	// Flag over environment.
@@ -194,6 +199,9 @@ func TestCloudDefaultsFollowTheCourse(t *testing.T) {
 	l, err := Parse("lab.yaml", []byte("provider:\n  type: inventory\n  clusters: [[{address: 203.0.113.1}]]\n"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if w := l.Kubernetes.Weave; w.Registry != "docker.io/weaveworks" || w.Version != "2.8.1" {
+		t.Errorf("weave images default to %+v", w)
 	}
 	if l.Kubernetes.CNI != "weave" || l.Kubernetes.Source != "packages" || l.NodesPerCluster != 1 || l.Attendees != 1 {
 		t.Fatalf("inventory defaults: %+v", l.Kubernetes)

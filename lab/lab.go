@@ -39,6 +39,18 @@ type KubernetesSpec struct {
 	Artifacts string `yaml:"artifacts"`
 	// PodSubnet is the cluster's pod network (default 10.244.0.0/16).
 	PodSubnet string `yaml:"podSubnet"`
+	// Weave says where Weave Net's images come from (cni: weave).
+	Weave WeaveSpec `yaml:"weave"`
+}
+
+// WeaveSpec locates Weave Net's images: REGISTRY/weave-kube:VERSION and
+// REGISTRY/weave-npc:VERSION. Weaveworks archived the project in 2024; a
+// mirror or the community fork may be the only source a room can reach.
+type WeaveSpec struct {
+	// Registry is the repository prefix (default docker.io/weaveworks).
+	Registry string `yaml:"registry"`
+	// Version is the images' tag (default 2.8.1, Weave Net's last release).
+	Version string `yaml:"version"`
 }
 
 // NodesSpec is what nodeprep puts on every node besides Kubernetes.

@@ -19,6 +19,9 @@ const (
 	DefaultParallel    = 50
 	DefaultNamespace   = "dockercoins"
 	maxParallel        = 1000
+	// Weave Net's last release, and where Weaveworks published it.
+	DefaultWeaveRegistry = "docker.io/weaveworks"
+	DefaultWeaveVersion  = "2.8.1"
 )
 
 // Supported Kubernetes minors: what the official package repository serves
@@ -32,6 +35,10 @@ var (
 	sizeRE    = regexp.MustCompile(`^(0|[1-9][0-9]*[KMGT]?)$`)
 	pkgRE     = regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]+(=[A-Za-z0-9.+:~-]+)?$`)
 	hostRE    = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$`)
+	// An image repository prefix: an optional registry host[:port], then
+	// lowercase path components (the distribution reference grammar).
+	registryRE = regexp.MustCompile(`^([A-Za-z0-9.-]+(:[0-9]+)?/)?[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*$`)
+	tagRE      = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
 )
 
 // Providers, CNIs and add-ons labctl knows.
@@ -82,6 +89,13 @@ func (l *Lab) applyDefaults() {
 	}
 	if l.Kubernetes.PodSubnet == "" {
 		l.Kubernetes.PodSubnet = "10.244.0.0/16"
+	}
+	if l.Kubernetes.Weave.Registry == "" {
+		l.Kubernetes.Weave.Registry = DefaultWeaveRegistry
+	}
+	l.Kubernetes.Weave.Registry = strings.TrimSuffix(l.Kubernetes.Weave.Registry, "/")
+	if l.Kubernetes.Weave.Version == "" {
+		l.Kubernetes.Weave.Version = DefaultWeaveVersion
 	}
 	if l.Nodes.PortworxSize == "" {
 		l.Nodes.PortworxSize = "10G"
@@ -155,6 +169,12 @@ func (l *Lab) Validate() error {
 	}
 	if _, _, err := net.ParseCIDR(l.Kubernetes.PodSubnet); err != nil {
 		return fmt.Errorf("kubernetes.podSubnet: %q is not a CIDR", l.Kubernetes.PodSubnet)
+	}
+	if !registryRE.MatchString(l.Kubernetes.Weave.Registry) {
+		return fmt.Errorf("kubernetes.weave.registry: %q is not an image repository like %s", l.Kubernetes.Weave.Registry, DefaultWeaveRegistry)
+	}
+	if !tagRE.MatchString(l.Kubernetes.Weave.Version) {
+		return fmt.Errorf("kubernetes.weave.version: %q is not an image tag like %s", l.Kubernetes.Weave.Version, DefaultWeaveVersion)
 	}
 	if !sizeRE.MatchString(l.Nodes.PortworxSize) {
 		return fmt.Errorf("nodes.portworxSize: %q is not a size like 10G", l.Nodes.PortworxSize)

@@ -103,7 +103,7 @@ func (p *ClusterPhase) cluster(ctx context.Context, c *lab.Cluster) (changed boo
 	if err != nil {
 		return false, err
 	}
-	if len(clusterPlan(c, facts, w)) == 0 {
+	if len(clusterPlan(c, facts, w, p.cniAddon())) == 0 {
 		p.logf("    cluster %02d: every node joined and Ready, nothing to do\n", c.Index)
 		return false, nil
 	}
@@ -126,6 +126,10 @@ func (p *ClusterPhase) cluster(ctx context.Context, c *lab.Cluster) (changed boo
 	}
 	if err := p.joinWorkers(ctx, c, n1, x1, w.join); err != nil {
 		return true, err
+	}
+	if p.cniAddon() {
+		// Nodes become Ready once the addons phase installed the CNI.
+		return true, p.waitRegistered(ctx, c, x1)
 	}
 	if err := p.network(ctx, c); err != nil {
 		return true, err

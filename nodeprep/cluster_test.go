@@ -161,3 +161,46 @@ func TestClusterDryRunPlans(t *testing.T) {
 		}
 	}
 }
+
+// With Weave Net the addons phase installs the CNI: kubeadm's network step
+// writes no bridge configuration, and NotReady nodes (no CNI yet) are
+// enough once registered.
+func TestWeaveLeavesTheNetworkToTheAddon(t *testing.T) {
+	c := &lab.Cluster{Index: 1, Nodes: []lab.Node{{Name: "node1"}, {Name: "node2"}}}
+	x1 := remote.NewFake("01/node1").
+		On(`kubectl get nodes --no-headers`, "node1   NotReady   control-plane   1m   v1.34.4\nnode2   NotReady   <none>   1m   v1.34.4\n", 0)
+	x2 := remote.NewFake("01/node2")
+	l := &lab.Lab{}
+	l.Kubernetes.CNI = "weave"
+	p := &ClusterPhase{Lab: l, ReadyTimeout: time.Minute, Exec: func(_ int, n string) remote.Executor {
+		if n == "node1" {
+			return x1
+		}
+		return x2
+	}}
+	if err := p.network(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.waitRegistered(context.Background(), c, x1); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []*remote.Fake{x1, x2} {
+		for _, call := range f.Calls() {
+			if strings.Contains(call, "bridge") || strings.Contains(call, "cni") {
+				t.Errorf("%s ran %q", f.Name(), call)
+			}
+		}
+	}
+	if got := unregisteredNodes("node1   NotReady   control-plane\n", c); len(got) != 1 || got[0] != "node2" {
+		t.Errorf("unregistered = %v", got)
+	}
+	p.ReadyTimeout = time.Nanosecond
+	x1 = remote.NewFake("01/node1").On(`kubectl get nodes --no-headers`, "node1   NotReady   control-plane   1m   v1.34.4\n", 0)
+	if err := p.waitRegistered(context.Background(), c, x1); err == nil || !strings.Contains(err.Error(), "not registered after 1ns: node2") {
+		t.Errorf("err = %v", err)
+	}
+	facts := "initialized\nkubeconfig\nnodes-table: x\n"
+	if plan := clusterPlan(c, facts, workers{}, true); len(plan) != 1 || !strings.Contains(plan[0], "registered") {
+		t.Errorf("plan %q", plan)
+	}
+}

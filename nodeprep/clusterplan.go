@@ -98,9 +98,14 @@ func (p *ClusterPhase) startKubelets(ctx context.Context, xs []remote.Executor) 
 }
 
 // clusterPlan says what Run would do to a cluster, given its probe; none
-// when every node is joined and Ready.
-func clusterPlan(c *lab.Cluster, facts string, w workers) []string {
+// when every node is joined and Ready. When the CNI is an add-on
+// (cniAddon), nodes are not Ready before the addons phase: being
+// registered is enough here.
+func clusterPlan(c *lab.Cluster, facts string, w workers, cniAddon bool) []string {
 	notReady := notReadyNodes(nodeLines(facts), c)
+	if cniAddon {
+		notReady = unregisteredNodes(nodeLines(facts), c)
+	}
 	if len(w.join) == 0 && len(w.start) == 0 && strings.Contains(facts, "initialized") && strings.Contains(facts, "kubeconfig") && len(notReady) == 0 {
 		return nil
 	}
@@ -120,6 +125,9 @@ func clusterPlan(c *lab.Cluster, facts string, w workers) []string {
 	wait := "wait until every node is Ready"
 	if len(notReady) > 0 {
 		wait = "wait until " + strings.Join(notReady, ", ") + " Ready"
+	}
+	if cniAddon {
+		return append(todo, "wait until every node is registered (the pod network is an add-on)")
 	}
 	return append(todo, "the pod network", wait)
 }
@@ -142,7 +150,7 @@ func (p *ClusterPhase) DryRun(ctx context.Context, w io.Writer) error {
 			continue
 		}
 		facts, ws, err := p.probe(ctx, c)
-		switch todo := clusterPlan(c, facts, ws); {
+		switch todo := clusterPlan(c, facts, ws, p.cniAddon()); {
 		case err != nil:
 			errs = append(errs, err)
 			fmt.Fprintf(w, "    cluster %02d: cannot probe: %v\n", c.Index, err)

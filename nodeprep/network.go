@@ -14,17 +14,21 @@ import (
 // network installs the cluster's pod network. "bridge" works offline: each
 // node bridges its own pod range (the podCIDR the controller manager gave
 // it) and routes the others' ranges to their nodes. Weave, the course's
-// CNI, is an add-on and comes with the addons phase.
+// CNI, is an add-on (cniAddon): the addons phase installs it, and this
+// step leaves the nodes' CNI configuration to it.
 func (p *ClusterPhase) network(ctx context.Context, c *lab.Cluster) error {
 	switch p.Lab.Kubernetes.CNI {
-	case "none":
-		return nil
 	case "bridge":
 		return p.bridge(ctx, c)
+	case "none", "weave":
+		return nil
 	}
 	x1 := p.Exec(c.Index, "node1")
-	return &StepError{Host: x1.Name(), Step: "network", Err: fmt.Errorf("the %s CNI comes with the addons phase, which this version does not have yet (set kubernetes.cni: bridge)", p.Lab.Kubernetes.CNI)}
+	return &StepError{Host: x1.Name(), Step: "network", Err: fmt.Errorf("kubernetes.cni: %s is not a CNI this version installs", p.Lab.Kubernetes.CNI)}
 }
+
+// cniAddon says whether the addons phase installs the pod network.
+func (p *ClusterPhase) cniAddon() bool { return p.Lab != nil && p.Lab.Kubernetes.CNI == "weave" }
 
 func (p *ClusterPhase) bridge(ctx context.Context, c *lab.Cluster) error {
 	x1 := p.Exec(c.Index, "node1")

@@ -58,6 +58,48 @@ func (p *ClusterPhase) waitReady(ctx context.Context, c *lab.Cluster, x1 remote.
 	}
 }
 
+// waitRegistered polls node1 until every node of c is known to the API
+// server, Ready or not: with a CNI add-on, nodes are NotReady until the
+// addons phase.
+func (p *ClusterPhase) waitRegistered(ctx context.Context, c *lab.Cluster, x1 remote.Executor) error {
+	deadline := time.Now().Add(p.ReadyTimeout)
+	var missing []string
+	for {
+		out, err := p.step(ctx, x1, "wait for the nodes", remote.Command{Line: "KUBECONFIG=/etc/kubernetes/admin.conf kubectl get nodes --no-headers"})
+		if err == nil {
+			if missing = unregisteredNodes(out, c); len(missing) == 0 {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return &StepError{Host: x1.Name(), Step: "wait for the nodes", Err: fmt.Errorf("not registered after %s: %s", p.ReadyTimeout, strings.Join(missing, ", "))}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(3 * time.Second):
+		}
+	}
+}
+
+// unregisteredNodes lists the cluster's nodes missing from `kubectl get
+// nodes`.
+func unregisteredNodes(out string, c *lab.Cluster) []string {
+	listed := map[string]bool{}
+	for _, line := range strings.Split(out, "\n") {
+		if f := strings.Fields(line); len(f) >= 2 {
+			listed[f[0]] = true
+		}
+	}
+	var missing []string
+	for _, n := range c.Nodes {
+		if !listed[n.Name] {
+			missing = append(missing, n.Name)
+		}
+	}
+	return missing
+}
+
 // notReadyNodes lists the cluster's nodes that `kubectl get nodes` does
 // not show as Ready.
 func notReadyNodes(out string, c *lab.Cluster) []string {

@@ -78,7 +78,7 @@ func (u *Up) Run(ctx context.Context) error {
 	selected, err := addons.Selected(u.Lab, addons.Registry())
 	if err != nil {
 		var se *addons.SelectError
-		if errors.As(err, &se) && !se.Offline {
+		if errors.As(err, &se) && !se.Offline && !se.BadInput {
 			return fmt.Errorf("%w: %w", ErrUnavailable, err)
 		}
 		return fmt.Errorf("%w: %w", ErrBadInput, err)

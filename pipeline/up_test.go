@@ -29,11 +29,11 @@ func TestRunRefusesBeforeTouchingNodes(t *testing.T) {
 		want   error
 		msg    string
 	}{
-		{"weave is not there yet", "weave", "packages", nil, "", ErrUnavailable, "kubernetes.cni: weave not available yet"},
-		{"weave with --only kubeadm", "weave", "packages", nil, "kubeadm", ErrUnavailable, "kubernetes.cni: weave"},
 		{"weave offline", "weave", "cache", nil, "", ErrBadInput, "kubernetes.cni: weave cannot be installed offline"},
+		{"weave offline with --only kubeadm", "weave", "cache", nil, "kubeadm", ErrBadInput, "kubernetes.cni: weave cannot be installed offline"},
 		{"an add-on this version lacks", "bridge", "cache", []string{"traefik"}, "", ErrUnavailable, "addons: traefik not available yet"},
 		{"portworx offline", "bridge", "cache", []string{"portworx"}, "", ErrBadInput, "addons: portworx cannot be installed offline"},
+		{"portworx on one node", "bridge", "packages", []string{"portworx"}, "", ErrBadInput, "addons: portworx needs 3 nodes per cluster or more"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			prov := &countingProvider{}

@@ -1,0 +1,71 @@
+package portworx
+
+import (
+	"flag"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+
+	storagev1 "k8s.io/api/storage/v1"
+
+	"github.com/labctl/labctl/kube"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update)", err)
+	}
+	if string(want) != got {
+		t.Errorf("%s differs from what is rendered (go test -update rewrites it):\n%s", path, got)
+	}
+}
+
+func TestGolden(t *testing.T) {
+	out, err := kube.YAML(Objects())
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "objects.golden.yaml", out)
+	golden(t, "spec-url.golden", SpecURL("1.34.4", ClusterName("k8s-101"))+"\n")
+}
+
+// The deck's query: the cluster's Kubernetes version, the embedded
+// key/value store, the loop device nodeprep attaches, a cluster name, STORK.
+func TestSpecURL(t *testing.T) {
+	u, err := url.Parse(SpecURL("1.33.2", ClusterName("room-b")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Scheme != "https" || u.Host != "install.portworx.com" || u.Path != "/"+Version {
+		t.Errorf("spec service %s", u)
+	}
+	q := u.Query()
+	for k, v := range map[string]string{"kbver": "1.33.2", "b": "true", "s": "/dev/loop4", "c": "px-room-b", "stork": "true", "csi": "true"} {
+		if q.Get(k) != v {
+			t.Errorf("%s = %q, want %q", k, q.Get(k), v)
+		}
+	}
+}
+
+func TestStorageClass(t *testing.T) {
+	objs := Objects()
+	sc, ok := objs[0].(*storagev1.StorageClass)
+	if len(objs) != 1 || !ok {
+		t.Fatalf("objects %v", objs)
+	}
+	if sc.Name != "portworx-replicated" || sc.Annotations["storageclass.kubernetes.io/is-default-class"] != "true" ||
+		sc.Parameters["repl"] != "2" || sc.Provisioner != Provisioner {
+		t.Errorf("storage class %+v", sc)
+	}
+}
