@@ -94,11 +94,16 @@ func check(ctx context.Context, cl *kube.Client, nodes map[string]remote.Executo
 	for _, n := range nl.Items {
 		x, ok := nodes[n.Name]
 		if !ok {
+			mu.Lock()
+			findings = append(findings, Finding{Node: n.Name, Check: "node", Saw: "registered in the cluster, but labctl has no way to reach it: not checked"})
+			mu.Unlock()
 			continue
 		}
 		local, ok := podOn[n.Name]
 		if !ok {
+			mu.Lock()
 			findings = append(findings, Finding{Node: n.Name, Check: "netcheck", Saw: "no Ready " + Name + " pod on this node" + podsOn(probePods.Items, n.Name)})
+			mu.Unlock()
 			continue
 		}
 		var peers []string
