@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"sync"
 	"time"
 )
 
@@ -181,6 +182,12 @@ type builder struct {
 	final  string // root/hash
 	k8sDir string // module source of k8s.io/kubernetes
 	minor  int
+
+	// Progress: which step the build is at, since when; the debootstrap
+	// goroutine logs too.
+	step    int
+	started time.Time
+	logMu   sync.Mutex
 }
 
 func newBuilder(ctx context.Context, opts Options) (*builder, error) {
@@ -234,6 +241,8 @@ func newBuilder(ctx context.Context, opts Options) (*builder, error) {
 }
 
 func (b *builder) logf(format string, args ...any) {
+	b.logMu.Lock()
+	defer b.logMu.Unlock()
 	fmt.Fprintf(b.opts.Log, "artifacts: "+format+"\n", args...)
 }
 
@@ -241,6 +250,7 @@ func (b *builder) logf(format string, args ...any) {
 // renames it into place only when complete.
 func (b *builder) build(ctx context.Context) (*Manifest, error) {
 	start := time.Now()
+	b.started = start
 	tmp, err := os.MkdirTemp(b.root, ".tmp-"+b.hash+"-")
 	if err != nil {
 		return nil, err
@@ -290,7 +300,7 @@ func (b *builder) build(ctx context.Context) (*Manifest, error) {
 	if err := writeImages(imageSpecs(b.recipe, bin), b.recipe.Arch, deb.path, tmp, filepath.Join(out, "images.tar"), created); err != nil {
 		return nil, err
 	}
-	b.logf("images: %d written in %s", len(b.recipe.ImageTags()), time.Since(t).Round(time.Second))
+	b.logf("[%d/%d] images: %d written in %s", buildSteps, buildSteps, len(b.recipe.ImageTags()), time.Since(t).Round(time.Second))
 	m := &Manifest{RecipeHash: b.hash, Recipe: b.recipe, Images: b.recipe.ImageTags(),
 		CNIPackage: CNIPackage, CNIBinDir: CNIBinDir, CNIPlugins: CNIPlugins, BuiltAt: time.Now().UTC()}
 	for _, n := range []string{"kubeadm", "kubelet", "kubectl"} {

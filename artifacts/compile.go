@@ -66,15 +66,39 @@ func (b *builder) compile(ctx context.Context, tmp, bin string) error {
 		"-o", filepath.Join(bin, "coredns"), "github.com/coredns/coredns")
 }
 
+// buildSteps are the steps a cold build announces, for "step k of n".
+const buildSteps = 4 // kubernetes, etcd, coredns, images
+
+// goBuild runs one go build, saying which step of the build it is and,
+// every progressEvery, that it is still at it: a cold Kubernetes build is
+// a quarter of an hour of one command.
 func (b *builder) goBuild(ctx context.Context, dir, what string, args ...string) error {
 	t := time.Now()
-	b.logf("go build %s ...", what)
+	b.step++
+	b.logf("[%d/%d] go build %s ... (%s since the build started)", b.step, buildSteps, what, time.Since(b.started).Round(time.Second))
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		tick := time.NewTicker(progressEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				b.logf("[%d/%d] go build %s: still compiling, %s so far", b.step, buildSteps, what, time.Since(t).Round(time.Second))
+			}
+		}
+	}()
 	if _, err := b.gt.run(ctx, dir, b.recipe.Arch, args...); err != nil {
 		return err
 	}
-	b.logf("go build %s: %s", what, time.Since(t).Round(time.Second))
+	b.logf("[%d/%d] go build %s: %s", b.step, buildSteps, what, time.Since(t).Round(time.Second))
 	return nil
 }
+
+// progressEvery is how often a long compile says it is still running.
+var progressEvery = time.Minute
 
 func fileSHA256(p string) (string, int64, error) {
 	f, err := os.Open(p)
