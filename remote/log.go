@@ -68,3 +68,19 @@ func (l *hostLog) write(line string, out []byte, status string, took time.Durati
 	}
 	fmt.Fprintf(f, "# %s in %s\n", status, took.Round(time.Millisecond))
 }
+
+// note logs something the engine did on its own (a retry, a dropped
+// connection); its text is already redacted.
+func (l *hostLog) note(msg string) {
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	f, err := os.OpenFile(l.path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	fmt.Fprintf(f, "%s # labctl: %s\n", time.Now().Format(time.RFC3339), msg)
+}

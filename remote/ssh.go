@@ -24,6 +24,8 @@ type Engine struct {
 	learned map[string]string  // host keys pinned during this run
 	jump    *ssh.Client
 	closed  bool
+	// sudoAlways: sudo even as root (tests).
+	sudoAlways bool
 }
 
 type client struct {
@@ -198,12 +200,15 @@ func (x *sshHost) Close() error {
 	return nil
 }
 
-// wrap adds sudo when the login is not root.
+// wrap ties the command to its session (see dieWithSession) and adds sudo
+// when the login is not root; the watchdog runs under sudo too, so that
+// it may stop what sudo started.
 func (x *sshHost) wrap(cmd Command) string {
-	if cmd.AsLogin || x.e.cfg.User == "root" {
-		return cmd.Line
+	line := dieWithSession(cmd.Line)
+	if cmd.AsLogin || (x.e.cfg.User == "root" && !x.e.sudoAlways) {
+		return line
 	}
-	return "sudo -n -H -- sh -c " + ShellQuote(cmd.Line)
+	return "sudo -n -H -- sh -c " + ShellQuote(line)
 }
 
 func (x *sshHost) Run(ctx context.Context, cmd Command) (Result, error) {
@@ -240,7 +245,7 @@ func (x *sshHost) run(ctx context.Context, cmd Command) (Result, error) {
 		}
 	}
 	defer sess.Close()
-	var stdout, stderr bytes.Buffer
+	var stdout, stderr syncBuffer
 	sess.Stdout = tee(&stdout, cmd.Stdout)
 	sess.Stderr = tee(&stderr, cmd.Stderr)
 	if cmd.Stdin != nil {
@@ -256,9 +261,8 @@ func (x *sshHost) run(ctx context.Context, cmd Command) (Result, error) {
 	select {
 	case waitErr = <-done:
 	case <-ctx.Done():
-		_ = sess.Signal(ssh.SIGKILL)
-		sess.Close()
-		<-done
+		x.stop(sess, c, done)
+		// The session may still be copying output if its wait was abandoned.
 		res := Result{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), ExitCode: -1}
 		return res, fmt.Errorf("%s: %q: %w", x.h.Name, x.redact(cmd, cmd.Line), ctx.Err())
 	}
@@ -298,12 +302,34 @@ func (x *sshHost) Tunnel(ctx context.Context, network, addr string) (net.Conn, e
 	return conn, nil
 }
 
-func tee(buf *bytes.Buffer, w io.Writer) io.Writer {
+func tee(buf io.Writer, w io.Writer) io.Writer {
 	if w == nil {
 		return buf
 	}
 	return io.MultiWriter(buf, w)
 }
+
+// syncBuffer is a buffer that a session may still write to while Run
+// returns.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// Bytes is a copy of what was written so far.
+func (s *syncBuffer) Bytes() []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return bytes.Clone(s.b.Bytes())
+}
+
+func (s *syncBuffer) String() string { return string(s.Bytes()) }
 
 // tail keeps the last n bytes of s, on a line boundary when it can.
 func tail(s string, n int) string {

@@ -1,0 +1,58 @@
+package remote
+
+import (
+	"time"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// stopGrace is how long a stopped session may take to end before its
+// connection is dropped, and then how long the drop may take.
+const stopGrace = 3 * time.Second
+
+// dieWithSession wraps a command line so that the command dies with its
+// SSH session. Stopping a remote command cannot rely on "signal" requests:
+// OpenSSH refuses them for root logins and forced commands, and under sudo
+// a signal reaches only sudo. What every server does is close the pipes of
+// the command's standard output when the session or its connection ends.
+// A watchdog holds that pipe too: `tail -f` (GNU coreutils >= 8.28) exits
+// on SIGPIPE within a second of the reader going away, and the watchdog
+// then kills the session's process group (sshd makes each session one;
+// sudo without a terminal stays in it, and the wrapper runs under sudo,
+// so it may kill what sudo started).
+//
+// The whole wrapper is one brace group, parsed before anything runs: a
+// syntax error in line starts no watchdog. The line runs in a subshell so
+// that its exit or exec does not skip stopping the watchdog, whose tail
+// would otherwise keep the session open. Without tail, or with an older
+// one, the command behaves as before and the engine's bounded wait and
+// dropped connection are the only stop.
+func dieWithSession(line string) string {
+	return "{ { trap 'kill $! 2>/dev/null; exit 0' TERM; tail -f /dev/null 2>/dev/null & wait $!; [ $? -gt 128 ] && kill -KILL 0; } </dev/null & labctl_watchdog=$!\n" +
+		"(\n" + line + "\n)\n" +
+		"labctl_rc=$?; kill $labctl_watchdog 2>/dev/null; exit $labctl_rc\n}"
+}
+
+// stop ends a session whose context ended: a signal for the servers that
+// take one, then closing the session, which the command's watchdog sees.
+// A session still open after stopGrace takes its connection with it (the
+// host then closes every pipe of the command); the wait is bounded
+// either way.
+func (x *sshHost) stop(sess *ssh.Session, c *client, done <-chan error) {
+	_ = sess.Signal(ssh.SIGKILL)
+	_ = sess.Close()
+	t := time.NewTimer(stopGrace)
+	defer t.Stop()
+	select {
+	case <-done:
+		return
+	case <-t.C:
+	}
+	x.log.note("session did not close within " + stopGrace.String() + " of its stop: dropping the connection")
+	x.e.drop(x.h, c)
+	t.Reset(stopGrace)
+	select {
+	case <-done:
+	case <-t.C:
+	}
+}
