@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -144,5 +145,77 @@ func TestOpenSSHRunKeepsOutputAndExitCode(t *testing.T) {
 		if !errors.As(err, &ee) {
 			t.Fatalf("sudo %v: want an exit error for a syntax error, got %v", sudo, err)
 		}
+	}
+}
+
+// waitFor polls until marker's process runs on the host.
+func waitFor(t *testing.T, marker string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for len(testenv.Processes(marker)) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%q never started", marker)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// A connection killed mid-command (the host's sshd for this connection
+// dies, as in an OOM kill or a network drop) is ErrConnectionLost, naming
+// the host; the command does not go on alone; the next command redials.
+func TestOpenSSHConnectionKilledMidCommand(t *testing.T) {
+	s := testenv.StartOpenSSH(t, testenv.OpenSSHOptions{})
+	e, h := openSSHEngine(t, s, nil)
+	x := e.Host(h)
+	m := marker(t)
+	go func() {
+		waitFor(t, "sleep "+m)
+		s.KillConnections()
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	_, err := x.Run(ctx, remote.Command{Line: "sleep " + m})
+	if !errors.Is(err, remote.ErrConnectionLost) || !strings.Contains(err.Error(), "01/node1") {
+		t.Fatalf("want connection lost naming the host, got %v", err)
+	}
+	if left := testenv.WaitNoProcesses("sleep "+m, 10*time.Second); len(left) > 0 {
+		t.Fatalf("the command outlived its connection: pids %v", left)
+	}
+	if res, err := x.Run(context.Background(), remote.Command{Line: "echo again"}); err != nil || string(res.Stdout) != "again\n" {
+		t.Fatalf("no redial after the lost connection: %q %v", res.Stdout, err)
+	}
+}
+
+// RetryLost runs idempotent work again after a lost connection, and never
+// a command that failed.
+func TestOpenSSHRetryLost(t *testing.T) {
+	s := testenv.StartOpenSSH(t, testenv.OpenSSHOptions{})
+	e, h := openSSHEngine(t, s, nil)
+	x := e.Host(h)
+	dir := t.TempDir()
+	m := fmt.Sprintf("2.%06d", rand.IntN(1000000))
+	go func() {
+		waitFor(t, "sleep "+m)
+		s.KillConnections()
+	}()
+	var retries []int
+	err := remote.RetryLost(context.Background(), 3, func(n int, err error) { retries = append(retries, n) }, func(ctx context.Context) error {
+		_, err := x.Run(ctx, remote.Command{Line: fmt.Sprintf("echo run >> %s/lost; sleep %s", dir, m)})
+		return err
+	})
+	if err != nil || len(retries) != 1 || retries[0] != 2 {
+		t.Fatalf("want one retry then success, got retries %v, %v", retries, err)
+	}
+	if b, _ := os.ReadFile(dir + "/lost"); strings.Count(string(b), "run") != 2 {
+		t.Fatalf("want 2 runs, host saw %q", b)
+	}
+	retries = nil
+	err = remote.RetryLost(context.Background(), 3, func(n int, err error) { retries = append(retries, n) }, func(ctx context.Context) error {
+		_, err := x.Run(ctx, remote.Command{Line: fmt.Sprintf("echo run >> %s/failed; exit 3", dir)})
+		return err
+	})
+	var ee *remote.ExitError
+	if !errors.As(err, &ee) || len(retries) != 0 {
+		t.Fatalf("a failed command must not be retried: retries %v, %v", retries, err)
 	}
 }

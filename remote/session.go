@@ -1,6 +1,8 @@
 package remote
 
 import (
+	"errors"
+	"fmt"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -55,4 +57,27 @@ func (x *sshHost) stop(sess *ssh.Session, c *client, done <-chan error) {
 	case <-done:
 	case <-t.C:
 	}
+}
+
+// lost marks err as ErrConnectionLost when c no longer answers: a failure
+// of the transport, not of what was asked. Errors of SFTP and of session
+// requests do not say which it was.
+func (e *Engine) lost(h Host, c *client, err error) error {
+	if err == nil || errors.Is(err, ErrConnectionLost) {
+		return err
+	}
+	reply := make(chan error, 1)
+	go func() {
+		_, _, err := c.ssh.SendRequest("keepalive@openssh.com", true, nil)
+		reply <- err
+	}()
+	select {
+	case alive := <-reply:
+		if alive == nil {
+			return err
+		}
+	case <-time.After(2 * time.Second):
+	}
+	e.drop(h, c)
+	return fmt.Errorf("%w: %w", ErrConnectionLost, err)
 }

@@ -241,7 +241,7 @@ func (x *sshHost) run(ctx context.Context, cmd Command) (Result, error) {
 		}
 		if sess, err = c.ssh.NewSession(); err != nil {
 			x.e.drop(x.h, c)
-			return Result{}, fmt.Errorf("%s: new session: %w", x.h.Name, err)
+			return Result{}, fmt.Errorf("%s: new session: %w: %w", x.h.Name, ErrConnectionLost, err)
 		}
 	}
 	defer sess.Close()
@@ -252,6 +252,7 @@ func (x *sshHost) run(ctx context.Context, cmd Command) (Result, error) {
 		sess.Stdin = cmd.Stdin
 	}
 	if err := sess.Start(x.wrap(cmd)); err != nil {
+		err = x.e.lost(x.h, c, err)
 		x.e.drop(x.h, c)
 		return Result{}, fmt.Errorf("%s: start %q: %w", x.h.Name, x.redact(cmd, cmd.Line), err)
 	}
@@ -280,9 +281,10 @@ func (x *sshHost) run(ctx context.Context, cmd Command) (Result, error) {
 		res.ExitCode = -1
 		return res, fmt.Errorf("%s: %q: %w", x.h.Name, x.redact(cmd, cmd.Line), ErrConnectionLost)
 	default:
+		// No exit status: whether the command ran is unknown.
 		x.e.drop(x.h, c)
 		res.ExitCode = -1
-		return res, fmt.Errorf("%s: %q: %w", x.h.Name, x.redact(cmd, cmd.Line), waitErr)
+		return res, fmt.Errorf("%s: %q: %w: %w", x.h.Name, x.redact(cmd, cmd.Line), ErrConnectionLost, waitErr)
 	}
 }
 

@@ -36,6 +36,7 @@ func (x *sshHost) upload(ctx context.Context, r io.Reader, dst string, mode os.F
 	}
 	client, err := sftp.NewClient(c.ssh, sftp.UseConcurrentWrites(true))
 	if err != nil {
+		err = x.e.lost(x.h, c, err)
 		x.e.drop(x.h, c)
 		return "", 0, fmt.Errorf("%s: sftp to %s: %w", x.h.Name, dst, err)
 	}
@@ -50,16 +51,19 @@ func (x *sshHost) upload(ctx context.Context, r io.Reader, dst string, mode os.F
 		tmp = "/tmp/labctl-upload-" + randomSuffix()
 	}
 	if err := client.MkdirAll(path.Dir(tmp)); err != nil {
-		return "", 0, fmt.Errorf("%s: create %s: %w", x.h.Name, path.Dir(tmp), err)
+		return "", 0, fmt.Errorf("%s: create %s: %w", x.h.Name, path.Dir(tmp), x.e.lost(x.h, c, err))
 	}
 	f, err := client.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC)
 	if err != nil {
-		return "", 0, fmt.Errorf("%s: create %s: %w", x.h.Name, tmp, err)
+		return "", 0, fmt.Errorf("%s: create %s: %w", x.h.Name, tmp, x.e.lost(x.h, c, err))
 	}
 	h := sha256.New()
 	n, copyErr := io.Copy(f, io.TeeReader(r, h))
 	closeErr := f.Close()
-	if err := firstErr(copyErr, closeErr, ctx.Err()); err != nil {
+	if err := firstErr(ctx.Err(), copyErr, closeErr); err != nil {
+		if ctx.Err() == nil {
+			err = x.e.lost(x.h, c, err)
+		}
 		_ = client.Remove(tmp)
 		return "", n, fmt.Errorf("%s: upload %s: %w", x.h.Name, dst, err)
 	}
