@@ -83,8 +83,38 @@ func (p *ClusterPhase) logf(format string, a ...any) {
 	fmt.Fprintf(p.Out, format, a...)
 }
 
-// step runs one named step on a node; its error says host and step.
+// step runs one named step on a node; its error says host and step. These
+// steps are idempotent (kubeadm join resets a half-joined node first): one
+// whose connection was lost runs again.
 func (p *ClusterPhase) step(ctx context.Context, x remote.Executor, name string, cmd remote.Command) (string, error) {
+	var out string
+	retrying := func(n int, err error) {
+		p.logf("    %s: step %s: connection lost; running it again (attempt %d of %d)\n", x.Name(), name, n, StepAttempts)
+	}
+	attempts := StepAttempts
+	stdin, seekable := cmd.Stdin.(io.Seeker)
+	if cmd.Stdin != nil && !seekable {
+		attempts = 1 // a second run would read what the first left
+	}
+	err := remote.RetryLost(ctx, attempts, retrying, func(ctx context.Context) error {
+		if stdin != nil {
+			if _, err := stdin.Seek(0, io.SeekStart); err != nil {
+				return err
+			}
+		}
+		res, err := x.Run(ctx, cmd)
+		out = string(res.Stdout)
+		return err
+	})
+	if err != nil {
+		return "", &StepError{Host: x.Name(), Step: name, Err: err}
+	}
+	return out, nil
+}
+
+// stepOnce is step for what must not run twice: kubeadm init, cut short,
+// leaves a node that a second init refuses; the next run's probe decides.
+func (p *ClusterPhase) stepOnce(ctx context.Context, x remote.Executor, name string, cmd remote.Command) (string, error) {
 	res, err := x.Run(ctx, cmd)
 	if err != nil {
 		return "", &StepError{Host: x.Name(), Step: name, Err: err}
@@ -190,7 +220,7 @@ func (p *ClusterPhase) initialize(ctx context.Context, x1 remote.Executor, n1 *l
 	ictx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
 	start := time.Now()
-	if _, err := p.step(ictx, x1, "kubeadm init", remote.Command{Line: kubeadm.InitCommand(kubeadm.InitConfigPath) + " 2>&1 || { rc=$?; journalctl -u kubelet -n 15 --no-pager; exit $rc; }"}); err != nil {
+	if _, err := p.stepOnce(ictx, x1, "kubeadm init", remote.Command{Line: kubeadm.InitCommand(kubeadm.InitConfigPath) + " 2>&1 || { rc=$?; journalctl -u kubelet -n 15 --no-pager; exit $rc; }"}); err != nil {
 		return err
 	}
 	p.logf("    %s: kubeadm init done in %s\n", x1.Name(), time.Since(start).Round(time.Second))

@@ -162,10 +162,14 @@ func (p *Phase) printPlan(w io.Writer, work []*nodeWork) {
 }
 
 // apply runs a node's planned steps in order and records each success.
+// Steps are idempotent: one whose connection was lost runs again.
 func (p *Phase) apply(ctx context.Context, w *nodeWork) error {
 	for _, s := range w.todo {
 		start := time.Now()
-		if err := p.runStep(ctx, w.x, s); err != nil {
+		err := remote.RetryLost(ctx, StepAttempts, p.retrying(w.x.Name(), s.Name), func(ctx context.Context) error {
+			return p.runStep(ctx, w.x, s)
+		})
+		if err != nil {
 			return &StepError{Host: w.x.Name(), Step: s.Name, Err: err}
 		}
 		p.mu.Lock()
@@ -190,6 +194,18 @@ func (p *Phase) runStep(ctx context.Context, x remote.Executor, s Step) error {
 	script := "mkdir -p " + StepDir + "\n" + s.Script + "\necho " + s.Digest() + " > " + StepDir + "/" + s.Name + "\n"
 	_, err := x.Run(ctx, remote.Command{Line: "bash -euo pipefail -s", Stdin: strings.NewReader(script), Secrets: s.Secrets})
 	return err
+}
+
+// StepAttempts bounds the runs of a step whose connection keeps dropping.
+const StepAttempts = 3
+
+// retrying tells the user that a step runs again after a lost connection.
+func (p *Phase) retrying(host, step string) func(int, error) {
+	return func(n int, err error) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		fmt.Fprintf(p.Out, "    %s: step %s: connection lost; running it again (attempt %d of %d)\n", host, step, n, StepAttempts)
+	}
 }
 
 // StepError says which host failed which step.

@@ -148,18 +148,6 @@ func TestOpenSSHRunKeepsOutputAndExitCode(t *testing.T) {
 	}
 }
 
-// waitFor polls until marker's process runs on the host.
-func waitFor(t *testing.T, marker string) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for len(testenv.Processes(marker)) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%q never started", marker)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // A connection killed mid-command (the host's sshd for this connection
 // dies, as in an OOM kill or a network drop) is ErrConnectionLost, naming
 // the host; the command does not go on alone; the next command redials.
@@ -169,7 +157,7 @@ func TestOpenSSHConnectionKilledMidCommand(t *testing.T) {
 	x := e.Host(h)
 	m := marker(t)
 	go func() {
-		waitFor(t, "sleep "+m)
+		testenv.WaitProcess(t, "sleep "+m)
 		s.KillConnections()
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -195,7 +183,7 @@ func TestOpenSSHRetryLost(t *testing.T) {
 	dir := t.TempDir()
 	m := fmt.Sprintf("2.%06d", rand.IntN(1000000))
 	go func() {
-		waitFor(t, "sleep "+m)
+		testenv.WaitProcess(t, "sleep "+m)
 		s.KillConnections()
 	}()
 	var retries []int

@@ -305,3 +305,17 @@ func WaitNoProcesses(marker string, within time.Duration) []int {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// WaitProcess waits until a process whose command line contains marker
+// runs, and fails the test after 20 s.
+func WaitProcess(t testing.TB, marker string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for len(Processes(marker)) == 0 {
+		if time.Now().After(deadline) {
+			t.Errorf("%q never started", marker)
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
