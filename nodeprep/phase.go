@@ -128,7 +128,11 @@ func (p *Phase) probe(ctx context.Context) ([]*nodeWork, error) {
 		w := byName[x.Name()]
 		ctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
-		out, err := x.Run(ctx, remote.Command{Line: probeScript(w.steps)})
+		var out remote.Result
+		err := remote.RetryLost(ctx, StepAttempts, p.retrying(x.Name(), "probe"), func(ctx context.Context) (err error) {
+			out, err = x.Run(ctx, remote.Command{Line: probeScript(w.steps)})
+			return err
+		})
 		if err != nil {
 			w.todo = nil
 			return &StepError{Host: x.Name(), Step: "probe", Err: err}
