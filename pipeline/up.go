@@ -211,9 +211,15 @@ func (u *Up) report(cause error) error {
 		return cause
 	}
 	fmt.Fprintln(u.Out, "==> report")
+	// A stopped run (a signal, a deadline) did not finish the clusters
+	// that did not fail: they are not ok, a re-run resumes them.
+	unfinished := "ok"
+	if errors.Is(cause, context.Canceled) || errors.Is(cause, context.DeadlineExceeded) {
+		unfinished = "interrupted before the end of the run (`labctl up` resumes it)"
+	}
 	var failed []string
 	for _, c := range u.State.Clusters {
-		line := "ok"
+		line := unfinished
 		for _, name := range Phases {
 			if r, ok := c.Phases[name]; ok && !r.OK && !r.At.Before(u.start) {
 				line = fmt.Sprintf("FAILED in %s at %s: %s", name, r.Step, r.Error)

@@ -130,7 +130,7 @@ func (e *Engine) dialRetry(ctx context.Context, h Host) (*ssh.Client, error) {
 		}
 		select {
 		case <-ctx.Done():
-			return nil, &DialError{Host: h.Name, Addr: h.Addr(), Attempts: attempt, Retryable: true, Err: ctx.Err()}
+			return nil, &DialError{Host: h.Name, Addr: h.Addr(), Attempts: attempt, Retryable: true, Err: context.Cause(ctx)}
 		case <-time.After(wait):
 		}
 	}

@@ -265,7 +265,7 @@ func (x *sshHost) run(ctx context.Context, cmd Command) (Result, error) {
 		x.stop(sess, c, done)
 		// The session may still be copying output if its wait was abandoned.
 		res := Result{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), ExitCode: -1}
-		return res, fmt.Errorf("%s: %q: %w", x.h.Name, x.redact(cmd, cmd.Line), ctx.Err())
+		return res, fmt.Errorf("%s: %q: %w", x.h.Name, x.redact(cmd, cmd.Line), context.Cause(ctx))
 	}
 	res := Result{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
 	var exitErr *ssh.ExitError

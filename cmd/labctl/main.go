@@ -7,18 +7,25 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/labctl/labctl/lab"
 	"github.com/labctl/labctl/pipeline"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	go handleSignals(cancel, os.Stderr)
 	root := newRootCmd()
 	err := root.ExecuteContext(ctx)
+	var in interrupted
+	if errors.As(context.Cause(ctx), &in) {
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "labctl:", err)
+		}
+		fmt.Fprintf(os.Stderr, "labctl: %s: stopped\n", in)
+		os.Exit(in.exitCode())
+	}
 	if err == nil {
 		return
 	}
@@ -27,7 +34,7 @@ func main() {
 }
 
 // Exit codes: 1 something failed on hosts, 2 bad input, 3 lab busy,
-// 4 not available yet.
+// 4 not available yet; 130 and 143 interrupted by SIGINT and SIGTERM.
 const (
 	exitFailed      = 1
 	exitBadInput    = 2

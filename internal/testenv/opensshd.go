@@ -200,10 +200,12 @@ func (s *OpenSSH) Stop() {
 }
 
 // Restart stops the listening server and starts it again on the same
-// address; newHostKey gives it a new host key, as a rebuilt machine has.
-func (s *OpenSSH) Restart(t testing.TB, newHostKey bool) {
+// address with opts; newHostKey gives it a new host key, as a rebuilt
+// machine has.
+func (s *OpenSSH) Restart(t testing.TB, opts OpenSSHOptions, newHostKey bool) {
 	t.Helper()
 	s.Stop()
+	s.opts = opts
 	if newHostKey {
 		s.newHostKey(t)
 	}
@@ -265,7 +267,8 @@ func descendants(pid int) []int {
 }
 
 // Processes lists the processes of this machine whose command line
-// contains marker (arguments joined by spaces).
+// (arguments joined by spaces) starts with marker: "sleep 1000.123" finds
+// that sleep, not the shell or the labctl that asked for it.
 func Processes(marker string) []int {
 	var out []int
 	entries, _ := os.ReadDir("/proc")
@@ -278,14 +281,14 @@ func Processes(marker string) []int {
 		if err != nil {
 			continue
 		}
-		if strings.Contains(strings.ReplaceAll(string(b), "\x00", " "), marker) {
+		if strings.HasPrefix(strings.ReplaceAll(string(b), "\x00", " "), marker) {
 			out = append(out, p)
 		}
 	}
 	return out
 }
 
-// KillProcesses kills the processes whose command line contains marker:
+// KillProcesses kills the processes whose command line starts with marker:
 // a test cleans up what a failure may have left behind.
 func KillProcesses(marker string) {
 	for _, p := range Processes(marker) {
@@ -306,7 +309,7 @@ func WaitNoProcesses(marker string, within time.Duration) []int {
 	}
 }
 
-// WaitProcess waits until a process whose command line contains marker
+// WaitProcess waits until a process whose command line starts with marker
 // runs, and fails the test after 20 s.
 func WaitProcess(t testing.TB, marker string) {
 	t.Helper()
