@@ -19,6 +19,18 @@ type State struct {
 	Lab      string        `json:"lab"`
 	Provider ProviderState `json:"provider"`
 	Clusters []Cluster     `json:"clusters"`
+	// Bastion is the jump host's pinned key (ssh.bastion without hostKey).
+	Bastion *PinnedHost `json:"bastion,omitempty"`
+}
+
+// BastionLabel names the jump host in output, logs and pins.
+const BastionLabel = "bastion"
+
+// PinnedHost is a host key pinned for an address ("host:port"): a bastion
+// moved to another address is another host.
+type PinnedHost struct {
+	Addr    string `json:"addr"`
+	HostKey string `json:"hostKey"`
 }
 
 // ProviderState is what a provider remembers (network, image, key...).
@@ -43,6 +55,24 @@ func (s *State) Cluster(n int) *Cluster {
 		}
 	}
 	return nil
+}
+
+// Pin records key as the host key of the host labelled label: a node
+// ("03/node2", see PinHostKey) or the bastion, at addr.
+func (s *State) Pin(label, addr, key string) {
+	if label == BastionLabel {
+		s.Bastion = &PinnedHost{Addr: addr, HostKey: key}
+		return
+	}
+	s.PinHostKey(label, key)
+}
+
+// BastionHostKey is the key pinned for the bastion at addr, if any.
+func (s *State) BastionHostKey(addr string) string {
+	if s.Bastion == nil || s.Bastion.Addr != addr {
+		return ""
+	}
+	return s.Bastion.HostKey
 }
 
 // PinHostKey records key as the host key of the node labelled label

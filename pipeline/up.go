@@ -104,7 +104,7 @@ func (u *Up) Run(ctx context.Context) error {
 	// New host keys go into the state in memory; phases save it.
 	pin := func(h remote.Host, key string) error {
 		u.mu.Lock()
-		u.State.PinHostKey(h.Name, key)
+		u.State.Pin(h.Name, h.Addr(), key)
 		u.mu.Unlock()
 		return nil
 	}

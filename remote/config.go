@@ -33,8 +33,9 @@ func (h Host) Addr() string {
 
 // Config is how the engine logs in and how patient it is.
 type Config struct {
-	User     string
-	Signers  []ssh.Signer
+	User    string
+	Signers []ssh.Signer
+	// Password is the nodes' login password; the bastion never gets it.
 	Password string
 	// Bastion is a jump host; BastionUser logs into it (default User).
 	Bastion     *Host

@@ -31,7 +31,7 @@ type HostKeyError struct {
 func (e *HostKeyError) Error() string {
 	msg := fmt.Sprintf("%s (%s): host key changed: pinned %s, offered %s; refusing to connect", e.Host, e.Addr, e.Pinned, e.Offer)
 	if e.Hint != "" {
-		msg += ". If the node was rebuilt on purpose: " + e.Hint
+		msg += ". If the host was rebuilt on purpose: " + e.Hint
 	}
 	return msg
 }
@@ -137,7 +137,7 @@ func (e *Engine) dialRetry(ctx context.Context, h Host) (*ssh.Client, error) {
 }
 
 func (e *Engine) dialOnce(ctx context.Context, h Host) (*ssh.Client, error) {
-	cfg, err := e.clientConfig(h, e.cfg.User)
+	cfg, err := e.clientConfig(h, e.cfg.User, e.cfg.Password)
 	if err != nil {
 		return nil, err
 	}
@@ -179,13 +179,15 @@ func handshake(ctx context.Context, conn net.Conn, addr string, cfg *ssh.ClientC
 	return ssh.NewClient(c, chans, reqs), nil
 }
 
-func (e *Engine) clientConfig(h Host, user string) (*ssh.ClientConfig, error) {
+// clientConfig logs in as user with the keys and, when not empty, password:
+// the nodes' password is theirs, never offered to the bastion.
+func (e *Engine) clientConfig(h Host, user, password string) (*ssh.ClientConfig, error) {
 	auth := []ssh.AuthMethod{}
 	if len(e.cfg.Signers) > 0 {
 		auth = append(auth, ssh.PublicKeys(e.cfg.Signers...))
 	}
-	if e.cfg.Password != "" {
-		auth = append(auth, ssh.Password(e.cfg.Password))
+	if password != "" {
+		auth = append(auth, ssh.Password(password))
 	}
 	cfg := &ssh.ClientConfig{
 		User:            user,

@@ -150,7 +150,7 @@ func (e *Engine) bastion(ctx context.Context) (*ssh.Client, error) {
 	if b.Name == "" {
 		b.Name = "bastion"
 	}
-	cfg, err := e.clientConfig(b, e.cfg.BastionUser)
+	cfg, err := e.clientConfig(b, e.cfg.BastionUser, "")
 	if err != nil {
 		return nil, err
 	}

@@ -75,16 +75,34 @@ func newDestroyCmd(a *app) *cobra.Command {
 func newTrustCmd(a *app) *cobra.Command {
 	var cluster int
 	var node string
+	var bastion bool
 	cmd := &cobra.Command{
-		Use:   "trust --cluster N --node nodeX",
-		Short: "Forget a node's pinned host key, to accept a rebuilt node's new key",
+		Use:   "trust (--cluster N --node nodeX | --bastion)",
+		Short: "Forget a node's (or the bastion's) pinned host key, to accept a rebuilt host's new key",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if bastion == (cluster != 0 || node != "") || (!bastion && (cluster == 0 || node == "")) {
+				return badInput("trust: give --cluster and --node, or --bastion")
+			}
 			l, store, s, err := a.open("labctl trust")
 			if err != nil {
 				return err
 			}
 			defer store.Close()
+			if bastion {
+				if l.SSH.Bastion != nil && l.SSH.Bastion.HostKey != "" {
+					return badInput("ssh.bastion.hostKey: the bastion's key is pinned by the lab file; change it there")
+				}
+				if s.Bastion == nil {
+					return badInput("--bastion: lab %s has no pinned bastion key", l.Name)
+				}
+				s.Bastion = nil
+				if err := store.Save(s); err != nil {
+					return err
+				}
+				a.printf("forgot the bastion's host key; the key it offers next is recorded\n")
+				return nil
+			}
 			c := s.Cluster(cluster)
 			if c == nil {
 				return badInput("--cluster: lab %s has no cluster %d", l.Name, cluster)
@@ -103,7 +121,6 @@ func newTrustCmd(a *app) *cobra.Command {
 	}
 	cmd.Flags().IntVar(&cluster, "cluster", 0, "cluster number")
 	cmd.Flags().StringVar(&node, "node", "", "node name")
-	cmd.MarkFlagRequired("cluster")
-	cmd.MarkFlagRequired("node")
+	cmd.Flags().BoolVar(&bastion, "bastion", false, "forget the bastion's key (ssh.bastion)")
 	return cmd
 }

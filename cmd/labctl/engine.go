@@ -43,6 +43,12 @@ func engineFor(l *lab.Lab, dir string, s *lab.State, pin func(remote.Host, strin
 		Secrets:     s.Secrets(),
 		Pin:         pin,
 		MismatchHint: func(h remote.Host) string {
+			if h.Name == lab.BastionLabel {
+				if l.SSH.Bastion.HostKey != "" {
+					return "update ssh.bastion.hostKey in the lab file"
+				}
+				return "labctl trust --bastion"
+			}
 			c, n := lab.ParseLabel(h.Name)
 			return fmt.Sprintf("labctl trust --cluster %d --node %s", c, n)
 		},
@@ -51,7 +57,11 @@ func engineFor(l *lab.Lab, dir string, s *lab.State, pin func(remote.Host, strin
 		cfg.Secrets = append(cfg.Secrets, l.SSH.Password)
 	}
 	if b := l.SSH.Bastion; b != nil {
-		cfg.Bastion = &remote.Host{Name: "bastion", Address: b.Address, Port: b.Port, HostKey: b.HostKey}
+		cfg.Bastion = &remote.Host{Name: lab.BastionLabel, Address: b.Address, Port: b.Port, HostKey: b.HostKey}
+		if b.HostKey == "" {
+			// Pinned on first contact like any node (see pin).
+			cfg.Bastion.HostKey = s.BastionHostKey(cfg.Bastion.Addr())
+		}
 		cfg.BastionUser = b.User
 		if b.IdentityFile != "" {
 			bs, err := remote.LoadSigners(lab.ExpandHome(b.IdentityFile))
@@ -80,10 +90,10 @@ func (a *app) engineWithFlush(l *lab.Lab, s *lab.State) (*remote.Engine, func(),
 		return nil, nil, err
 	}
 	var mu sync.Mutex
-	pins := map[string]string{}
+	pins := map[remote.Host]string{}
 	pin := func(h remote.Host, key string) error {
 		mu.Lock()
-		pins[h.Name] = key
+		pins[h] = key
 		mu.Unlock()
 		return nil
 	}
@@ -101,8 +111,8 @@ func (a *app) engineWithFlush(l *lab.Lab, s *lab.State) (*remote.Engine, func(),
 		defer st.Close()
 		cur, err := st.Load()
 		if err == nil {
-			for name, key := range pins {
-				cur.PinHostKey(name, key)
+			for h, key := range pins {
+				cur.Pin(h.Name, h.Addr(), key)
 			}
 			err = st.Save(cur)
 		}
