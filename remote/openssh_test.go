@@ -207,3 +207,26 @@ func TestOpenSSHRetryLost(t *testing.T) {
 		t.Fatalf("a failed command must not be retried: retries %v, %v", retries, err)
 	}
 }
+
+// The watchdog that ties a command to its session must never outlive a
+// command that ends on its own: it would hold the session open. Quick
+// commands are where it is still starting when the command ends.
+func TestOpenSSHQuickCommandsEndTheirSession(t *testing.T) {
+	s := testenv.StartOpenSSH(t, testenv.OpenSSHOptions{})
+	e, h := openSSHEngine(t, s, nil)
+	x := e.Host(h)
+	sudo, _ := openSSHEngine(t, s, nil)
+	remote.SudoAlways(sudo) // sh under sudo is dash, where the first wrapper leaked
+	xs := sudo.Host(h)
+	for i := 0; i < 200; i++ {
+		if i == 100 {
+			x = xs
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		res, err := x.Run(ctx, remote.Command{Line: "echo " + fmt.Sprint(i)})
+		cancel()
+		if err != nil || string(res.Stdout) != fmt.Sprintf("%d\n", i) {
+			t.Fatalf("command %d: %q %v", i, res.Stdout, err)
+		}
+	}
+}

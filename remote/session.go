@@ -15,24 +15,32 @@ const stopGrace = 3 * time.Second
 // dieWithSession wraps a command line so that the command dies with its
 // SSH session. Stopping a remote command cannot rely on "signal" requests:
 // OpenSSH refuses them for root logins and forced commands, and under sudo
-// a signal reaches only sudo. What every server does is close the pipes of
+// a signal reaches only sudo. What every server does is close its end of
 // the command's standard output when the session or its connection ends.
-// A watchdog holds that pipe too: `tail -f` (GNU coreutils >= 8.28) exits
-// on SIGPIPE within a second of the reader going away, and the watchdog
-// then kills the session's process group (sshd makes each session one;
-// sudo without a terminal stays in it, and the wrapper runs under sudo,
-// so it may kill what sudo started).
 //
-// The whole wrapper is one brace group, parsed before anything runs: a
-// syntax error in line starts no watchdog. The line runs in a subshell so
-// that its exit or exec does not skip stopping the watchdog, whose tail
-// would otherwise keep the session open. Without tail, or with an older
-// one, the command behaves as before and the engine's bounded wait and
-// dropped connection are the only stop.
+// A watchdog holds that pipe too: `tail -f` (GNU coreutils >= 8.28) dies
+// of SIGPIPE within a second of the reader going away, and the watchdog
+// then kills the command's process group (sshd makes one per session; sudo
+// without a terminal stays in it). The wrapper runs under sudo, so it may
+// kill what sudo started. The group is read from /proc without a fork.
+//
+// The watchdog runs in a session of its own (setsid, util-linux), so that
+// the wrapper stops it and its tail with one kill of that group when the
+// command ends: a tail left behind would hold the session open. The kill
+// is repeated once the watchdog's shell is reaped, for a tail it was
+// forking at the first kill. The line runs in a subshell, so that its exit
+// or exec does not skip this; the whole wrapper is one brace group, parsed
+// before anything runs, so a syntax error in line starts no watchdog.
+// Without setsid, tail or /proc the command runs as it did before, and the
+// engine's bounded wait and dropped connection are the only stop.
 func dieWithSession(line string) string {
-	return "{ { trap 'kill $! 2>/dev/null; exit 0' TERM; tail -f /dev/null 2>/dev/null & wait $!; [ $? -gt 128 ] && kill -KILL 0; } </dev/null & labctl_watchdog=$!\n" +
-		"(\n" + line + "\n)\n" +
-		"labctl_rc=$?; kill $labctl_watchdog 2>/dev/null; exit $labctl_rc\n}"
+	return `{ 2>/dev/null read -r labctl_pg < /proc/$$/stat; labctl_pg=${labctl_pg##*) }; labctl_pg=${labctl_pg#* }; labctl_pg=${labctl_pg#* }; labctl_pg=${labctl_pg%% *}
+setsid sh -c 'tail -f /dev/null 2>/dev/null; [ $? -gt 128 ] && [ "$1" -gt 1 ] && kill -KILL "-$1"' labctl "${labctl_pg:-0}" </dev/null 2>/dev/null & labctl_watchdog=$!
+(
+` + line + `
+)
+labctl_rc=$?; kill -TERM "-$labctl_watchdog" "$labctl_watchdog" 2>/dev/null; wait "$labctl_watchdog" 2>/dev/null; kill -TERM "-$labctl_watchdog" 2>/dev/null; exit $labctl_rc
+}`
 }
 
 // stop ends a session whose context ended: a signal for the servers that

@@ -20,7 +20,7 @@ func bastionLab(t *testing.T, bastion *testenv.OpenSSH, bastionKey, extra string
 	dir := t.TempDir()
 	l.file = filepath.Join(dir, "lab.yaml")
 	l.state = filepath.Join(dir, "state")
-	yaml := fmt.Sprintf("name: i10b-bastion\nprovider:\n  type: inventory\n  clusters:\n    - [{address: %s, port: %d}]\n"+
+	yaml := fmt.Sprintf("name: i10b-bastion\nkubernetes: {cni: bridge}\nprovider:\n  type: inventory\n  clusters:\n    - [{address: %s, port: %d}]\n"+
 		"ssh:\n  user: root\n  identityFile: %s\n%s  bastion: {address: %s, port: %d, user: root%s}\n",
 		l.sshd.Address(), l.sshd.Port(), l.sshd.KeyFile, extra, bastion.Address(), bastion.Port(), bastionKey)
 	if err := os.WriteFile(l.file, []byte(yaml), 0o600); err != nil {

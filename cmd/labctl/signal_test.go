@@ -63,7 +63,7 @@ func newSignalLab(t *testing.T, opts testenv.OpenSSHOptions) *signalLab {
 	dir := t.TempDir()
 	l.file = filepath.Join(dir, "lab.yaml")
 	l.state = filepath.Join(dir, "state")
-	yaml := fmt.Sprintf("name: i10b-signal\nprovider:\n  type: inventory\n  clusters:\n    - [{address: %s, port: %d}]\nssh: {user: root, identityFile: %s}\n",
+	yaml := fmt.Sprintf("name: i10b-signal\nkubernetes: {cni: bridge}\nprovider:\n  type: inventory\n  clusters:\n    - [{address: %s, port: %d}]\nssh: {user: root, identityFile: %s}\n",
 		l.sshd.Address(), l.sshd.Port(), l.sshd.KeyFile)
 	if err := os.WriteFile(l.file, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
