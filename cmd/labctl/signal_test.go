@@ -214,3 +214,27 @@ func TestInterruptedUpSavesState(t *testing.T) {
 		t.Fatalf("the report must say the cluster was interrupted, not ok:\n%s", out)
 	}
 }
+
+// labctl killed outright (SIGKILL) mid-run: the state file is intact, the
+// lock is free, and a re-run goes on from there.
+func TestKilledUpLeavesStateIntact(t *testing.T) {
+	l := newSignalLab(t, testenv.OpenSSHOptions{})
+	m := sleepMarker(t)
+	l.sshd.Restart(t, testenv.OpenSSHOptions{ForceCommand: m}, false)
+	p := l.start(t, "up", "--only", "nodeprep")
+	testenv.WaitProcess(t, m)
+	p.cmd.Process.Kill()
+	p.exit(t, 10*time.Second, "SIGKILL")
+	data, err := os.ReadFile(filepath.Join(l.state, "state.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s lab.State
+	if err := json.Unmarshal(data, &s); err != nil || s.Clusters[0].Key == nil {
+		t.Fatalf("state damaged or the run's keys lost: %v", err)
+	}
+	l.sshd.Restart(t, testenv.OpenSSHOptions{}, false)
+	if out, err := l.command("up", "--only", "provision").CombinedOutput(); err != nil {
+		t.Fatalf("re-run after SIGKILL: %v\n%s", err, out)
+	}
+}
