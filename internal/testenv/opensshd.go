@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -45,8 +46,10 @@ type OpenSSH struct {
 	KeyFile string
 	Dir     string
 	opts    OpenSSHOptions
-	cmd     *exec.Cmd
 	log     string
+
+	mu  sync.Mutex // cmd: a test's goroutine may kill connections
+	cmd *exec.Cmd
 }
 
 // RequireSSHD returns the path of sshd. Without it the test is skipped,
@@ -178,11 +181,14 @@ func (s *OpenSSH) start(t testing.TB) {
 	}
 	defer logf.Close()
 	// unshare and sh exec: the process started is the listening sshd.
-	s.cmd = exec.Command(args[0], args[1:]...)
-	s.cmd.Stdout, s.cmd.Stderr = logf, logf
-	if err := s.cmd.Start(); err != nil {
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
 		t.Fatalf("sshd: %v", err)
 	}
+	s.mu.Lock()
+	s.cmd = cmd
+	s.mu.Unlock()
 	if err := waitListening(context.Background(), s.Addr, 10*time.Second); err != nil {
 		s.Stop()
 		t.Fatalf("%v: %s", err, s.Log())
@@ -192,11 +198,14 @@ func (s *OpenSSH) start(t testing.TB) {
 // Stop stops the listening server; sessions already open go on, as with
 // `systemctl stop ssh`.
 func (s *OpenSSH) Stop() {
-	if s.cmd != nil && s.cmd.Process != nil {
-		s.cmd.Process.Kill()
-		s.cmd.Wait()
-	}
+	s.mu.Lock()
+	cmd := s.cmd
 	s.cmd = nil
+	s.mu.Unlock()
+	if cmd != nil && cmd.Process != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+	}
 }
 
 // Restart stops the listening server and starts it again on the same
@@ -216,11 +225,14 @@ func (s *OpenSSH) Restart(t testing.TB, opts OpenSSHOptions, newHostKey bool) {
 // network drop or an OOM kill does: each client sees its connection die
 // mid-command. The listener stays.
 func (s *OpenSSH) KillConnections() int {
-	if s.cmd == nil || s.cmd.Process == nil {
+	s.mu.Lock()
+	cmd := s.cmd
+	s.mu.Unlock()
+	if cmd == nil || cmd.Process == nil {
 		return 0
 	}
 	n := 0
-	for _, pid := range descendants(s.cmd.Process.Pid) {
+	for _, pid := range descendants(cmd.Process.Pid) {
 		if comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); strings.TrimSpace(string(comm)) == "sshd" {
 			if syscall.Kill(pid, syscall.SIGKILL) == nil {
 				n++
