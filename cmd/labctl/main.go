@@ -20,7 +20,7 @@ func main() {
 	err := root.ExecuteContext(ctx)
 	var in interrupted
 	if errors.As(context.Cause(ctx), &in) {
-		if err != nil {
+		if err != nil && err != context.Canceled { // a bare cancellation says no more than the line below
 			fmt.Fprintln(os.Stderr, "labctl:", err)
 		}
 		fmt.Fprintf(os.Stderr, "labctl: %s: stopped\n", in)
