@@ -88,15 +88,12 @@ func (p *ClusterPhase) logf(format string, a ...any) {
 // whose connection was lost runs again.
 func (p *ClusterPhase) step(ctx context.Context, x remote.Executor, name string, cmd remote.Command) (string, error) {
 	var out string
-	retrying := func(n int, err error) {
-		p.logf("    %s: step %s: connection lost; running it again (attempt %d of %d)\n", x.Name(), name, n, StepAttempts)
-	}
 	attempts := StepAttempts
 	stdin, seekable := cmd.Stdin.(io.Seeker)
 	if cmd.Stdin != nil && !seekable {
 		attempts = 1 // a second run would read what the first left
 	}
-	err := remote.RetryLost(ctx, attempts, retrying, func(ctx context.Context) error {
+	err := remote.RetryLost(ctx, attempts, p.retrying(x.Name(), name), func(ctx context.Context) error {
 		if stdin != nil {
 			if _, err := stdin.Seek(0, io.SeekStart); err != nil {
 				return err
@@ -110,6 +107,13 @@ func (p *ClusterPhase) step(ctx context.Context, x remote.Executor, name string,
 		return "", &StepError{Host: x.Name(), Step: name, Err: err}
 	}
 	return out, nil
+}
+
+// retrying tells the user that a step runs again after a lost connection.
+func (p *ClusterPhase) retrying(host, step string) func(int, error) {
+	return func(n int, err error) {
+		p.logf("    %s: step %s: connection lost; running it again (attempt %d of %d)\n", host, step, n, StepAttempts)
+	}
 }
 
 // stepOnce is step for what must not run twice: kubeadm init, cut short,
@@ -270,9 +274,6 @@ func (p *ClusterPhase) joinWorkers(ctx context.Context, c *lab.Cluster, n1 *lab.
 		if err != nil {
 			return &StepError{Host: x.Name(), Step: "kubeadm config", Err: err}
 		}
-		if err := x.Upload(ctx, bytes.NewReader(cfg), kubeadm.JoinConfigPath, 0o600); err != nil {
-			return &StepError{Host: x.Name(), Step: "kubeadm join", Err: err}
-		}
 		jctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 		defer cancel()
 		// The join file holds the token: it goes away whatever happens.
@@ -280,8 +281,15 @@ func (p *ClusterPhase) joinWorkers(ctx context.Context, c *lab.Cluster, n1 *lab.
 		// join's preflight fail: reset such a node first.
 		line := "if [ -f /etc/kubernetes/kubelet.conf ]; then kubeadm reset -f >/dev/null 2>&1; fi; " +
 			kubeadm.JoinCommand(kubeadm.JoinConfigPath) + " 2>&1; rc=$?; rm -f " + kubeadm.JoinConfigPath + "; exit $rc"
-		_, err = p.step(jctx, x, "kubeadm join", remote.Command{Line: line, Secrets: secret})
-		return err
+		// After a lost connection the file may be gone with the join done:
+		// upload it again with the retry.
+		return remote.RetryLost(jctx, StepAttempts, p.retrying(x.Name(), "kubeadm join"), func(ctx context.Context) error {
+			if err := x.Upload(ctx, bytes.NewReader(cfg), kubeadm.JoinConfigPath, 0o600); err != nil {
+				return &StepError{Host: x.Name(), Step: "kubeadm join", Err: err}
+			}
+			_, err := p.stepOnce(ctx, x, "kubeadm join", remote.Command{Line: line, Secrets: secret})
+			return err
+		})
 	})
 	return res.Err()
 }
