@@ -228,6 +228,9 @@ func (x *sshHost) Run(ctx context.Context, cmd Command) (Result, error) {
 }
 
 func (x *sshHost) run(ctx context.Context, cmd Command) (Result, error) {
+	if ctx.Err() != nil { // stopped: start nothing more on the host
+		return Result{}, fmt.Errorf("%s: %q: %w", x.h.Name, x.redact(cmd, cmd.Line), context.Cause(ctx))
+	}
 	c, err := x.e.client(ctx, x.h)
 	if err != nil {
 		return Result{}, err
