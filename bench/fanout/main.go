@@ -83,7 +83,7 @@ func run(hostsFlag string, rounds, parallel, port int, out string) error {
 		labFile := filepath.Join(labDir, "lab.yaml")
 		hostsFile := filepath.Join(labDir, "hosts")
 		var lab, hosts strings.Builder
-		fmt.Fprintf(&lab, "name: fanout%d\nattendees: %d\nnodesPerCluster: 1\nprovider:\n  type: inventory\n  clusters:\n", n, n)
+		fmt.Fprintf(&lab, "name: fanout%d\nattendees: %d\nnodesPerCluster: 1\nkubernetes: {cni: bridge}\nprovider:\n  type: inventory\n  clusters:\n", n, n)
 		for _, s := range farm[:n] {
 			h, p, _ := strings.Cut(s.Addr, ":")
 			fmt.Fprintf(&lab, "    - [{address: %s, port: %s}]\n", h, p)
