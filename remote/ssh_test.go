@@ -265,8 +265,10 @@ func TestReconnectAfterConnectionsDropped(t *testing.T) {
 func TestConnectionLostMidCommand(t *testing.T) {
 	r := newRig(t)
 	x := r.engine(t, nil).Host(hostOf(r.srv, r.srv.HostKey))
-	go func() { time.Sleep(300 * time.Millisecond); r.srv.DropConnections() }()
-	_, err := x.Run(context.Background(), remote.Command{Line: "sleep 5"})
+	// Drop once the command runs: a drop during the handshake is a retried dial.
+	m := marker(t)
+	go func() { testenv.WaitProcess(t, "sleep "+m); r.srv.DropConnections() }()
+	_, err := x.Run(context.Background(), remote.Command{Line: "sleep " + m})
 	if !errors.Is(err, remote.ErrConnectionLost) || !strings.Contains(err.Error(), "01/node1") {
 		t.Fatalf("want connection lost naming the host, got %v", err)
 	}
