@@ -20,12 +20,13 @@ import (
 
 // builderVersion is part of the cache key; bump it when the image assembly
 // changes.
-const builderVersion = "labctl-coins-images/3"
+const builderVersion = "labctl-coins-images/4"
 
 // File names in the output directory.
 const (
 	LayoutDir   = "oci"
 	ArchiveName = "dockercoins-images.tar"
+	binName     = "bin" // bin/<arch>/labctl-mirror
 	keyName     = "inputs.sha256"
 )
 
@@ -52,6 +53,9 @@ type Result struct {
 	Archive string // the layout as one tar, for `ctr images import`
 	Cached  bool   // nothing was rebuilt: the inputs had not changed
 	Images  []Image
+	// Mirror is the node-local docker.io mirror's binary (MirrorBinary)
+	// by architecture (Arches).
+	Mirror map[string]string
 }
 
 // Build compiles the services and writes all images. When the inputs hash to
@@ -65,7 +69,10 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 			fmt.Fprintf(opts.Log, format+"\n", args...)
 		}
 	}
-	res := &Result{Layout: filepath.Join(opts.Dir, LayoutDir), Archive: filepath.Join(opts.Dir, ArchiveName)}
+	res := &Result{Layout: filepath.Join(opts.Dir, LayoutDir), Archive: filepath.Join(opts.Dir, ArchiveName), Mirror: map[string]string{}}
+	for _, arch := range Arches {
+		res.Mirror[arch] = filepath.Join(opts.Dir, binName, arch, MirrorBinary)
+	}
 	if opts.RedisCache == "" {
 		var err error
 		if opts.RedisCache, err = DefaultRedisCache(); err != nil {
@@ -82,7 +89,7 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	}
 	keyFile := filepath.Join(opts.Dir, keyName)
 	if old, err := os.ReadFile(keyFile); err == nil && strings.TrimSpace(string(old)) == key {
-		if _, err := os.Stat(res.Archive); err == nil {
+		if allExist(res.Archive, res.Mirror) {
 			if res.Images, err = Describe(res.Layout); err == nil {
 				res.Cached = true
 				logf("images are up to date (inputs %s)", key[:12])
@@ -95,7 +102,7 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	// A half-written directory must not look up to date.
-	for _, stale := range []string{keyFile, res.Layout, res.Archive} {
+	for _, stale := range []string{keyFile, res.Layout, res.Archive, filepath.Join(opts.Dir, binName)} {
 		if err := os.RemoveAll(stale); err != nil {
 			return nil, err
 		}
@@ -136,12 +143,20 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", RedisRef, err)
 	}
-	err = lp.AppendIndex(idx, layout.WithAnnotations(map[string]string{
-		AnnotationImageName:                 RedisRef,
-		"org.opencontainers.image.ref.name": RedisRef,
-	}))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", RedisRef, err)
+	for _, ref := range []string{RedisRef, RedisLatestRef} {
+		err = lp.AppendIndex(idx, layout.WithAnnotations(map[string]string{
+			AnnotationImageName:                 ref,
+			"org.opencontainers.image.ref.name": ref,
+		}))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", ref, err)
+		}
+	}
+	for _, arch := range Arches {
+		bin := filepath.Join(binDir, arch, flagsDir(""), MirrorBinary)
+		if err := copyTo(bin, res.Mirror[arch]); err != nil {
+			return nil, fmt.Errorf("%s for %s: %w", MirrorBinary, arch, err)
+		}
 	}
 	if err := writeArchive(res.Layout, res.Archive); err != nil {
 		return nil, err
@@ -169,7 +184,7 @@ func inputsKey(ctx context.Context, moduleDir string, redis *redisBuild) (string
 	}
 	fmt.Fprintf(h, "%s\n", deps)
 	var files []string
-	for _, svc := range []string{"rng", "hasher", "worker", "webui"} {
+	for _, svc := range []string{"rng", "hasher", "worker", "webui", "mirror"} {
 		root := filepath.Join(moduleDir, "coins", svc)
 		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 			if err != nil || d.IsDir() || strings.HasSuffix(p, "_test.go") {
@@ -201,6 +216,7 @@ func dependencies(ctx context.Context, moduleDir string) (string, error) {
 	for _, svc := range []string{"rng", "hasher", "worker", "webui"} {
 		args = append(args, "./coins/"+svc)
 	}
+	args = append(args, MirrorPackage)
 	cmd := exec.CommandContext(ctx, goTool(), args...)
 	cmd.Dir = moduleDir
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
@@ -275,4 +291,33 @@ func copyFile(w io.Writer, p string) error {
 	defer f.Close()
 	_, err = io.Copy(w, f)
 	return err
+}
+
+// allExist says whether the archive and every mirror binary are there.
+func allExist(archive string, mirror map[string]string) bool {
+	if _, err := os.Stat(archive); err != nil {
+		return false
+	}
+	for _, p := range mirror {
+		if _, err := os.Stat(p); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// copyTo copies the executable src to dst, creating dst's directory.
+func copyTo(src, dst string) error {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o755)
+	if err != nil {
+		return err
+	}
+	if err := copyFile(out, src); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }
