@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
 )
 
 // builderVersion is part of the cache key; bump it when the image assembly
@@ -143,14 +144,21 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", RedisRef, err)
 	}
-	for _, ref := range []string{RedisRef, RedisLatestRef} {
-		err = lp.AppendIndex(idx, layout.WithAnnotations(map[string]string{
-			AnnotationImageName:                 ref,
-			"org.opencontainers.image.ref.name": ref,
-		}))
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", ref, err)
-		}
+	err = lp.AppendIndex(idx, layout.WithAnnotations(map[string]string{
+		AnnotationImageName:                 RedisRef,
+		"org.opencontainers.image.ref.name": RedisRef,
+	}))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", RedisRef, err)
+	}
+	// latest names the same index: only a second descriptor.
+	desc, err := partial.Descriptor(idx)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", RedisLatestRef, err)
+	}
+	desc.Annotations = map[string]string{AnnotationImageName: RedisLatestRef, "org.opencontainers.image.ref.name": RedisLatestRef}
+	if err := lp.AppendDescriptor(*desc); err != nil {
+		return nil, fmt.Errorf("%s: %w", RedisLatestRef, err)
 	}
 	for _, arch := range Arches {
 		bin := filepath.Join(binDir, arch, flagsDir(""), MirrorBinary)
