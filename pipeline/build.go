@@ -88,7 +88,7 @@ func (u *Up) coins(ctx context.Context) (Phase, error) {
 	if err != nil {
 		return nil, err
 	}
-	res, err := images.Build(ctx, images.Options{Dir: filepath.Join(cache, "labctl", "dockercoins"), ModuleDir: mod, Log: remote.Indent(u.Out)})
+	res, err := images.Build(ctx, images.Options{Dir: filepath.Join(cache, "labctl", "dockercoins"), Keyed: true, ModuleDir: mod, Log: remote.Indent(u.Out)})
 	if err != nil {
 		return nil, fmt.Errorf("coins: %w", err)
 	}

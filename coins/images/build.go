@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
@@ -29,6 +30,7 @@ const (
 	ArchiveName = "dockercoins-images.tar"
 	binName     = "bin" // bin/<arch>/labctl-mirror
 	keyName     = "inputs.sha256"
+	keyedLen    = 16 // hex digits of the inputs key naming a Keyed build
 )
 
 // AnnotationImageName is how containerd's importer names an imported image.
@@ -42,6 +44,10 @@ type Options struct {
 	ModuleDir string
 	// Log, when set, receives progress lines.
 	Log io.Writer
+	// Keyed builds in Dir/<inputs key> instead of Dir itself: labctl runs
+	// from different versions or checkouts that share a cache then never
+	// replace the archive another one is about to upload.
+	Keyed bool
 	// RedisCache keeps the Redis image's layers between builds (they take
 	// about half a minute and the Debian archive); default
 	// DefaultRedisCache().
@@ -70,10 +76,6 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 			fmt.Fprintf(opts.Log, format+"\n", args...)
 		}
 	}
-	res := &Result{Layout: filepath.Join(opts.Dir, LayoutDir), Archive: filepath.Join(opts.Dir, ArchiveName), Mirror: map[string]string{}}
-	for _, arch := range Arches {
-		res.Mirror[arch] = filepath.Join(opts.Dir, binName, arch, MirrorBinary)
-	}
 	if opts.RedisCache == "" {
 		var err error
 		if opts.RedisCache, err = DefaultRedisCache(); err != nil {
@@ -87,6 +89,13 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	key, err := inputsKey(ctx, opts.ModuleDir, redis)
 	if err != nil {
 		return nil, err
+	}
+	if opts.Keyed {
+		opts.Dir = filepath.Join(opts.Dir, key[:keyedLen])
+	}
+	res := &Result{Layout: filepath.Join(opts.Dir, LayoutDir), Archive: filepath.Join(opts.Dir, ArchiveName), Mirror: map[string]string{}}
+	for _, arch := range Arches {
+		res.Mirror[arch] = filepath.Join(opts.Dir, binName, arch, MirrorBinary)
 	}
 	keyFile := filepath.Join(opts.Dir, keyName)
 	if old, err := os.ReadFile(keyFile); err == nil && strings.TrimSpace(string(old)) == key {
@@ -175,7 +184,34 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	if err := os.WriteFile(keyFile, []byte(key+"\n"), 0o644); err != nil {
 		return nil, err
 	}
+	if opts.Keyed {
+		pruneKeyed(filepath.Dir(opts.Dir), filepath.Base(opts.Dir), logf)
+	}
 	return res, nil
+}
+
+// keyedUnused is how long a Keyed build nobody rebuilt is kept.
+const keyedUnused = 7 * 24 * time.Hour
+
+// pruneKeyed removes the Keyed builds in parent, other than keep, that
+// were last written more than keyedUnused ago.
+func pruneKeyed(parent, keep string, logf func(string, ...any)) {
+	entries, err := os.ReadDir(parent)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		info, err := e.Info()
+		if err != nil || !e.IsDir() || e.Name() == keep || len(e.Name()) != keyedLen || time.Since(info.ModTime()) < keyedUnused {
+			continue
+		}
+		if _, err := hex.DecodeString(e.Name()); err != nil {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(parent, e.Name())); err == nil {
+			logf("removed images unused since %s (%s)", info.ModTime().Format(time.DateOnly), e.Name())
+		}
+	}
 }
 
 // inputsKey hashes everything the images are made of.
