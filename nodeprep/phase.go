@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/labctl/labctl/coins/mirror"
 	"github.com/labctl/labctl/lab"
 	"github.com/labctl/labctl/remote"
 )
@@ -333,7 +334,7 @@ func (p *Phase) nodeData(c *lab.Cluster, n lab.Node) NodeData {
 		User: c.Login.User, Password: c.Login.Password, PrivateKey: c.Key.Private, PublicKey: c.Key.Public,
 		MaxAuthTries: 20, Packages: pkgs,
 		Version: v, Minor: v[:strings.LastIndex(v, ".")], Source: p.Lab.Kubernetes.Source,
-		Stage: "/var/lib/labctl/stage", PauseImage: p.PauseImage, PodSubnet: p.Lab.Kubernetes.PodSubnet,
+		Stage: "/var/lib/labctl/stage", PauseImage: p.PauseImage, PodSubnet: p.Lab.Kubernetes.PodSubnet, Mirror: mirror.Addr,
 		PortworxSize: p.Lab.Nodes.PortworxSize, LoopDevice: "/dev/loop4", SharedKernel: p.SharedKernel,
 		Downloads: p.Downloads,
 	}

@@ -74,6 +74,9 @@ type NodeData struct {
 	Stage        string // where cache uploads land
 	PauseImage   string
 	PodSubnet    string // accepted in FORWARD (see runtime.sh.tmpl)
+	// Mirror is the node-local docker.io mirror (coins/mirror, host:port)
+	// that containerd and Docker ask before docker.io; empty: none.
+	Mirror       string
 	PortworxSize string
 	LoopDevice   string
 	// SharedKernel: the node is a container sharing the host's kernel.

@@ -26,7 +26,7 @@ func sampleData(source string) NodeData {
 		PublicKey:    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPubPubPubPubPubPubPubPubPubPubPubPubPubPub k8s@cluster03",
 		MaxAuthTries: 20, Packages: []string{"containerd", "runc", "git"},
 		Version: "1.34.4", Minor: "1.34", Source: source, Stage: "/var/lib/labctl/stage",
-		PauseImage: "registry.k8s.io/pause:3.10.1", PodSubnet: "10.244.0.0/16", PortworxSize: "10G", LoopDevice: "/dev/loop4",
+		PauseImage: "registry.k8s.io/pause:3.10.1", PodSubnet: "10.244.0.0/16", Mirror: "127.0.0.1:5999", PortworxSize: "10G", LoopDevice: "/dev/loop4",
 		Downloads: map[string][]Download{
 			"amd64": {{Name: "helm", URL: "https://get.example/helm-amd64.tar.gz", SHA256: "aa11", Member: "linux-amd64/helm"},
 				{Name: "kubectx", URL: "https://get.example/kubectx.tar.gz", SHA256: "bb22", Member: "kubectx"}},

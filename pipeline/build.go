@@ -88,7 +88,7 @@ func (u *Up) coins(ctx context.Context) (Phase, error) {
 	if err != nil {
 		return nil, err
 	}
-	res, err := images.Build(ctx, images.Options{Dir: filepath.Join(cache, "labctl", "dockercoins"), ModuleDir: mod, Log: remote.Indent(u.Out)})
+	res, err := images.Build(ctx, images.Options{Dir: filepath.Join(cache, "labctl", "dockercoins"), Keyed: true, ModuleDir: mod, Log: remote.Indent(u.Out)})
 	if err != nil {
 		return nil, fmt.Errorf("coins: %w", err)
 	}
@@ -103,7 +103,7 @@ func (u *Up) coins(ctx context.Context) (Phase, error) {
 		}
 		clusters = append(clusters, cl)
 	}
-	p, err := coinsphase.New(coinsphase.Config{Clusters: clusters, Archive: res.Archive, Deploy: u.Lab.Coins.Enabled,
+	p, err := coinsphase.New(coinsphase.Config{Clusters: clusters, Archive: res.Archive, Mirror: res.Mirror, Deploy: u.Lab.Coins.Enabled,
 		Namespace: u.Lab.Coins.Namespace, Parallel: u.Lab.SSH.Parallel, Out: u.Out})
 	if err != nil {
 		return nil, err

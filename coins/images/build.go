@@ -13,20 +13,24 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
 )
 
 // builderVersion is part of the cache key; bump it when the image assembly
 // changes.
-const builderVersion = "labctl-coins-images/3"
+const builderVersion = "labctl-coins-images/4"
 
 // File names in the output directory.
 const (
 	LayoutDir   = "oci"
 	ArchiveName = "dockercoins-images.tar"
+	binName     = "bin" // bin/<arch>/labctl-mirror
 	keyName     = "inputs.sha256"
+	keyedLen    = 16 // hex digits of the inputs key naming a Keyed build
 )
 
 // AnnotationImageName is how containerd's importer names an imported image.
@@ -40,6 +44,10 @@ type Options struct {
 	ModuleDir string
 	// Log, when set, receives progress lines.
 	Log io.Writer
+	// Keyed builds in Dir/<inputs key> instead of Dir itself: labctl runs
+	// from different versions or checkouts that share a cache then never
+	// replace the archive another one is about to upload.
+	Keyed bool
 	// RedisCache keeps the Redis image's layers between builds (they take
 	// about half a minute and the Debian archive); default
 	// DefaultRedisCache().
@@ -52,6 +60,9 @@ type Result struct {
 	Archive string // the layout as one tar, for `ctr images import`
 	Cached  bool   // nothing was rebuilt: the inputs had not changed
 	Images  []Image
+	// Mirror is the node-local docker.io mirror's binary (MirrorBinary)
+	// by architecture (Arches).
+	Mirror map[string]string
 }
 
 // Build compiles the services and writes all images. When the inputs hash to
@@ -65,7 +76,6 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 			fmt.Fprintf(opts.Log, format+"\n", args...)
 		}
 	}
-	res := &Result{Layout: filepath.Join(opts.Dir, LayoutDir), Archive: filepath.Join(opts.Dir, ArchiveName)}
 	if opts.RedisCache == "" {
 		var err error
 		if opts.RedisCache, err = DefaultRedisCache(); err != nil {
@@ -80,9 +90,16 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.Keyed {
+		opts.Dir = filepath.Join(opts.Dir, key[:keyedLen])
+	}
+	res := &Result{Layout: filepath.Join(opts.Dir, LayoutDir), Archive: filepath.Join(opts.Dir, ArchiveName), Mirror: map[string]string{}}
+	for _, arch := range Arches {
+		res.Mirror[arch] = filepath.Join(opts.Dir, binName, arch, MirrorBinary)
+	}
 	keyFile := filepath.Join(opts.Dir, keyName)
 	if old, err := os.ReadFile(keyFile); err == nil && strings.TrimSpace(string(old)) == key {
-		if _, err := os.Stat(res.Archive); err == nil {
+		if allExist(res.Archive, res.Mirror) {
 			if res.Images, err = Describe(res.Layout); err == nil {
 				res.Cached = true
 				logf("images are up to date (inputs %s)", key[:12])
@@ -95,7 +112,7 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	// A half-written directory must not look up to date.
-	for _, stale := range []string{keyFile, res.Layout, res.Archive} {
+	for _, stale := range []string{keyFile, res.Layout, res.Archive, filepath.Join(opts.Dir, binName)} {
 		if err := os.RemoveAll(stale); err != nil {
 			return nil, err
 		}
@@ -143,6 +160,21 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", RedisRef, err)
 	}
+	// latest names the same index: only a second descriptor.
+	desc, err := partial.Descriptor(idx)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", RedisLatestRef, err)
+	}
+	desc.Annotations = map[string]string{AnnotationImageName: RedisLatestRef, "org.opencontainers.image.ref.name": RedisLatestRef}
+	if err := lp.AppendDescriptor(*desc); err != nil {
+		return nil, fmt.Errorf("%s: %w", RedisLatestRef, err)
+	}
+	for _, arch := range Arches {
+		bin := filepath.Join(binDir, arch, flagsDir(""), MirrorBinary)
+		if err := copyTo(bin, res.Mirror[arch]); err != nil {
+			return nil, fmt.Errorf("%s for %s: %w", MirrorBinary, arch, err)
+		}
+	}
 	if err := writeArchive(res.Layout, res.Archive); err != nil {
 		return nil, err
 	}
@@ -152,7 +184,34 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	if err := os.WriteFile(keyFile, []byte(key+"\n"), 0o644); err != nil {
 		return nil, err
 	}
+	if opts.Keyed {
+		pruneKeyed(filepath.Dir(opts.Dir), filepath.Base(opts.Dir), logf)
+	}
 	return res, nil
+}
+
+// keyedUnused is how long a Keyed build nobody rebuilt is kept.
+const keyedUnused = 7 * 24 * time.Hour
+
+// pruneKeyed removes the Keyed builds in parent, other than keep, that
+// were last written more than keyedUnused ago.
+func pruneKeyed(parent, keep string, logf func(string, ...any)) {
+	entries, err := os.ReadDir(parent)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		info, err := e.Info()
+		if err != nil || !e.IsDir() || e.Name() == keep || len(e.Name()) != keyedLen || time.Since(info.ModTime()) < keyedUnused {
+			continue
+		}
+		if _, err := hex.DecodeString(e.Name()); err != nil {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(parent, e.Name())); err == nil {
+			logf("removed images unused since %s (%s)", info.ModTime().Format(time.DateOnly), e.Name())
+		}
+	}
 }
 
 // inputsKey hashes everything the images are made of.
@@ -169,7 +228,7 @@ func inputsKey(ctx context.Context, moduleDir string, redis *redisBuild) (string
 	}
 	fmt.Fprintf(h, "%s\n", deps)
 	var files []string
-	for _, svc := range []string{"rng", "hasher", "worker", "webui"} {
+	for _, svc := range []string{"rng", "hasher", "worker", "webui", "mirror"} {
 		root := filepath.Join(moduleDir, "coins", svc)
 		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 			if err != nil || d.IsDir() || strings.HasSuffix(p, "_test.go") {
@@ -201,6 +260,7 @@ func dependencies(ctx context.Context, moduleDir string) (string, error) {
 	for _, svc := range []string{"rng", "hasher", "worker", "webui"} {
 		args = append(args, "./coins/"+svc)
 	}
+	args = append(args, MirrorPackage)
 	cmd := exec.CommandContext(ctx, goTool(), args...)
 	cmd.Dir = moduleDir
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
@@ -275,4 +335,33 @@ func copyFile(w io.Writer, p string) error {
 	defer f.Close()
 	_, err = io.Copy(w, f)
 	return err
+}
+
+// allExist says whether the archive and every mirror binary are there.
+func allExist(archive string, mirror map[string]string) bool {
+	if _, err := os.Stat(archive); err != nil {
+		return false
+	}
+	for _, p := range mirror {
+		if _, err := os.Stat(p); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// copyTo copies the executable src to dst, creating dst's directory.
+func copyTo(src, dst string) error {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o755)
+	if err != nil {
+		return err
+	}
+	if err := copyFile(out, src); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }

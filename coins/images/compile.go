@@ -54,14 +54,21 @@ var Targets = []Target{
 }
 
 // FullRefs are the references of every image of the archive (the targets,
-// then Redis), as `ctr images ls -q` prints them.
+// then Redis under its two tags), as `ctr images ls -q` prints them.
 func FullRefs() []string {
-	refs := make([]string, 0, len(Targets)+1)
+	refs := make([]string, 0, len(Targets)+2)
 	for _, t := range Targets {
 		refs = append(refs, t.FullRef())
 	}
-	return append(refs, RedisRef)
+	return append(refs, RedisRef, RedisLatestRef)
 }
+
+// MirrorPackage is the node-local docker.io mirror that serves the layout
+// on every node (coins/mirror); it is compiled with the services.
+const MirrorPackage = "./coins/mirror/cmd/labctl-mirror"
+
+// MirrorBinary is the mirror's file name on the nodes and in a build.
+const MirrorBinary = "labctl-mirror"
 
 // FindModule returns the root of the labctl source tree containing dir, where
 // the services are compiled from.
@@ -117,6 +124,7 @@ func compile(ctx context.Context, moduleDir, binDir string) error {
 		}
 		groups[t.LDFlags] = append(groups[t.LDFlags], "./coins/"+t.Service)
 	}
+	groups[""] = append(groups[""], MirrorPackage)
 	var wg sync.WaitGroup
 	errs := make([]error, len(Arches))
 	for i, arch := range Arches {

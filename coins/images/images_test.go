@@ -60,12 +60,13 @@ func TestBuild(t *testing.T) {
 	want := []string{
 		"docker.io/dockercoins/rng:v0.1", "docker.io/dockercoins/hasher:v0.1", "docker.io/dockercoins/worker:v0.1",
 		"docker.io/dockercoins/webui:v0.1", "docker.io/dockercoins/worker:v0.2", "docker.io/library/redis:7.0",
+		"docker.io/library/redis:latest",
 	}
 	if !slices.Equal(refs, want) || !slices.Equal(FullRefs(), want) {
 		t.Fatalf("tags %q (FullRefs %q), want exactly %q", refs, FullRefs(), want)
 	}
 	for ref, imgs := range byRef {
-		if strings.HasSuffix(ref, ":latest") || strings.HasSuffix(ref, ":v0.3") {
+		if (strings.HasSuffix(ref, ":latest") && !isRedis(ref)) || strings.HasSuffix(ref, ":v0.3") {
 			t.Errorf("forbidden tag %s", ref)
 		}
 		var arches []string
@@ -83,7 +84,7 @@ func TestBuild(t *testing.T) {
 			}
 		}
 		wantArches := Arches
-		if ref == RedisRef {
+		if isRedis(ref) {
 			wantArches = RedisArches
 		}
 		if !slices.Equal(arches, wantArches) {
@@ -94,6 +95,12 @@ func TestBuild(t *testing.T) {
 	if byRef[want[2]][0].Digest == byRef[want[4]][0].Digest {
 		t.Error("worker v0.1 and v0.2 are the same image")
 	}
+	// redis:latest is redis:7.0 (what the mirror serves for --image=redis).
+	if len(byRef[RedisRef]) != len(byRef[RedisLatestRef]) || byRef[RedisRef][0].Digest != byRef[RedisLatestRef][0].Digest {
+		t.Errorf("redis:latest %v is not redis:7.0 %v", byRef[RedisLatestRef], byRef[RedisRef])
+	}
+	checkMirrorBinaries(t, res.Mirror)
+	t.Run("mirror", func(t *testing.T) { pullThroughMirror(t, res) })
 
 	checkArchive(t, res.Archive)
 	t.Run("podman", func(t *testing.T) {
@@ -123,7 +130,7 @@ func TestBuild(t *testing.T) {
 
 // wantConfig is what the image config of ref must say.
 func wantConfig(ref string) (entrypoint, ports []string, user string, maxSize int64) {
-	if ref == RedisRef {
+	if isRedis(ref) {
 		return []string{"/usr/bin/redis-server"}, []string{"6379/tcp"}, "999:999", maxRedis
 	}
 	service := strings.TrimPrefix(strings.Split(ref, ":")[0], "docker.io/dockercoins/")
@@ -132,6 +139,8 @@ func wantConfig(ref string) (entrypoint, ports []string, user string, maxSize in
 	}
 	return []string{"/" + service}, []string{"80/tcp"}, "0:0", maxCompressed
 }
+
+func isRedis(ref string) bool { return ref == RedisRef || ref == RedisLatestRef }
 
 // needDebianTools skips the build where the Redis image cannot be made
 // (not a Debian host), unless in CI.

@@ -42,6 +42,11 @@ const (
 	RedisRepo = "library/redis"
 	RedisTag  = "7.0"
 	RedisRef  = "docker.io/" + RedisRepo + ":" + RedisTag
+	// RedisLatestRef names the same image: the deck's first DockerCoins
+	// step is `kubectl create deployment redis --image=redis`, and offline
+	// nodes get :latest from labctl's mirror (coins/mirror), which serves
+	// exactly the names of this layout.
+	RedisLatestRef = "docker.io/" + RedisRepo + ":latest"
 )
 
 // RedisArches are the architectures of the Redis image.

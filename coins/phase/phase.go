@@ -18,6 +18,7 @@ import (
 
 	"github.com/labctl/labctl/coins/images"
 	"github.com/labctl/labctl/coins/manifests"
+	"github.com/labctl/labctl/coins/mirror"
 	"github.com/labctl/labctl/remote"
 )
 
@@ -32,6 +33,10 @@ type Config struct {
 	Clusters []Cluster
 	// Archive is the OCI archive built by images.Build (Result.Archive).
 	Archive string
+	// Mirror is labctl-mirror by architecture (images.Result.Mirror): each
+	// node then also serves the archive's images as its docker.io mirror
+	// (coins/mirror). Empty: no mirror.
+	Mirror map[string]string
 	// Deploy also deploys the stack on every cluster and waits for mining.
 	Deploy bool
 	// Namespace for the stack, default "dockercoins"; never "default".
@@ -56,7 +61,8 @@ const RemoteArchive = "/tmp/labctl-dockercoins-images.tar"
 type Phase struct {
 	cfg      Config
 	manifest []byte
-	mu       sync.Mutex // serialises Out
+	sums     *mirrorSums // nil without a mirror
+	mu       sync.Mutex  // serialises Out
 }
 
 // New checks the configuration and renders the manifests.
@@ -91,15 +97,26 @@ func New(cfg Config) (*Phase, error) {
 			return nil, fmt.Errorf("cluster %s has no nodes", c.Name)
 		}
 	}
-	return &Phase{cfg: cfg, manifest: manifest}, nil
+	sums, err := newMirrorSums(cfg.Archive, cfg.Mirror)
+	if err != nil {
+		return nil, err
+	}
+	return &Phase{cfg: cfg, manifest: manifest, sums: sums}, nil
 }
 
 // Title implements pipeline.Phase.
 func (p *Phase) Title() string {
 	if p.cfg.Deploy {
-		return "DockerCoins: preload images, deploy in namespace " + p.cfg.Namespace
+		return "DockerCoins: preload images" + p.mirrorTitle() + ", deploy in namespace " + p.cfg.Namespace
 	}
-	return "DockerCoins: preload images"
+	return "DockerCoins: preload images" + p.mirrorTitle()
+}
+
+func (p *Phase) mirrorTitle() string {
+	if p.sums == nil {
+		return ""
+	}
+	return " and serve them as docker.io on " + mirror.Addr
 }
 
 func (p *Phase) logf(host, format string, args ...any) {
@@ -132,13 +149,24 @@ func (p *Phase) DryRun(ctx context.Context, w io.Writer) error {
 	return p.each(ctx, func(ctx context.Context, c Cluster, sem chan struct{}) error {
 		err := p.forNodes(ctx, c, sem, func(ctx context.Context, node remote.Executor) error {
 			missing, err := p.missingImages(ctx, node)
+			if err != nil {
+				return err
+			}
+			plan, err := p.planMirror(ctx, node)
 			switch {
 			case err != nil:
 				return err
-			case len(missing) == 0:
-				p.logf(node.Name(), "images present")
-			default:
+			case len(missing) > 0:
 				p.logf(node.Name(), "would upload %s and import %d images (missing %v)", RemoteArchive, len(images.FullRefs()), missing)
+			case plan.install:
+				p.logf(node.Name(), "images present; would upload %s to serve them as docker.io on %s", RemoteArchive, mirror.Addr)
+			default:
+				p.logf(node.Name(), "images present")
+			}
+			if plan.install {
+				p.logf(node.Name(), "would install %s (%s) and labctl-mirror.service over %s", MirrorBinary, plan.state.arch, mirror.DefaultLayout)
+			} else if plan.restart {
+				p.logf(node.Name(), "would restart labctl-mirror.service")
 			}
 			return nil
 		})

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/labctl/labctl/coins/images"
+	"github.com/labctl/labctl/coins/mirror"
 	"github.com/labctl/labctl/remote"
 )
 
@@ -27,6 +28,9 @@ func (p *Phase) Probes() (map[string][]string, error) {
 	for _, c := range p.cfg.Clusters {
 		for _, n := range c.Nodes {
 			probes[n.Name()] = []string{listImages}
+			if p.sums != nil {
+				probes[n.Name()] = append(probes[n.Name()], probeMirror)
+			}
 		}
 	}
 	return probes, nil
@@ -52,13 +56,27 @@ func (p *Phase) missingImages(ctx context.Context, node remote.Executor) ([]stri
 	return missing, nil
 }
 
-// preload imports the images into node's containerd unless all are there.
+// preload imports the images into node's containerd unless all are there,
+// and installs the mirror serving them unless this very one runs there.
 func (p *Phase) preload(ctx context.Context, node remote.Executor) error {
 	missing, err := p.missingImages(ctx, node)
 	if err != nil {
 		return err
 	}
-	if len(missing) == 0 {
+	plan, err := p.planMirror(ctx, node)
+	if err != nil {
+		return err
+	}
+	if len(missing) == 0 && !plan.install {
+		if plan.restart {
+			if _, err := run(ctx, node, restartMirror, nil); err != nil {
+				return err
+			}
+			if err := p.mirrorServing(ctx, node); err != nil {
+				return err
+			}
+			p.logf(node.Name(), "restarted labctl-mirror.service")
+		}
 		p.logf(node.Name(), "DockerCoins images already present")
 		return nil
 	}
@@ -71,6 +89,13 @@ func (p *Phase) preload(ctx context.Context, node remote.Executor) error {
 		return fmt.Errorf("%s: upload %s: %w", node.Name(), RemoteArchive, err)
 	}
 	_, importErr := run(ctx, node, importImages, nil)
+	switch {
+	case importErr != nil:
+	case plan.install:
+		importErr = p.installMirrorOn(ctx, node, plan)
+	case plan.restart:
+		_, importErr = run(ctx, node, restartMirror, nil)
+	}
 	// The archive is tens of MB: remove it even when the import failed.
 	if _, err := run(ctx, node, removeUpload, nil); err != nil && importErr == nil {
 		return err
@@ -85,6 +110,12 @@ func (p *Phase) preload(ctx context.Context, node remote.Executor) error {
 		return fmt.Errorf("%s: %q succeeded but %q still lacks %v", node.Name(), importImages, listImages, missing)
 	}
 	p.logf(node.Name(), "imported %d DockerCoins images", len(images.FullRefs()))
+	if plan.install || plan.restart {
+		if err := p.mirrorServing(ctx, node); err != nil {
+			return err
+		}
+		p.logf(node.Name(), "serving them as docker.io on %s (labctl-mirror.service)", mirror.Addr)
+	}
 	return nil
 }
 
