@@ -1,13 +1,11 @@
 package e2e
 
 import (
-	"fmt"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/labctl/labctl/coins/images"
 	"github.com/labctl/labctl/lab"
 )
 
@@ -130,9 +128,11 @@ kubectl delete pod testweb --wait=false`)
 	})
 
 	t.Run("DockerCoins on Kubernetes: the worker mines after expose", func(t *testing.T) {
-		redis := strings.TrimPrefix(images.RedisRef, "docker.io/library/")
-		out, code := asAttendee(t, l, "5m", fmt.Sprintf(`
-kubectl create deployment redis --image=%s
+		// The deck's very first step: redis:latest, pull policy Always,
+		// answered offline by the node-local mirror.
+		out, code := asAttendee(t, l, "5m", `
+kubectl create deployment redis --image=redis
+kubectl get deployment redis -o jsonpath='policy={.spec.template.spec.containers[0].imagePullPolicy}'; echo
 for SERVICE in hasher rng webui worker; do
   kubectl create deployment $SERVICE --image=dockercoins/$SERVICE:v0.1
 done
@@ -148,9 +148,12 @@ for i in $(seq 60); do
 done
 echo hashes=$h
 kubectl delete deployment redis hasher rng webui worker --wait=false
-kubectl delete service redis rng hasher`, redis))
+kubectl delete service redis rng hasher`)
 		if code != 0 {
 			t.Fatalf("exit %d:\n%s", code, out)
+		}
+		if !strings.Contains(out, "policy=Always") {
+			t.Errorf("redis:latest is not pulled with policy Always:\n%s", out)
 		}
 		m := regexp.MustCompile(`hashes=(\d+)`).FindStringSubmatch(out)
 		if m == nil || m[1] == "0" {
