@@ -73,6 +73,39 @@ type ProviderSpec struct {
 	Clusters [][]HostSpec `yaml:"clusters"`
 	// Subnet is the local provider's network (default: picked per lab).
 	Subnet string `yaml:"subnet"`
+	// Pulumi configures the pulumi provider, AWS its aws target.
+	Pulumi PulumiSpec `yaml:"pulumi"`
+	AWS    AWSSpec    `yaml:"aws"`
+}
+
+// PulumiSpec is how the pulumi provider runs the class's Pulumi program.
+type PulumiSpec struct {
+	// Target is where the program makes nodes: aws (default) or local
+	// (podman containers through labctl's own resource provider).
+	Target string `yaml:"target"`
+	// Backend is the Pulumi state backend URL (default: a file:// backend
+	// inside the lab's state directory).
+	Backend string `yaml:"backend"`
+	// Stack, when set, names a stack the instructor ran with `pulumi up`:
+	// labctl reads its outputs and changes nothing there.
+	Stack string `yaml:"stack"`
+}
+
+// AWSSpec is the aws target of the pulumi provider.
+type AWSSpec struct {
+	Region       string `yaml:"region"`       // default us-east-1
+	InstanceType string `yaml:"instanceType"` // default t3.medium
+	DiskSize     int    `yaml:"diskSize"`     // GiB, default 20
+	// VPC is "default" (the region's default VPC) or "new" (one per lab).
+	VPC string `yaml:"vpc"`
+	// AllowFrom are the CIDRs SSH is open to (default anywhere).
+	AllowFrom []string `yaml:"allowFrom"`
+}
+
+// LocalNodes reports whether the lab's nodes are containers on this
+// machine (the local provider, or the pulumi provider's local target).
+func (l *Lab) LocalNodes() bool {
+	return l.Provider.Type == "local" || (l.Provider.Type == "pulumi" && l.Provider.Pulumi.Target == "local")
 }
 
 // HostSpec is one host of an inventory.

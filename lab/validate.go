@@ -55,6 +55,7 @@ func (l *Lab) applyDefaults() {
 	if l.Provider.Type == "" {
 		l.Provider.Type = "local"
 	}
+	l.applyPulumiDefaults()
 	if l.Attendees == 0 && l.Provider.Type == "inventory" {
 		l.Attendees = len(l.Provider.Clusters)
 	}
@@ -77,13 +78,13 @@ func (l *Lab) applyDefaults() {
 	if l.Kubernetes.CNI == "" {
 		// Weave's images come from a registry; local nodes work offline.
 		l.Kubernetes.CNI = "weave"
-		if l.Provider.Type == "local" {
+		if l.LocalNodes() {
 			l.Kubernetes.CNI = "bridge"
 		}
 	}
 	if l.Kubernetes.Source == "" {
 		l.Kubernetes.Source = "packages"
-		if l.Provider.Type == "local" {
+		if l.LocalNodes() {
 			l.Kubernetes.Source = "cache"
 		}
 	}
@@ -139,6 +140,9 @@ func (l *Lab) Validate() error {
 		return fmt.Errorf("provider.type: %q is not one of %s", l.Provider.Type, strings.Join(Providers, ", "))
 	}
 	if err := l.validateProvider(); err != nil {
+		return err
+	}
+	if err := l.validatePulumi(); err != nil {
 		return err
 	}
 	if l.Attendees < 1 || l.Attendees > MaxAttendees {

@@ -26,7 +26,7 @@ func (u *Up) nodeprep(ctx context.Context) (*nodeprep.Phase, error) {
 		Exec:       u.exec,
 		PauseImage: "registry.k8s.io/pause:3.10",
 	}
-	p.SharedKernel = u.Lab.Provider.Type == "local"
+	p.SharedKernel = u.Lab.LocalNodes()
 	if u.Lab.Kubernetes.Source != "cache" {
 		p.Downloads = map[string][]nodeprep.Download{}
 		for _, arch := range artifacts.ReleaseArches() {

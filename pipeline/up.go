@@ -132,7 +132,7 @@ func (u *Up) Run(ctx context.Context) error {
 	if want("kubeadm") {
 		todo = append(todo, &nodeprep.ClusterPhase{
 			Lab: u.Lab, State: u.State, Parallel: u.Lab.SSH.Parallel, Out: u.Out, Save: u.save,
-			Exec: exec, InContainer: u.Lab.Provider.Type == "local", Skip: u.failed,
+			Exec: exec, InContainer: u.Lab.LocalNodes(), Skip: u.failed,
 		})
 	}
 	if want("addons") {
