@@ -308,8 +308,7 @@ func (p *Provider) Destroy(ctx context.Context, r provision.Request) error {
 				// Nodes share the host's loop devices: give back the one
 				// behind /dev/loop4 before the container goes.
 				// Every device backed by this node's file, whatever /dev/loop4 points to.
-				_, _ = p.Podman.Exec(ctx, c.Name, nil, "sh", "-c", "systemctl stop labctl-portworx-loop.service 2>/dev/null; "+
-					"[ -f /portworx.blk ] && for d in $(losetup -a | grep -F \"]:$(stat -c %i /portworx.blk) (/portworx.blk)\" | cut -d: -f1); do losetup -d $d; done; true")
+				_, _ = p.Podman.Exec(ctx, c.Name, nil, "sh", "-c", releaseLoop)
 			}
 		}
 	}
@@ -324,6 +323,11 @@ func (p *Provider) Destroy(ctx context.Context, r provision.Request) error {
 	}
 	return p.Podman.Remove(ctx, names, volumes, network)
 }
+
+// releaseLoop detaches every loop device backed by the node's
+// /portworx.blk, whatever /dev/loop4 points to.
+const releaseLoop = "systemctl stop labctl-portworx-loop.service 2>/dev/null; " +
+	"[ -f /portworx.blk ] && for d in $(losetup -a | grep -F \"]:$(stat -c %i /portworx.blk) (/portworx.blk)\" | cut -d: -f1); do losetup -d $d; done; true"
 
 func clusterOfVolume(labName, vol string) int {
 	rest := strings.TrimPrefix(vol, "labctl-"+labName+"-")

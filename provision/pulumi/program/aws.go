@@ -108,7 +108,7 @@ func awsNodes(ctx *pulumi.Context, s Spec) ([][]node, error) {
 		}
 		userData := pulumi.All(hostKey.PrivateKeyOpenssh, hostKey.PublicKeyOpenssh).ApplyT(func(v []any) (string, error) {
 			return renderCloudInit(cloudInitData{Label: label, AuthorizedKey: s.AuthorizedKey,
-				HostPrivateKey: v[0].(string), HostPublicKey: v[1].(string)})
+				HostPrivateKey: v[0].(string), HostPublicKey: keyOnly(v[1].(string))})
 		}).(pulumi.StringOutput)
 		inst, err := ec2.NewInstance(ctx, nodeName(c, name), &ec2.InstanceArgs{
 			Ami:                      pulumi.String(ami.Id),

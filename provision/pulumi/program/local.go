@@ -14,8 +14,8 @@ const (
 // localNetwork is the lab's podman network.
 type localNetwork struct {
 	pulumi.CustomResourceState
-	Name   pulumi.StringOutput `pulumi:"name"`
-	Subnet pulumi.StringOutput `pulumi:"subnet"`
+	Name pulumi.StringOutput `pulumi:"name"`
+	CIDR pulumi.StringOutput `pulumi:"cidr"`
 }
 
 // localNode is one node container.
@@ -44,7 +44,7 @@ func localNodes(ctx *pulumi.Context, s Spec) ([][]node, error) {
 			"cluster":       pulumi.Int(c),
 			"node":          pulumi.String(name),
 			"network":       network.Name,
-			"subnet":        network.Subnet,
+			"subnet":        network.CIDR,
 			"image":         pulumi.String(s.Local.Image),
 			"authorizedKey": pulumi.String(s.AuthorizedKey),
 			// A new node image or key is for new nodes: a running class is

@@ -18,24 +18,33 @@ type node struct {
 // spec's target, and the contract's outputs.
 func Program(s Spec) pulumi.RunFunc {
 	return func(ctx *pulumi.Context) error {
-		if err := s.check(); err != nil {
-			return err
-		}
-		var clusters [][]node
-		var err error
-		switch s.Target {
-		case "aws":
-			clusters, err = awsNodes(ctx, s)
-		case "local":
-			clusters, err = localNodes(ctx, s)
-		}
+		clusters, err := build(ctx, s)
 		if err != nil {
 			return err
 		}
 		ctx.Export("contract", pulumi.Int(ContractVersion))
-		ctx.Export("clusters", contractOutput(clusters))
+		ctx.Export("clusters", clusters)
 		return nil
 	}
+}
+
+// build makes the resources and returns the "clusters" output.
+func build(ctx *pulumi.Context, s Spec) (pulumi.Array, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	var clusters [][]node
+	var err error
+	switch s.Target {
+	case "aws":
+		clusters, err = awsNodes(ctx, s)
+	case "local":
+		clusters, err = localNodes(ctx, s)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return contractOutput(clusters), nil
 }
 
 // contractOutput is the "clusters" output of ContractVersion.
