@@ -29,6 +29,13 @@ type Provider interface {
 	Identity(r Request) string
 }
 
+// Checker is a provider that can refuse a request before changing
+// anything (missing credentials, an unusable backend or tool); its errors
+// are bad input.
+type Checker interface {
+	Check(ctx context.Context, r Request) error
+}
+
 // Selected reports whether cluster n is one the request covers.
 func (r Request) Selected(n int) bool {
 	if len(r.Clusters) == 0 {

@@ -45,6 +45,11 @@ func newDestroyCmd(a *app) *cobra.Command {
 				return err
 			}
 			req := provision.Request{Lab: l, StateDir: store.Dir(), State: s, Out: a.out, Clusters: clusters}
+			if c, ok := prov.(provision.Checker); ok {
+				if err := c.Check(cmd.Context(), req); err != nil {
+					return usageError{err}
+				}
+			}
 			if err := prov.Destroy(cmd.Context(), req); err != nil {
 				return err
 			}

@@ -9,6 +9,7 @@ import (
 	"github.com/labctl/labctl/provision"
 	"github.com/labctl/labctl/provision/inventory"
 	"github.com/labctl/labctl/provision/local"
+	"github.com/labctl/labctl/provision/pulumi"
 	"github.com/labctl/labctl/remote"
 )
 
@@ -19,8 +20,10 @@ func providerFor(l *lab.Lab) (provision.Provider, error) {
 		return local.New(), nil
 	case "inventory":
 		return inventory.Provider{}, nil
+	case "pulumi":
+		return pulumi.New(), nil
 	}
-	return nil, fmt.Errorf("provider %s: %w (use local or inventory)", l.Provider.Type, errUnavailable)
+	return nil, fmt.Errorf("provider %s: %w (use local, inventory or pulumi)", l.Provider.Type, errUnavailable)
 }
 
 // engineFor builds the SSH engine for a lab. pin records first-seen host keys.

@@ -11,6 +11,7 @@ import (
 	"github.com/labctl/labctl/cards"
 	"github.com/labctl/labctl/lab"
 	"github.com/labctl/labctl/pipeline"
+	"github.com/labctl/labctl/provision"
 	"github.com/labctl/labctl/remote"
 )
 
@@ -48,6 +49,11 @@ func newUpCmd(a *app) *cobra.Command {
 			prov, err := providerFor(l)
 			if err != nil {
 				return err
+			}
+			if c, ok := prov.(provision.Checker); ok && (only == "" || only == "provision") {
+				if err := c.Check(cmd.Context(), provision.Request{Lab: l, StateDir: store.Dir(), State: s, Out: a.out}); err != nil {
+					return usageError{err}
+				}
 			}
 			wd, _ := os.Getwd()
 			u := &pipeline.Up{

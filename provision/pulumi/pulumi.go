@@ -1,0 +1,231 @@
+// Package pulumi is labctl's pulumi provider: it runs the class program
+// (provision/pulumi/program) through Pulumi's Automation API, with the
+// stack named after the lab, a file:// backend and a generated secrets
+// passphrase in the lab's state directory, and records the nodes from the
+// stack's output contract, host keys included.
+package pulumi
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+
+	"github.com/labctl/labctl/artifacts"
+	"github.com/labctl/labctl/lab"
+	"github.com/labctl/labctl/provision"
+	"github.com/labctl/labctl/provision/local"
+	"github.com/labctl/labctl/provision/pulumi/program"
+)
+
+// Project is the Pulumi project name, as in Pulumi.yaml.
+const Project = "labctl"
+
+// Provider is the pulumi provider.
+type Provider struct {
+	// Local makes the local target's nodes (through labctl's resource
+	// provider) and readies this machine for them.
+	Local *local.Provider
+	// CLI finds or builds the pulumi CLI (default artifacts.Pulumi).
+	CLI func(ctx context.Context, r provision.Request) (string, error)
+	// Self is the labctl binary the engine starts as the resource
+	// provider (default: this executable).
+	Self string
+}
+
+// New returns the provider with its defaults.
+func New() *Provider { return &Provider{Local: local.New()} }
+
+// Identity is the key labctl logs in with: the lab's ssh.identityFile, or
+// one generated in the state directory.
+func (p *Provider) Identity(r provision.Request) string {
+	if r.Lab.SSH.IdentityFile != "" {
+		return r.Lab.SSH.IdentityFile
+	}
+	return filepath.Join(r.StateDir, "ssh", "id_ed25519")
+}
+
+// dirs are the provider's places in the lab's state directory.
+type dirs struct{ root string }
+
+func (d dirs) backend() string    { return filepath.Join(d.root, "backend") }
+func (d dirs) passphrase() string { return filepath.Join(d.root, "passphrase") }
+func (d dirs) home() string       { return filepath.Join(d.root, "home") }
+func (d dirs) work() string       { return filepath.Join(d.root, "work") }
+func (d dirs) plugins() string    { return filepath.Join(d.root, "plugins") }
+func (d dirs) cli() string        { return filepath.Join(d.root, "cli") }
+
+func dirsOf(r provision.Request) dirs { return dirs{filepath.Join(r.StateDir, "pulumi")} }
+
+// backendURL is provider.pulumi.backend, or the file backend in the state.
+func backendURL(r provision.Request) string {
+	if b := r.Lab.Provider.Pulumi.Backend; b != "" {
+		return b
+	}
+	return "file://" + dirsOf(r).backend()
+}
+
+// Check refuses what would fail before anything is planned: the target's
+// credentials, the backend, the pulumi CLI. Its errors are bad input.
+func (p *Provider) Check(ctx context.Context, r provision.Request) error {
+	l := r.Lab
+	if l.Provider.Pulumi.Target == "aws" {
+		if err := awsCredentials(os.Getenv, fileExists); err != nil {
+			return err
+		}
+	}
+	if u := backendURL(r); strings.HasPrefix(u, "file://") {
+		dir := strings.TrimPrefix(u, "file://")
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("provider.pulumi.backend: cannot open %s: %v", u, err)
+		}
+		f, err := os.CreateTemp(dir, ".labctl-check-")
+		if err != nil {
+			return fmt.Errorf("provider.pulumi.backend: cannot write to %s: %v", u, err)
+		}
+		f.Close()
+		os.Remove(f.Name())
+	}
+	if _, err := p.cli(ctx, r); err != nil {
+		return err
+	}
+	return nil
+}
+
+func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
+
+// cli is the pulumi CLI, linked as DIR/bin/pulumi: the Automation API
+// wants an installation root.
+func (p *Provider) cli(ctx context.Context, r provision.Request) (string, error) {
+	find := p.CLI
+	if find == nil {
+		find = func(ctx context.Context, r provision.Request) (string, error) {
+			dir := ""
+			if r.Lab.Kubernetes.Artifacts != "" {
+				dir = filepath.Join(r.Lab.Kubernetes.Artifacts, "pulumi")
+			}
+			return artifacts.Pulumi(ctx, artifacts.PulumiOptions{CacheDir: dir, Log: r.Out})
+		}
+	}
+	bin, err := find(ctx, r)
+	if err != nil {
+		return "", err
+	}
+	root := dirsOf(r).cli()
+	if err := relink(bin, filepath.Join(root, "bin", "pulumi")); err != nil {
+		return "", err
+	}
+	return root, nil
+}
+
+// relink points link at target, replacing what was there.
+func relink(target, link string) error {
+	if err := os.MkdirAll(filepath.Dir(link), 0o700); err != nil {
+		return err
+	}
+	if cur, err := os.Readlink(link); err == nil && cur == target {
+		return nil
+	}
+	tmp := link + ".tmp"
+	os.Remove(tmp)
+	if err := os.Symlink(target, tmp); err != nil {
+		return err
+	}
+	return os.Rename(tmp, link)
+}
+
+// Provision runs `pulumi up` on the lab's stack (or reads the stack named
+// by provider.pulumi.stack) and records the nodes of its outputs.
+func (p *Provider) Provision(ctx context.Context, r provision.Request) error {
+	if r.Lab.Provider.Pulumi.Stack != "" {
+		return p.readStack(ctx, r)
+	}
+	st, err := p.stack(ctx, r, true)
+	if err != nil {
+		return err
+	}
+	if err := recoverStack(ctx, st, r); err != nil {
+		return err
+	}
+	ch, done := progress(r.Out)
+	res, err := st.stack.Up(ctx, optupStreams(ch)...)
+	<-done
+	if err != nil {
+		return fmt.Errorf("pulumi up (stack %s): %w", r.Lab.Name, shortErr(err))
+	}
+	fmt.Fprintf(r.Out, "    pulumi: %s\n", summary(res.Summary.ResourceChanges))
+	out, err := program.ParseOutputs(plainOutputs(res.Outputs))
+	if err != nil {
+		return err
+	}
+	record(r, out)
+	return nil
+}
+
+// record writes the contract's nodes into the state, host keys pinned from
+// provisioning, and forgets clusters the stack no longer has.
+func record(r provision.Request, out *program.Outputs) {
+	keep := map[int]bool{}
+	for _, c := range out.Clusters {
+		keep[c.Index] = true
+		for _, n := range c.Nodes {
+			provision.SetNode(r.State, c.Index, lab.Node{Name: n.Name, PublicAddress: n.PublicAddress,
+				PrivateAddress: n.PrivateAddress, Port: n.Port, HostKey: n.HostKey, ID: n.ID}, true)
+			if n.User != "" && n.User != r.Lab.SSH.User {
+				fmt.Fprintf(r.Out, "note: %02d/%s logs in as %s, ssh.user is %s\n", c.Index, n.Name, n.User, r.Lab.SSH.User)
+			}
+		}
+	}
+	kept := r.State.Clusters[:0]
+	for _, c := range r.State.Clusters {
+		if keep[c.Index] {
+			kept = append(kept, c)
+		}
+	}
+	r.State.Clusters = kept
+}
+
+// plainOutputs drops the secret flags of stack outputs.
+func plainOutputs(m auto.OutputMap) map[string]any {
+	out := map[string]any{}
+	for k, v := range m {
+		out[k] = v.Value
+	}
+	return out
+}
+
+// Destroy runs `pulumi destroy` and removes the stack. A stack named by
+// provider.pulumi.stack is the instructor's: labctl leaves it alone.
+func (p *Provider) Destroy(ctx context.Context, r provision.Request) error {
+	if len(r.Clusters) > 0 {
+		return fmt.Errorf("--cluster: the pulumi provider removes clusters when attendees goes down; lower attendees and run labctl up")
+	}
+	if s := r.Lab.Provider.Pulumi.Stack; s != "" {
+		fmt.Fprintf(r.Out, "note: stack %s is yours (provider.pulumi.stack): labctl forgets the lab, `pulumi destroy` removes the machines\n", s)
+		return nil
+	}
+	st, err := p.stack(ctx, r, false)
+	if err != nil {
+		return err
+	}
+	if st == nil {
+		return nil // never brought up
+	}
+	if err := recoverStack(ctx, st, r); err != nil {
+		return err
+	}
+	ch, done := progress(r.Out)
+	res, err := st.stack.Destroy(ctx, optdestroyStreams(ch)...)
+	<-done
+	if err != nil {
+		return fmt.Errorf("pulumi destroy (stack %s): %w", r.Lab.Name, shortErr(err))
+	}
+	fmt.Fprintf(r.Out, "    pulumi: %s\n", summary(res.Summary.ResourceChanges))
+	if err := st.stack.Workspace().RemoveStack(ctx, r.Lab.Name); err != nil {
+		return fmt.Errorf("pulumi stack rm %s: %w", r.Lab.Name, shortErr(err))
+	}
+	return nil
+}
