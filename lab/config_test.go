@@ -207,3 +207,39 @@ func TestCloudDefaultsFollowTheCourse(t *testing.T) {
 		t.Fatalf("inventory defaults: %+v", l.Kubernetes)
 	}
 }
+
+func TestPulumiSettings(t *testing.T) {
+	for _, tc := range []struct{ body, want string }{
+		{"provider: {type: pulumi, pulumi: {target: gcp}}\n", `provider.pulumi.target: "gcp" is not one of aws, local`},
+		{"provider: {type: pulumi, aws: {region: mars-1}}\n", `provider.aws.region: "mars-1" is not an AWS region`},
+		{"provider: {type: pulumi, aws: {instanceType: big}}\n", `provider.aws.instanceType: "big"`},
+		{"provider: {type: pulumi, aws: {vpc: mine}}\n", `provider.aws.vpc: "mine"`},
+		{"provider: {type: pulumi, aws: {allowFrom: [10.0.0.1]}}\n", `provider.aws.allowFrom[0]: "10.0.0.1" is not a CIDR`},
+		{"provider: {type: pulumi, pulumi: {backend: 'ftp://x'}}\n", `provider.pulumi.backend: "ftp://x"`},
+		{"provider: {type: pulumi, pulumi: {target: local}, aws: {region: us-east-1}}\n", "provider.aws: set, but provider.pulumi.target is local"},
+		{"provider: {type: local, pulumi: {target: local}}\n", "provider.pulumi: only the pulumi provider"},
+	} {
+		_, err := Parse("lab.yaml", []byte(tc.body))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got %v, want %q", tc.body, err, tc.want)
+		}
+	}
+	l, err := Parse("lab.yaml", []byte("provider: {type: pulumi}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := l.Provider.AWS
+	if l.Provider.Pulumi.Target != "aws" || a.Region != "us-east-1" || a.InstanceType != "t3.medium" || a.DiskSize != 20 || a.VPC != "default" || a.AllowFrom[0] != "0.0.0.0/0" {
+		t.Errorf("defaults: %+v %+v", l.Provider.Pulumi, a)
+	}
+	if l.Kubernetes.Source != "packages" || l.LocalNodes() {
+		t.Errorf("aws nodes: source %s", l.Kubernetes.Source)
+	}
+	l, err = Parse("lab.yaml", []byte("provider: {type: pulumi, pulumi: {target: local}}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !l.LocalNodes() || l.Kubernetes.Source != "cache" || l.Kubernetes.CNI != "bridge" {
+		t.Errorf("local target: %+v", l.Kubernetes)
+	}
+}
