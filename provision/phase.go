@@ -53,8 +53,12 @@ func (p *Phase) Run(ctx context.Context) error {
 	return nil
 }
 
-// DryRun says which clusters and nodes are new.
-func (p *Phase) DryRun(_ context.Context, w io.Writer) error {
+// DryRun says which clusters and nodes are new, or prints the provider's
+// own plan when it has one.
+func (p *Phase) DryRun(ctx context.Context, w io.Writer) error {
+	if pl, ok := p.Provider.(Planner); ok {
+		return pl.Plan(ctx, p.Request, w)
+	}
 	l, s := p.Request.Lab, p.Request.State
 	for c := 1; c <= l.Attendees; c++ {
 		for n := 1; n <= l.NodesPerCluster; n++ {

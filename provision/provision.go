@@ -36,6 +36,12 @@ type Checker interface {
 	Check(ctx context.Context, r Request) error
 }
 
+// Planner is a provider that prints its own plan for `up --dry-run`,
+// changing no machine.
+type Planner interface {
+	Plan(ctx context.Context, r Request, w io.Writer) error
+}
+
 // Selected reports whether cluster n is one the request covers.
 func (r Request) Selected(n int) bool {
 	if len(r.Clusters) == 0 {

@@ -33,6 +33,12 @@ type labStack struct {
 // stack opens the lab's stack; with create, it is made if missing and runs
 // the class program, else a missing stack is nil.
 func (p *Provider) stack(ctx context.Context, r provision.Request, create bool) (*labStack, error) {
+	return p.stackFor(ctx, r, create, false)
+}
+
+// stackFor is stack; with preview, this machine and its containers are
+// left as they are (the local target's image is named, not built).
+func (p *Provider) stackFor(ctx context.Context, r provision.Request, create, preview bool) (*labStack, error) {
 	d := dirsOf(r)
 	for _, dir := range []string{d.root, d.home(), d.work()} {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -87,7 +93,7 @@ func (p *Provider) stack(ctx context.Context, r provision.Request, create bool) 
 		}
 		return &labStack{stack: st, dirs: d}, nil
 	}
-	spec, err := p.spec(ctx, r)
+	spec, err := p.spec(ctx, r, preview)
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +106,7 @@ func (p *Provider) stack(ctx context.Context, r provision.Request, create bool) 
 
 // spec is the program's input; for the local target it readies this
 // machine and the node image first.
-func (p *Provider) spec(ctx context.Context, r provision.Request) (program.Spec, error) {
+func (p *Provider) spec(ctx context.Context, r provision.Request, preview bool) (program.Spec, error) {
 	var pub string
 	var err error
 	if r.Lab.SSH.IdentityFile == "" {
@@ -114,7 +120,9 @@ func (p *Provider) spec(ctx context.Context, r provision.Request) (program.Spec,
 		return program.Spec{}, fmt.Errorf("ssh.identityFile: %w", err)
 	}
 	spec := program.SpecFromLab(r.Lab, pub)
-	if spec.Target == "local" {
+	if spec.Target == "local" && preview {
+		spec.Local.Image = p.Local.Recipe.Tag()
+	} else if spec.Target == "local" {
 		if spec.Local.Image, err = p.prepareLocal(ctx, r); err != nil {
 			return program.Spec{}, err
 		}
