@@ -2,7 +2,10 @@ package local
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 
 	"github.com/labctl/labctl/lab"
@@ -97,4 +100,24 @@ func (p *Provider) EnsureNetwork(ctx context.Context, labName, subnet string) (s
 // RemoveNetwork removes the lab's network (its nodes must be gone).
 func (p *Provider) RemoveNetwork(ctx context.Context, labName string) error {
 	return p.Podman.Remove(ctx, nil, nil, NetworkName(labName))
+}
+
+// cniNetworks is where CNI's host-local IPAM records which container holds
+// which address, one file per address.
+var cniNetworks = "/var/lib/cni/networks"
+
+// ReleaseAddress drops a stale host-local reservation of a node's fixed
+// address: a podman killed while starting a container can leave one that
+// outlives the container, and the node made again at the same address
+// would then be refused it. Call it only once the node's container is gone.
+func (p *Provider) ReleaseAddress(labName, subnet string, cluster int, node string) error {
+	addr, err := NodeAddress(subnet, cluster, node)
+	if err != nil {
+		return err
+	}
+	err = os.Remove(filepath.Join(cniNetworks, NetworkName(labName), addr))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	return err
 }

@@ -147,8 +147,14 @@ func (p *Provider) Provision(ctx context.Context, r provision.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := recoverStack(ctx, st, r); err != nil {
+	if err := recoverStack(ctx, st, r, p.abandon(r)); err != nil {
 		return err
+	}
+	if r.Lab.Provider.Pulumi.Target == "local" {
+		// After recovery: a stopped node is then one the stack knows.
+		if err := p.startStopped(ctx, r); err != nil {
+			return err
+		}
 	}
 	ch, done := progress(r.Out)
 	res, err := st.stack.Up(ctx, optupStreams(ch)...)
@@ -214,7 +220,7 @@ func (p *Provider) Destroy(ctx context.Context, r provision.Request) error {
 	if st == nil {
 		return nil // never brought up
 	}
-	if err := recoverStack(ctx, st, r); err != nil {
+	if err := recoverStack(ctx, st, r, p.abandon(r)); err != nil {
 		return err
 	}
 	ch, done := progress(r.Out)

@@ -11,15 +11,18 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 
 	"github.com/labctl/labctl/provision"
+	"github.com/labctl/labctl/provision/local"
+	"github.com/labctl/labctl/provision/pulumi/program"
 )
 
 // recoverStack undoes what a labctl killed during `pulumi up` leaves: the
 // file backend's lock on the stack (labctl holds the lab's own lock, so no
 // other pulumi can be working on it), and pending operations, which Pulumi
 // refuses to go on with. They are dropped from the state; the resources
-// they were making are adopted by the next create (labctl:local:Node finds
-// its container by name) or found again by refresh.
-func recoverStack(ctx context.Context, st *labStack, r provision.Request) error {
+// they were making are removed when labctl knows how (a local node a
+// killed podman may have left half made: the next create makes it anew),
+// else found again by refresh.
+func recoverStack(ctx context.Context, st *labStack, r provision.Request, abandon func(context.Context, apitype.OperationV2) error) error {
 	if strings.HasPrefix(backendURL(r), "file://") {
 		locks := filepath.Join(strings.TrimPrefix(backendURL(r), "file://"), ".pulumi", "locks")
 		filepath.WalkDir(locks, func(path string, d os.DirEntry, err error) error {
@@ -46,6 +49,11 @@ func recoverStack(ctx context.Context, st *labStack, r provision.Request) error 
 	}
 	for _, op := range d.PendingOperations {
 		fmt.Fprintf(r.Out, "    clearing a pending %s of %s (labctl was interrupted)\n", op.Type, op.Resource.URN)
+		if abandon != nil {
+			if err := abandon(ctx, op); err != nil {
+				return err
+			}
+		}
 	}
 	d.PendingOperations = nil
 	b, err := json.Marshal(d)
@@ -57,4 +65,29 @@ func recoverStack(ctx context.Context, st *labStack, r provision.Request) error 
 		return fmt.Errorf("pulumi stack import %s: %w", r.Lab.Name, shortErr(err))
 	}
 	return nil
+}
+
+// abandon removes what an interrupted create of a local node left: it
+// was never recorded, so nothing was done on it yet.
+func (p *Provider) abandon(r provision.Request) func(context.Context, apitype.OperationV2) error {
+	return func(ctx context.Context, op apitype.OperationV2) error {
+		if op.Type != apitype.OperationTypeCreating || string(op.Resource.Type) != program.LocalNodeType {
+			return nil
+		}
+		in := op.Resource.Inputs
+		labName, _ := in["lab"].(string)
+		node, _ := in["node"].(string)
+		cluster, _ := in["cluster"].(float64)
+		if labName != r.Lab.Name || node == "" || cluster < 1 {
+			return nil
+		}
+		fmt.Fprintf(r.Out, "    removing %s, half made by the interrupted run\n", local.ContainerName(labName, int(cluster), node))
+		if err := p.Local.RemoveNode(ctx, labName, int(cluster), node); err != nil {
+			return err
+		}
+		if subnet, _ := in["subnet"].(string); subnet != "" {
+			return p.Local.ReleaseAddress(labName, subnet, int(cluster), node)
+		}
+		return nil
+	}
 }

@@ -130,8 +130,8 @@ func (p *Provider) spec(ctx context.Context, r provision.Request, preview bool) 
 	return spec, nil
 }
 
-// prepareLocal readies this machine for the lab's node containers, starts
-// the ones a reboot stopped, and returns the node image.
+// prepareLocal readies this machine for the lab's node containers and
+// returns the node image.
 func (p *Provider) prepareLocal(ctx context.Context, r provision.Request) (string, error) {
 	l, pm := r.Lab, p.Local.Podman
 	if err := pm.Available(ctx); err != nil {
@@ -141,13 +141,13 @@ func (p *Provider) prepareLocal(ctx context.Context, r provision.Request) (strin
 	if err != nil {
 		return "", err
 	}
-	var stopped []string
+	running := 0
 	for _, c := range existing {
-		if !c.Running {
-			stopped = append(stopped, c.Name)
+		if c.Running {
+			running++
 		}
 	}
-	if p.Local.HostSetup != nil && (len(stopped) > 0 || len(existing) < l.Attendees*l.NodesPerCluster) {
+	if p.Local.HostSetup != nil && running < l.Attendees*l.NodesPerCluster {
 		all, err := pm.Names(ctx, local.LabelLab, "")
 		if err != nil {
 			return "", err
@@ -156,13 +156,26 @@ func (p *Provider) prepareLocal(ctx context.Context, r provision.Request) (strin
 			return "", err
 		}
 	}
-	if len(stopped) > 0 {
-		fmt.Fprintf(r.Out, "    starting %s\n", strings.Join(stopped, ", "))
-		if err := pm.Start(ctx, stopped...); err != nil {
-			return "", err
+	return local.EnsureImage(ctx, pm, p.Local.Recipe, r.Out)
+}
+
+// startStopped starts the lab's node containers a reboot stopped.
+func (p *Provider) startStopped(ctx context.Context, r provision.Request) error {
+	cs, err := p.Local.Podman.Containers(ctx, local.LabelLab, r.Lab.Name)
+	if err != nil {
+		return err
+	}
+	var stopped []string
+	for _, c := range cs {
+		if !c.Running {
+			stopped = append(stopped, c.Name)
 		}
 	}
-	return local.EnsureImage(ctx, pm, p.Local.Recipe, r.Out)
+	if len(stopped) == 0 {
+		return nil
+	}
+	fmt.Fprintf(r.Out, "    starting %s\n", strings.Join(stopped, ", "))
+	return p.Local.Podman.Start(ctx, stopped...)
 }
 
 // passphrase reads the stack's secrets passphrase, generating it on first
