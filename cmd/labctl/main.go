@@ -7,9 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 
 	"github.com/labctl/labctl/lab"
 	"github.com/labctl/labctl/pipeline"
@@ -17,8 +15,9 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	go handleSignals(cancel, os.Stderr)
 	if filepath.Base(os.Args[0]) == nodeprovider.Binary {
 		// The Pulumi engine starts labctl under this name (a link in the
 		// lab's state) as the local target's resource provider.
