@@ -8,6 +8,8 @@ package nodeprovider
 import (
 	"context"
 	"fmt"
+	"os"
+	"time"
 
 	p "github.com/pulumi/pulumi-go-provider"
 	"github.com/pulumi/pulumi-go-provider/infer"
@@ -35,13 +37,38 @@ func Provider(lp *local.Provider) (p.Provider, error) {
 		Build()
 }
 
-// Serve runs the provider until the engine hangs up.
+// Serve runs the provider until the engine hangs up, or dies: an engine
+// killed with SIGKILL cannot stop its plugins, and an orphan provider
+// would hold whatever its parents held open.
 func Serve(ctx context.Context) error {
 	prov, err := Provider(local.New())
 	if err != nil {
 		return fmt.Errorf("%s: %w", Binary, err)
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go exitWithParent(ctx, cancel)
 	return prov.Run(ctx, Name, Version)
+}
+
+// exitWithParent ends the provider once its parent is gone (it has been
+// reparented).
+func exitWithParent(ctx context.Context, cancel func()) {
+	parent := os.Getppid()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if os.Getppid() != parent {
+				cancel()
+				time.Sleep(5 * time.Second) // let Run return on its own
+				os.Exit(1)
+			}
+		}
+	}
 }
 
 // Network is a lab's podman network.
