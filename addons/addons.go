@@ -7,6 +7,7 @@
 package addons
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"sort"
@@ -42,6 +43,28 @@ type Addon struct {
 	// Needs, when set, says what the lab lacks for this add-on ("" when
 	// nothing), found before any node is touched.
 	Needs func(*lab.Lab) string
+	// After, when set, runs after the apply on every run, even when
+	// nothing changed (new nodes, rotated certificates): what an add-on
+	// keeps doing for the cluster rather than declares once.
+	After func(context.Context, *kube.Client, ClusterInfo) error
+	// KubeletServingCerts: the add-on verifies kubelets' serving
+	// certificates, so kubelets must ask the cluster CA for them
+	// (serverTLSBootstrap) and After approves the requests.
+	KubeletServingCerts bool
+}
+
+// ClusterInfo is what an After hook knows of its cluster.
+type ClusterInfo struct {
+	Index int
+	Nodes []lab.Node
+	// Logf prints one line of progress under the phase.
+	Logf func(format string, a ...any)
+}
+
+// KubeletServingCerts says whether any of addons needs CA-signed kubelet
+// serving certificates.
+func KubeletServingCerts(addons []Addon) bool {
+	return slices.ContainsFunc(addons, func(a Addon) bool { return a.KubeletServingCerts })
 }
 
 // Image is one image of an add-on: where rooms with the Internet pull it,

@@ -7,11 +7,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/labctl/labctl/kube"
+	"github.com/labctl/labctl/lab"
 	"github.com/labctl/labctl/remote"
 )
 
@@ -25,6 +27,8 @@ type Cluster struct {
 	Applied string
 	// Kubeconfig is node1's admin.conf as last read (may be stale or empty).
 	Kubeconfig []byte
+	// Info is the cluster's nodes as labctl knows them (for After hooks).
+	Info []lab.Node
 }
 
 // Outcome is what the phase did to one cluster.
@@ -109,7 +113,8 @@ func (p *Phase) cluster(ctx context.Context, c Cluster, objs []kube.Object, dige
 	if err := p.preload(ctx, c); err != nil {
 		return fail("images", err)
 	}
-	if c.Applied == digest {
+	hooks := slices.ContainsFunc(p.Addons, func(a Addon) bool { return a.After != nil })
+	if c.Applied == digest && !hooks {
 		p.logf("cluster %02d: add-ons unchanged (%s)", c.Index, Names(p.Addons))
 		return Outcome{Cluster: c.Index, Digest: digest}
 	}
@@ -122,31 +127,57 @@ func (p *Phase) cluster(ctx context.Context, c Cluster, objs []kube.Object, dige
 	if err != nil {
 		return fail("connect", err)
 	}
-	specs, err := p.fetchSpecs(ctx, c.Node1)
-	if err != nil {
-		return fail("spec", err)
+	if c.Applied == digest {
+		p.logf("cluster %02d: add-ons unchanged (%s)", c.Index, Names(p.Addons))
+	} else {
+		specs, err := p.fetchSpecs(ctx, c.Node1)
+		if err != nil {
+			return fail("spec", err)
+		}
+		if err := p.apply(ctx, c, cl, append(specs, objs...)); err != nil {
+			return fail(err.step, err.err)
+		}
 	}
-	objs = append(specs, objs...)
+	info := ClusterInfo{Index: c.Index, Nodes: c.Info, Logf: p.logf}
+	for _, a := range p.Addons {
+		if a.After == nil {
+			continue
+		}
+		if err := a.After(ctx, cl, info); err != nil {
+			return fail(a.Name, err)
+		}
+	}
+	return Outcome{Cluster: c.Index, Digest: digest}
+}
+
+// stepError is a failed step of apply.
+type stepError struct {
+	step string
+	err  error
+}
+
+// apply applies objs and prunes what the lab no longer wants.
+func (p *Phase) apply(ctx context.Context, c Cluster, cl *kube.Client, objs []kube.Object) *stepError {
 	if err := cl.Apply(ctx, objs); err != nil {
-		return fail("apply", err)
+		return &stepError{"apply", err}
 	}
 	var keep []kube.Ref
 	for _, o := range objs {
 		r, err := kube.RefOf(o)
 		if err != nil {
-			return fail("apply", err)
+			return &stepError{"apply", err}
 		}
 		keep = append(keep, r)
 	}
 	deleted, err := cl.Prune(ctx, PruneKinds, LabelManagedBy+"=labctl,"+LabelAddon, keep)
 	if err != nil {
-		return fail("prune", err)
+		return &stepError{"prune", err}
 	}
 	p.logf("cluster %02d: applied %d objects (%s)", c.Index, len(objs), Names(p.Addons))
 	if len(deleted) > 0 {
 		p.logf("cluster %02d: removed %s", c.Index, kube.Names(deleted))
 	}
-	return Outcome{Cluster: c.Index, Digest: digest}
+	return nil
 }
 
 // PruneKinds are the kinds an add-on may create, so the kinds searched for

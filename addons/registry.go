@@ -1,8 +1,11 @@
 package addons
 
 import (
+	"context"
 	"fmt"
+	"time"
 
+	"github.com/labctl/labctl/addons/metricsserver"
 	"github.com/labctl/labctl/addons/netcheck"
 	"github.com/labctl/labctl/addons/netpol"
 	"github.com/labctl/labctl/addons/portworx"
@@ -56,7 +59,7 @@ func Registry() map[string]Addon {
 				return weave.Objects(kubeImage, npcImage, k.PodSubnet), nil
 			},
 		},
-		"metrics-server": {Name: "metrics-server", Unavailable: "remove it from addons"},
+		"metrics-server": metricsServer(),
 		"traefik":        {Name: "traefik", Unavailable: "remove it from addons"},
 		"storage":        {Name: "storage", Unavailable: "remove it from addons"},
 		"prometheus":     {Name: "prometheus", Unavailable: "remove it from addons"},
@@ -81,6 +84,25 @@ func Registry() map[string]Addon {
 				}
 				return ""
 			},
+		},
+	}
+}
+
+// servingCertsWait bounds the wait for every kubelet's serving certificate.
+const servingCertsWait = 3 * time.Minute
+
+// metricsServer is `kubectl top` and the HPA's metrics. Kubelets' serving
+// certificates are verified, so kubelets get CA-signed ones and labctl
+// approves the requests that match a node, on every run (new nodes,
+// restarted kubelets).
+func metricsServer() Addon {
+	return Addon{
+		Name:                "metrics-server",
+		Images:              []Image{{Key: "metrics-server", Upstream: metricsserver.Upstream, Build: metricsserver.Build()}},
+		Objects:             func(e Env) ([]kube.Object, error) { return metricsserver.Objects(e.Image("metrics-server")), nil },
+		KubeletServingCerts: true,
+		After: func(ctx context.Context, cl *kube.Client, c ClusterInfo) error {
+			return metricsserver.ServingCerts(ctx, cl, c.Index, c.Nodes, servingCertsWait, c.Logf)
 		},
 	}
 }

@@ -32,6 +32,10 @@ type ClusterPhase struct {
 	ReadyTimeout time.Duration
 	// Skip leaves out clusters that already failed in this run.
 	Skip func(cluster int) bool
+	// ServingCerts: kubelets ask the cluster CA for their serving
+	// certificates (an add-on verifies them; the addons phase approves).
+	// Clusters made before it changed are converged.
+	ServingCerts bool
 
 	mu sync.Mutex
 }
@@ -158,6 +162,10 @@ func (p *ClusterPhase) cluster(ctx context.Context, c *lab.Cluster) (changed boo
 	if err := p.startKubelets(ctx, w.start); err != nil {
 		return true, err
 	}
+	// Before joins: a joining node takes the cluster's kubelet-config.
+	if err := p.servingCerts(ctx, c, n1, x1, cgroupV1, w.serving); err != nil {
+		return true, err
+	}
 	if err := p.joinWorkers(ctx, c, n1, x1, w.join); err != nil {
 		return true, err
 	}
@@ -172,10 +180,11 @@ func (p *ClusterPhase) cluster(ctx context.Context, c *lab.Cluster) (changed boo
 }
 
 // node1Probe asks node1 whether kubeadm init ran, whether the attendee has
-// a kubeconfig, which nodes the API server lists, and the cgroup version.
+// a kubeconfig, whether its kubelet asks for CA-signed serving
+// certificates, which nodes the API server lists, and the cgroup version.
 func node1Probe(c *lab.Cluster) string {
 	return fmt.Sprintf("test -f /etc/kubernetes/admin.conf && echo initialized; test -f ~%s/.kube/config && echo kubeconfig; ", c.Login.User) +
-		nodesTableCommand + "; " + caCommand + "; " + kubeadm.CgroupVersionCommand()
+		kubeadm.ServingCertsProbe + "; " + nodesTableCommand + "; " + caCommand + "; " + kubeadm.CgroupVersionCommand()
 }
 
 // nodesTableCommand prints "nodes-table: " and the API server's table of
@@ -210,16 +219,8 @@ func (p *ClusterPhase) Probes() (map[string][]string, error) {
 }
 
 func (p *ClusterPhase) initialize(ctx context.Context, x1 remote.Executor, n1 *lab.Node, cgroupV1 bool) error {
-	cfg, err := kubeadm.Render(kubeadm.Input{
-		KubernetesVersion: p.Lab.Kubernetes.Version, NodeName: "node1",
-		PublicAddress: n1.PublicAddress, PrivateAddress: n1.PrivateAddress,
-		PodSubnet: p.Lab.Kubernetes.PodSubnet, InContainer: p.InContainer, CgroupV1: cgroupV1,
-	})
-	if err != nil {
-		return &StepError{Host: x1.Name(), Step: "kubeadm config", Err: err}
-	}
-	if err := x1.Upload(ctx, bytes.NewReader(cfg), kubeadm.InitConfigPath, 0o600); err != nil {
-		return &StepError{Host: x1.Name(), Step: "kubeadm init", Err: err}
+	if err := p.uploadInitConfig(ctx, x1, n1, cgroupV1, "kubeadm init"); err != nil {
+		return err
 	}
 	ictx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()

@@ -8,12 +8,13 @@ import (
 	"strings"
 
 	"github.com/labctl/labctl/lab"
+	"github.com/labctl/labctl/nodeprep/kubeadm"
 	"github.com/labctl/labctl/remote"
 )
 
 // workerProbe tells whether a worker has a kubelet.conf, whether its
-// kubelet runs, and the hash of the cluster CA it trusts.
-const workerProbe = "test -f /etc/kubernetes/kubelet.conf && echo kubelet-conf; systemctl is-active --quiet kubelet && echo kubelet-active; " + caCommand + "; true"
+// kubelet runs, whether it asks for CA-signed serving certificates, and the hash of the cluster CA it trusts.
+const workerProbe = "test -f /etc/kubernetes/kubelet.conf && echo kubelet-conf; systemctl is-active --quiet kubelet && echo kubelet-active; " + kubeadm.ServingCertsProbe + "; " + caCommand + "; true"
 
 // caCommand prints "ca: " and the SHA-256 of the node's cluster CA, if any.
 const caCommand = "sha256sum /etc/kubernetes/pki/ca.crt 2>/dev/null | sed 's/ .*//; s/^/ca: /'"
@@ -26,6 +27,9 @@ type workers struct {
 	// start: joined to this cluster, kubelet not running (just rebooted,
 	// or stopped by hand): start it, never join again.
 	start []remote.Executor
+	// serving: node1 or joined workers whose kubelet's serverTLSBootstrap
+	// is not what the lab wants (node1 first when it is one of them).
+	serving []remote.Executor
 }
 
 // probe asks node1 (kubeadm init, kubeconfig, the API server's nodes, its
@@ -65,12 +69,19 @@ func (p *ClusterPhase) probe(ctx context.Context, c *lab.Cluster) (facts string,
 		return "", workers{}, werr
 	}
 	ca := factValue(facts, "ca: ")
+	if strings.Contains(facts, "initialized") && hasLine(facts, kubeadm.ServingCertsFact) != p.ServingCerts {
+		w.serving = append(w.serving, p.Exec(c.Index, "node1"))
+	}
 	for _, a := range answers {
 		switch {
 		case !strings.Contains(a.out, "kubelet-conf") || ca == "" || factValue(a.out, "ca: ") != ca:
 			w.join = append(w.join, a.x)
+			continue
 		case !strings.Contains(a.out, "kubelet-active"):
 			w.start = append(w.start, a.x)
+		}
+		if hasLine(a.out, kubeadm.ServingCertsFact) != p.ServingCerts {
+			w.serving = append(w.serving, a.x)
 		}
 	}
 	return facts, w, nil
@@ -106,7 +117,7 @@ func clusterPlan(c *lab.Cluster, facts string, w workers, cniAddon bool) []strin
 	if cniAddon {
 		notReady = unregisteredNodes(nodeLines(facts), c)
 	}
-	if len(w.join) == 0 && len(w.start) == 0 && strings.Contains(facts, "initialized") && strings.Contains(facts, "kubeconfig") && len(notReady) == 0 {
+	if len(w.join) == 0 && len(w.start) == 0 && len(w.serving) == 0 && strings.Contains(facts, "initialized") && strings.Contains(facts, "kubeconfig") && len(notReady) == 0 {
 		return nil
 	}
 	var todo []string
@@ -118,6 +129,9 @@ func clusterPlan(c *lab.Cluster, facts string, w workers, cniAddon bool) []strin
 	}
 	if len(w.start) > 0 {
 		todo = append(todo, "start the kubelet on "+names(w.start))
+	}
+	if len(w.serving) > 0 {
+		todo = append(todo, "kubelet serving certificates from the cluster CA (serverTLSBootstrap) on "+names(w.serving))
 	}
 	if len(w.join) > 0 {
 		todo = append(todo, "kubeadm join "+names(w.join))

@@ -59,7 +59,7 @@ func (u *Up) addons(ctx context.Context, selected []addons.Addon) (Phase, error)
 		}
 		// Through the probe round's executor: an apply drops the round's
 		// answers for this cluster, so the health checks ask afresh.
-		ac := addons.Cluster{Index: c.Index, Applied: c.Addons, Node1: u.exec(c.Index, "node1"), Kubeconfig: []byte(c.Kubeconfig)}
+		ac := addons.Cluster{Index: c.Index, Applied: c.Addons, Node1: u.exec(c.Index, "node1"), Kubeconfig: []byte(c.Kubeconfig), Info: c.Nodes}
 		for _, n := range c.Nodes {
 			ac.Nodes = append(ac.Nodes, u.exec(c.Index, n.Name))
 		}

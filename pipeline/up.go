@@ -133,6 +133,7 @@ func (u *Up) Run(ctx context.Context) error {
 		todo = append(todo, &nodeprep.ClusterPhase{
 			Lab: u.Lab, State: u.State, Parallel: u.Lab.SSH.Parallel, Out: u.Out, Save: u.save,
 			Exec: exec, InContainer: u.Lab.LocalNodes(), Skip: u.failed,
+			ServingCerts: addons.KubeletServingCerts(selected),
 		})
 	}
 	if want("addons") {

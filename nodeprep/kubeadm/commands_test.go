@@ -27,6 +27,10 @@ func TestCommandsGolden(t *testing.T) {
 		"# token 90s", TokenCreateCommand(90 * time.Second),
 		"# token 0", TokenCreateCommand(0),
 		"# cgroup", CgroupVersionCommand(),
+		"# serving certs probe", ServingCertsProbe,
+		"# serving certs on", ServingCertsCommand(true),
+		"# serving certs off", ServingCertsCommand(false),
+		"# upload kubelet config", UploadKubeletConfigCommand(InitConfigPath),
 	}, "\n") + "\n"
 	checkGolden(t, "commands", []byte(got))
 }

@@ -58,6 +58,10 @@ type Input struct {
 	CgroupV1 bool
 	// ExtraSANs are more names or addresses for the API certificate.
 	ExtraSANs []string
+	// ServingCerts makes kubelets ask the cluster CA for their serving
+	// certificates (serverTLSBootstrap) instead of signing their own: an
+	// add-on verifies them, and labctl approves the requests.
+	ServingCerts bool
 }
 
 // JoinInput describes one worker node joining a cluster.

@@ -118,6 +118,9 @@ func kubeletConfig(in Input, minor int) *kubeletv1beta1.KubeletConfiguration {
 		TypeMeta:     metav1.TypeMeta{APIVersion: "kubelet.config.k8s.io/v1beta1", Kind: "KubeletConfiguration"},
 		CgroupDriver: "systemd",
 	}
+	if in.ServingCerts {
+		kc.ServerTLSBootstrap = true
+	}
 	if in.CgroupV1 && minor >= firstCgV1Opt {
 		kc.FailCgroupV1 = ptr.To(false)
 	}

@@ -202,3 +202,19 @@ func TestTokenNeverPrints(t *testing.T) {
 		t.Errorf("Reveal() = %q", tok.Reveal())
 	}
 }
+
+// TestServingCerts: kubelets ask for CA-signed serving certificates only
+// when an add-on needs them, in the form ServingCertsProbe looks for.
+func TestServingCerts(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		in := initInput("1.34.4", true)
+		in.ServingCerts = on
+		b, err := Render(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(string(b), "\nserverTLSBootstrap: true\n"); got != on {
+			t.Errorf("ServingCerts %v: serverTLSBootstrap: true written = %v:\n%s", on, got, b)
+		}
+	}
+}
