@@ -42,7 +42,7 @@ func ServingCerts(ctx context.Context, cl *kube.Client, cluster int, nodes []lab
 	deadline := time.Now().Add(wait)
 	refused := map[string]string{} // CSR name -> reason, logged once
 	for {
-		if err := approve(ctx, cl, nodes, refused, logf); err != nil {
+		if err := approve(ctx, cl, fmt.Sprintf("cluster %02d", cluster), nodes, refused, logf); err != nil {
 			return err
 		}
 		bad := map[string]error{}
@@ -66,7 +66,7 @@ func ServingCerts(ctx context.Context, cl *kube.Client, cluster int, nodes []lab
 }
 
 // approve approves the pending kubelet-serving CSRs that match a node.
-func approve(ctx context.Context, cl *kube.Client, nodes []lab.Node, refused map[string]string, logf func(string, ...any)) error {
+func approve(ctx context.Context, cl *kube.Client, label string, nodes []lab.Node, refused map[string]string, logf func(string, ...any)) error {
 	api := cl.Typed.CertificatesV1().CertificateSigningRequests()
 	list, err := api.List(ctx, metav1.ListOptions{FieldSelector: "spec.signerName=" + certificatesv1.KubeletServingSignerName})
 	if err != nil {
@@ -81,7 +81,7 @@ func approve(ctx context.Context, cl *kube.Client, nodes []lab.Node, refused map
 		if err != nil {
 			if _, seen := refused[csr.Name]; !seen {
 				refused[csr.Name] = err.Error()
-				logf("%s: %v (left pending)", cl.Name, err)
+				logf("%s: %v (left pending)", label, err)
 			}
 			continue
 		}
@@ -95,7 +95,7 @@ func approve(ctx context.Context, cl *kube.Client, nodes []lab.Node, refused map
 		if _, err := api.UpdateApproval(ctx, csr.Name, csr, metav1.UpdateOptions{FieldManager: kube.FieldManager}); err != nil {
 			return fmt.Errorf("%s: approve CSR %s of %s: %w", cl.Name, csr.Name, node, err)
 		}
-		logf("%s: approved kubelet serving certificate %s for %s", cl.Name, csr.Name, node)
+		logf("%s: approved kubelet serving certificate %s for %s", label, csr.Name, node)
 	}
 	return nil
 }
@@ -152,6 +152,9 @@ func waitError(cluster string, bad map[string]error, refused map[string]string, 
 	sort.Strings(reasons)
 	if len(reasons) > 0 {
 		errs = append(errs, errors.New("pending: "+strings.Join(reasons, "; ")))
+	} else {
+		// Kubelets ask only once the kubeadm phase set serverTLSBootstrap.
+		errs = append(errs, errors.New("no kubelet-serving CSR is waiting: did `labctl up` run its kubeadm phase since metrics-server was added?"))
 	}
 	return fmt.Errorf("%s: %w", cluster, errors.Join(errs...))
 }
