@@ -1,0 +1,73 @@
+package addons
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/labctl/labctl/kube"
+	"github.com/labctl/labctl/lab"
+	"github.com/labctl/labctl/remote"
+)
+
+const testKubeconfig = `apiVersion: v1
+kind: Config
+clusters: [{name: k, cluster: {server: "https://10.0.0.1:6443"}}]
+users: [{name: u, user: {token: x}}]
+contexts: [{name: c, context: {cluster: k, user: u}}]
+current-context: c
+`
+
+// An After hook runs on every run, the digest unchanged included (new
+// nodes' certificate requests), with the cluster's nodes; its failure
+// fails the cluster under the add-on's name and records no digest.
+func TestAfterRunsEveryTime(t *testing.T) {
+	var seen []ClusterInfo
+	var fail error
+	hooked := Addon{Name: "hooked", After: func(_ context.Context, cl *kube.Client, c ClusterInfo) error {
+		if cl == nil {
+			t.Error("no client")
+		}
+		seen = append(seen, c)
+		return fail
+	}}
+	sel := []Addon{hooked}
+	digest, _ := digestOf(nil)
+	node1 := remote.NewFake("01/node1").On(`^cat /etc/kubernetes/admin.conf$`, testKubeconfig, 0)
+	nodes := []lab.Node{{Name: "node1", PrivateAddress: "10.0.0.1"}, {Name: "node2", PrivateAddress: "10.0.0.2"}}
+	var got []Outcome
+	var out bytes.Buffer
+	p := &Phase{Addons: sel, Out: &out, Parallel: 1, Done: func(o Outcome) { got = append(got, o) },
+		Clusters: []Cluster{{Index: 1, Applied: digest, Node1: node1, Info: nodes}}}
+	if err := p.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 1 || seen[0].Index != 1 || len(seen[0].Nodes) != 2 || seen[0].Nodes[1].PrivateAddress != "10.0.0.2" {
+		t.Errorf("hook saw %+v", seen)
+	}
+	if len(got) != 1 || got[0].Digest != digest || !strings.Contains(out.String(), "add-ons unchanged") {
+		t.Errorf("outcomes %+v, output %s", got, out.String())
+	}
+
+	fail = errors.New("01/node2: no verified kubelet serving certificate")
+	got = nil
+	err := p.Run(context.Background())
+	if err == nil || len(got) != 1 || got[0].Step != "hooked" || got[0].Digest != "" || !strings.Contains(got[0].Err.Error(), "cluster 01: add-ons: hooked: 01/node2") {
+		t.Errorf("err %v, outcomes %+v", err, got)
+	}
+}
+
+func TestMetricsServerSelected(t *testing.T) {
+	sel, err := Selected(testLab("cache", "bridge", "metrics-server"), Registry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !KubeletServingCerts(sel) {
+		t.Error("metrics-server does not ask for kubelet serving certificates")
+	}
+	if none, _ := Selected(testLab("cache", "bridge"), Registry()); KubeletServingCerts(none) {
+		t.Error("a lab without metrics-server asks for kubelet serving certificates")
+	}
+}
