@@ -88,13 +88,14 @@ func Registry() map[string]Addon {
 	}
 }
 
-// servingCertsWait bounds the wait for every kubelet's serving certificate.
+// servingCertsWait bounds the wait for every kubelet's serving certificate,
+// then for the metrics API.
 const servingCertsWait = 3 * time.Minute
 
 // metricsServer is `kubectl top` and the HPA's metrics. Kubelets' serving
 // certificates are verified, so kubelets get CA-signed ones and labctl
 // approves the requests that match a node, on every run (new nodes,
-// restarted kubelets).
+// restarted kubelets); up waits until the metrics API is available.
 func metricsServer() Addon {
 	return Addon{
 		Name:                "metrics-server",
@@ -102,7 +103,10 @@ func metricsServer() Addon {
 		Objects:             func(e Env) ([]kube.Object, error) { return metricsserver.Objects(e.Image("metrics-server")), nil },
 		KubeletServingCerts: true,
 		After: func(ctx context.Context, cl *kube.Client, c ClusterInfo) error {
-			return metricsserver.ServingCerts(ctx, cl, c.Index, c.Nodes, servingCertsWait, c.Logf)
+			if err := metricsserver.ServingCerts(ctx, cl, c.Index, c.Nodes, servingCertsWait, c.Logf); err != nil {
+				return err
+			}
+			return metricsserver.Available(ctx, cl, servingCertsWait)
 		},
 	}
 }

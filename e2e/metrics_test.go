@@ -19,8 +19,11 @@ func metricsLabFile(withAddon bool) string {
 
 // topScript runs, as the attendee on node1, `kubectl top nodes` until it
 // lists every node (at most 3 minutes), then `kubectl top pods` and counts
-// metrics-server's log lines about x509.
+// metrics-server's log lines about x509. kubectl keeps the API's discovery
+// for hours: the attendee's cache from before metrics-server was (re)added
+// would hide it, so it goes first.
 const topScript = `su - k8s -c '
+rm -rf ~/.kube/cache
 for i in $(seq 90); do
   out=$(kubectl top nodes --no-headers 2>&1) && [ "$(echo "$out" | grep -c "^node")" -eq 2 ] && break
   sleep 2

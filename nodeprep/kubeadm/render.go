@@ -80,6 +80,15 @@ func RenderJoin(in JoinInput) ([]byte, error) {
 	return out, nil
 }
 
+// aggregatorRouting makes the API server reach extension API servers
+// (metrics-server's metrics.k8s.io) at their pods' addresses, which the
+// pod network routes from the start, rather than through their Service's
+// ClusterIP: a ClusterIP kube-proxy has not programmed yet leaves node1 by
+// its default route, and where something there answers (a transparent
+// proxy: 404), the aggregator keeps that connection and the API stays
+// unavailable for good.
+const aggregatorRouting = "enable-aggregator-routing"
+
 // certSANs are the API server certificate's extra names: the node name, both
 // addresses, loopback (kubectl through an SSH tunnel), and any extras.
 func certSANs(in Input) []string {

@@ -33,7 +33,8 @@ func initV1beta4(in Input, version string) ([][]byte, error) {
 		TypeMeta:          tm("ClusterConfiguration"),
 		KubernetesVersion: version,
 		Networking:        v1beta4.Networking{PodSubnet: in.PodSubnet, ServiceSubnet: in.ServiceSubnet},
-		APIServer:         v1beta4.APIServer{CertSANs: certSANs(in)},
+		APIServer: v1beta4.APIServer{CertSANs: certSANs(in), ControlPlaneComponent: v1beta4.ControlPlaneComponent{
+			ExtraArgs: []v1beta4.Arg{{Name: aggregatorRouting, Value: "true"}}}},
 	}
 	return encodeAll([2]any{ic, &v1beta4.InitConfiguration{}}, [2]any{cc, &v1beta4.ClusterConfiguration{}})
 }
@@ -59,7 +60,8 @@ func initV1beta3(in Input, version string) ([][]byte, error) {
 		TypeMeta:          tm("ClusterConfiguration"),
 		KubernetesVersion: version,
 		Networking:        v1beta3.Networking{PodSubnet: in.PodSubnet, ServiceSubnet: in.ServiceSubnet},
-		APIServer:         v1beta3.APIServer{CertSANs: certSANs(in)},
+		APIServer: v1beta3.APIServer{CertSANs: certSANs(in), ControlPlaneComponent: v1beta3.ControlPlaneComponent{
+			ExtraArgs: map[string]string{aggregatorRouting: "true"}}},
 	}
 	return encodeAll([2]any{ic, &v1beta3.InitConfiguration{}}, [2]any{cc, &v1beta3.ClusterConfiguration{}})
 }
