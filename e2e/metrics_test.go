@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/labctl/labctl/coins/images"
 )
 
 // metricsLab is a 1×2 local lab, with or without metrics-server.
@@ -37,10 +39,12 @@ kubectl get csr --no-headers 2>&1 | sed "s/^/csr: /"
 
 // hpaScript replays the course's autoscaling step: an HPA on a Deployment
 // with a CPU request gets a current CPU utilization from the metrics API.
-const hpaScript = `su - k8s -c '
-kubectl create deployment i9ms-hpa --image=registry.k8s.io/pause:3.10 >/dev/null
+// The workload is the preloaded redis (tagged: no pull): metrics-server
+// drops a container whose CPU counter reads zero, as an idle pause might.
+var hpaScript = `su - k8s -c '
+kubectl create deployment i9ms-hpa --image=` + images.RedisRef + ` >/dev/null
 kubectl set resources deployment i9ms-hpa --requests=cpu=10m >/dev/null
-kubectl autoscale deployment i9ms-hpa --cpu-percent=50 --min=1 --max=2 >/dev/null
+kubectl autoscale deployment i9ms-hpa --cpu=50% --min=1 --max=2 >/dev/null
 for i in $(seq 90); do
   u=$(kubectl get hpa i9ms-hpa -o jsonpath="{.status.currentMetrics[0].resource.current.averageUtilization}")
   [ -n "$u" ] && break
@@ -48,6 +52,7 @@ for i in $(seq 90); do
 done
 echo "hpa-utilization: ${u:-none}"
 kubectl get hpa i9ms-hpa --no-headers
+[ -n "$u" ] || { kubectl top pods --no-headers 2>&1; kubectl describe hpa i9ms-hpa | sed -n "/Conditions/,\$p"; }
 kubectl delete hpa,deployment i9ms-hpa >/dev/null
 '`
 
