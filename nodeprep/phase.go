@@ -336,6 +336,7 @@ func (p *Phase) nodeData(c *lab.Cluster, n lab.Node) NodeData {
 		Version: v, Minor: v[:strings.LastIndex(v, ".")], Source: p.Lab.Kubernetes.Source,
 		Stage: "/var/lib/labctl/stage", PauseImage: p.PauseImage, PodSubnet: p.Lab.Kubernetes.PodSubnet, Mirror: mirror.Addr,
 		PortworxSize: p.Lab.Nodes.PortworxSize, LoopDevice: "/dev/loop4", SharedKernel: p.SharedKernel,
+		Docker:    p.Lab.Nodes.DockerEnabled(),
 		Downloads: p.Downloads,
 	}
 }

@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"text/template"
 
-	"github.com/labctl/labctl/remote"
 	"github.com/labctl/labctl/templates"
 )
 
@@ -24,8 +23,9 @@ const StepDir = "/var/lib/labctl/steps"
 type Step struct {
 	Name   string
 	Script string
-	// Check is a shell test run by the probe; a failure means the step must
-	// run again even if its digest matches (e.g. a service stopped).
+	// Check is a shell test of the step's outcome, run by the probe; a
+	// failure means the step must run again even if its digest matches
+	// (a service stopped, a file edited, a node restarted).
 	Check string
 	// Files are uploaded (checksums verified) before Script runs.
 	Files []File
@@ -81,6 +81,8 @@ type NodeData struct {
 	LoopDevice   string
 	// SharedKernel: the node is a container sharing the host's kernel.
 	SharedKernel bool
+	// Docker: Docker Engine is installed (nodes.docker) and kept running.
+	Docker bool
 	// Downloads are the attendee tools' release archives by node
 	// architecture (Source "packages").
 	Downloads map[string][]Download
@@ -147,13 +149,13 @@ func Steps(d NodeData, up Uploads) ([]Step, error) {
 		skip              bool
 	}
 	defs := []def{
-		{name: "hostname", tmpl: "hostname", check: `[ "$(hostname)" = ` + remote.ShellQuote(d.Node) + ` ]`},
-		{name: "packages", tmpl: "packages"},
-		{name: "runtime", tmpl: "runtime", check: "systemctl is-active --quiet containerd labctl-forward"},
-		{name: "login", tmpl: "login", check: "id -u " + remote.ShellQuote(d.User) + " >/dev/null 2>&1", secrets: loginSecrets(d)},
-		{name: "kubernetes", tmpl: "kube-" + d.Source, check: `[ "$(` + kubeFingerprint + `)" = "$(cat ` + StepDir + `/kubernetes.files 2>/dev/null)" ]`, files: up.Kubernetes},
-		{name: "tools", tmpl: "tools-" + d.Source, check: "command -v helm stern kx kns >/dev/null", files: up.Tools},
-		{name: "portworx", tmpl: "portworx", check: "losetup " + remote.ShellQuote(d.LoopDevice) + " 2>/dev/null | grep -q /portworx.blk", skip: d.PortworxSize == "0"},
+		{name: "hostname", tmpl: "hostname", check: hostnameCheck(d)},
+		{name: "packages", tmpl: "packages", check: packagesCheck(d)},
+		{name: "runtime", tmpl: "runtime", check: runtimeCheck(d)},
+		{name: "login", tmpl: "login", check: loginCheck(d), secrets: loginSecrets(d)},
+		{name: "kubernetes", tmpl: "kube-" + d.Source, check: kubernetesCheck(), files: up.Kubernetes},
+		{name: "tools", tmpl: "tools-" + d.Source, check: toolsCheck(), files: up.Tools},
+		{name: "portworx", tmpl: "portworx", check: portworxCheck(d), skip: d.PortworxSize == "0"},
 	}
 	var steps []Step
 	for _, df := range defs {
@@ -164,8 +166,11 @@ func Steps(d NodeData, up Uploads) ([]Step, error) {
 		if err != nil {
 			return nil, err
 		}
-		if df.name == "kubernetes" {
+		switch df.name {
+		case "kubernetes":
 			script += kubeFingerprint + " > " + StepDir + "/kubernetes.files\n"
+		case "login":
+			script += loginRecord(d)
 		}
 		steps = append(steps, Step{Name: df.name, Script: script, Check: df.check, Files: df.files, Secrets: df.secrets})
 	}

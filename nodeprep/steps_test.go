@@ -26,7 +26,7 @@ func sampleData(source string) NodeData {
 		PublicKey:    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPubPubPubPubPubPubPubPubPubPubPubPubPubPub k8s@cluster03",
 		MaxAuthTries: 20, Packages: []string{"containerd", "runc", "git"},
 		Version: "1.34.4", Minor: "1.34", Source: source, Stage: "/var/lib/labctl/stage",
-		PauseImage: "registry.k8s.io/pause:3.10.1", PodSubnet: "10.244.0.0/16", Mirror: "127.0.0.1:5999", PortworxSize: "10G", LoopDevice: "/dev/loop4",
+		PauseImage: "registry.k8s.io/pause:3.10.1", PodSubnet: "10.244.0.0/16", Mirror: "127.0.0.1:5999", PortworxSize: "10G", LoopDevice: "/dev/loop4", Docker: true,
 		Downloads: map[string][]Download{
 			"amd64": {{Name: "helm", URL: "https://get.example/helm-amd64.tar.gz", SHA256: "aa11", Member: "linux-amd64/helm"},
 				{Name: "kubectx", URL: "https://get.example/kubectx.tar.gz", SHA256: "bb22", Member: "kubectx"}},
@@ -81,14 +81,33 @@ func checkGolden(t *testing.T, name, script string) {
 	}
 }
 
+// TestProbeGolden shows every change to what the probe asks of a node.
+func TestProbeGolden(t *testing.T) {
+	d := sampleData("cache")
+	d.SharedKernel = true
+	steps, err := Steps(d, Uploads{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkGolden(t, "probe", probeScript(steps))
+}
+
 func TestStepsCarryChecksAndSecrets(t *testing.T) {
-	steps, err := Steps(sampleData("cache"), Uploads{})
+	d0 := sampleData("cache")
+	steps, err := Steps(d0, Uploads{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	names := []string{}
 	for _, s := range steps {
 		names = append(names, s.Name)
+		// A step without a check is never repaired once recorded.
+		if strings.TrimSpace(s.Check) == "" {
+			t.Errorf("step %s has no check", s.Name)
+		}
+		if strings.Contains(s.Check, d0.Password) || strings.Contains(s.Check, "PRIVATE KEY") {
+			t.Errorf("step %s's check carries a secret: the probe is logged", s.Name)
+		}
 		if s.Name == "login" {
 			// In the script as base64, in the secrets in clear and as base64.
 			if len(s.Secrets) != 4 || s.Secrets[0] != "abcde-fghjk-mnpqr" || strings.Contains(s.Script, "abcde-fghjk-mnpqr") || !strings.Contains(s.Script, s.Secrets[2]) {

@@ -209,6 +209,10 @@ func (p *Provider) ensureNode(ctx context.Context, byName map[string]Container, 
 		args := append([]string{
 			"--name", name, "--hostname", node, "--network", network, "--ip", addr, "--mac-address", mac,
 			"--runtime", "runc", "--privileged",
+			// /etc/hosts is nodeprep's: without this podman rewrites it at
+			// every start, and the node names with it. (Nodes made before
+			// this flag get their names back from a unit nodeprep installs.)
+			"--no-hosts",
 			// podman lowers its own limits, then asks for more: set both.
 			"--ulimit", "nofile=20000:20000", "--ulimit", "nproc=32768:32768",
 			// containerd's overlay snapshotter cannot sit on the container's overlay root.
