@@ -142,12 +142,21 @@ func TestClusters(t *testing.T) {
 	})
 
 	t.Run("a rebooted cluster comes back with its addresses", func(t *testing.T) {
-		// Both nodes of cluster 1 stop, as when this machine reboots; up
-		// starts them, and the kubelets find the addresses they knew.
+		// Both nodes of cluster 1 stop and start again, as when this
+		// machine reboots: before any up, the attendee's ssh between the
+		// nodes works; up then brings the cluster back, and the kubelets
+		// find the addresses they knew.
 		joinsBefore := strings.Count(hostLog(t, l, "01-node2.log"), "kubeadm join")
 		for _, n := range []string{"node1", "node2"} {
 			podman(t, "stop", "-t", "0", containerName(l, 1, n))
 		}
+		for _, n := range []string{"node1", "node2"} {
+			podman(t, "start", containerName(l, 1, n))
+		}
+		for _, n := range []string{"node1", "node2"} {
+			waitBooted(t, containerName(l, 1, n))
+		}
+		attendeeSSH(t, containerName(l, 1, "node1"), "node2")
 		r := labctl(t, l, "", "up")
 		if r.code != 0 || !strings.Contains(r.stdout, "cluster 01: ok") {
 			t.Fatalf("up after the reboot: exit %d", r.code)

@@ -1,0 +1,147 @@
+package e2e
+
+import (
+	"fmt"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestDriftRepair restarts a node of a finished 1 × 2 lab (what a reboot
+// of this machine does to every node), checks that the attendee loses
+// nothing, then breaks the outcome of every nodeprep step on a node and
+// checks that one up repairs exactly that, and nothing else.
+func TestDriftRepair(t *testing.T) {
+	needE2E(t)
+	l := newLab(t, "i14-drift", "attendees: 1\nnodesPerCluster: 2\nkubernetes: {version: \"1.34.4\", cni: bridge, source: cache}\n")
+	if r := labctl(t, l, "", "up"); r.code != 0 {
+		t.Fatalf("up failed (exit %d): %s", r.code, r.stderr)
+	}
+	node1, node2 := containerName(l, 1, "node1"), containerName(l, 1, "node2")
+
+	t.Run("a restarted node keeps what the attendee relies on, without up", func(t *testing.T) {
+		podman(t, "restart", "-t", "2", node2)
+		waitBooted(t, node2)
+		attendeeSSH(t, node1, "node2")
+		attendeeSSH(t, node2, "node1")
+		for _, probe := range []string{"systemctl is-active containerd docker", "losetup /dev/loop4", "command -v helm"} {
+			if out, err := podmanExec(node2, probe); err != nil {
+				t.Errorf("after the restart, %q on node2: %v: %s", probe, err, out)
+			}
+		}
+	})
+
+	// One broken outcome per step that has one to break, and the steps
+	// whose checks must catch it.
+	breaks := []struct{ container, what, cmd string }{
+		{node2, "the /etc/hosts block", `sed -i '/# BEGIN labctl/,/# END labctl/d' /etc/hosts`},
+		{node2, "containerd", "systemctl stop containerd"},
+		{node1, "the attendee's known_hosts", "rm ~k8s/.ssh/known_hosts"},
+		{node2, "helm", "rm /usr/local/bin/helm"},
+		{node2, "the loop device", "losetup -d /dev/loop4"},
+	}
+	for _, b := range breaks {
+		if out, err := podmanExec(b.container, b.cmd); err != nil {
+			t.Fatalf("breaking %s: %v: %s", b.what, err, out)
+		}
+	}
+	want := map[string][]string{"01/node1": {"login"}, "01/node2": {"hostname", "runtime", "tools", "portworx"}}
+
+	before := commandsPerHost(t, l)
+	r := labctl(t, l, "", "up")
+	if r.code != 0 {
+		t.Fatalf("the repairing up failed (exit %d): %s", r.code, r.stderr)
+	}
+	after := commandsPerHost(t, l)
+
+	t.Run("up plans and runs the broken steps only", func(t *testing.T) {
+		if !strings.Contains(r.stdout, "2 of 2 nodes need work") {
+			t.Error("the plan must name both nodes")
+		}
+		for host, steps := range want {
+			if !strings.Contains(r.stdout, "    "+host+": "+strings.Join(steps, ", ")+"\n") {
+				t.Errorf("the plan for %s is not %v", host, steps)
+			}
+		}
+		ran := map[string][]string{}
+		for _, m := range regexp.MustCompile(`(?m)^    (\d\d/node\d): (\w+) done in `).FindAllStringSubmatch(r.stdout, -1) {
+			ran[m[1]] = append(ran[m[1]], m[2])
+		}
+		for host, steps := range want {
+			if fmt.Sprint(ran[host]) != fmt.Sprint(steps) {
+				t.Errorf("%s ran %v, want %v", host, ran[host], steps)
+			}
+		}
+	})
+
+	t.Run("up sends each node its probe and its broken steps only", func(t *testing.T) {
+		// The probe round, one command per step run (the tools step also
+		// uploads helm and stern), then the kubeadm and coins phases probe
+		// the cluster themselves, since nodeprep changed it.
+		uploads := map[string]int{"01/node1": 0, "01/node2": 2}
+		for host, steps := range want {
+			log := strings.Replace(host, "/", "-", 1) + ".log"
+			sent := after[log] - before[log]
+			if max := 1 + len(steps) + uploads[host] + otherPhases; sent > max || sent < 1+len(steps)+uploads[host] {
+				t.Errorf("%s: the repairing up sent %d commands, want %d for nodeprep and at most %d in all", host, sent, 1+len(steps)+uploads[host], max)
+			}
+			t.Logf("%s: %d commands", host, sent)
+		}
+	})
+
+	t.Run("the attendee's ssh node2 and kubectl work again", func(t *testing.T) {
+		attendeeSSH(t, node1, "node2")
+		attendeeSSH(t, node2, "node1")
+		out, err := podmanExec(node1, "su - k8s -c 'kubectl get nodes --no-headers'")
+		if err != nil || strings.Count(out, " Ready ") != 2 {
+			t.Errorf("kubectl get nodes as the attendee: %v: %s", err, out)
+		}
+	})
+
+	t.Run("a second up finds nothing to repair", func(t *testing.T) {
+		r := labctl(t, l, "", "up")
+		if r.code != 0 || !strings.Contains(r.stdout, "0 of 2 nodes need work") {
+			t.Fatalf("exit %d: %s", r.code, r.stdout)
+		}
+	})
+}
+
+// otherPhases bounds what the kubeadm and coins phases send a node of a
+// cluster that nodeprep touched: their answers from the probe round are
+// dropped, so each probes again, and the kubeadm phase may wait for the
+// node to be Ready.
+const otherPhases = 4
+
+// podmanExec runs a shell command in a node container.
+func podmanExec(container, cmd string) (string, error) {
+	out, err := exec.Command("podman", "exec", container, "sh", "-c", cmd).CombinedOutput()
+	return string(out), err
+}
+
+// attendeeSSH runs `ssh NODE hostname` as the attendee on a node.
+func attendeeSSH(t *testing.T, container, node string) {
+	t.Helper()
+	out, err := podmanExec(container, "su - k8s -c 'ssh -o BatchMode=yes "+node+" hostname'")
+	if err != nil || strings.TrimSpace(out) != node {
+		t.Errorf("as the attendee on %s, ssh %s hostname: %v: %s", container, node, err, out)
+	}
+}
+
+// waitBooted waits until a node container's systemd has started sshd and
+// finished its boot jobs.
+func waitBooted(t *testing.T, container string) {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		out, err := podmanExec(container, "systemctl is-active ssh && systemctl is-system-running")
+		if err == nil || strings.Contains(out, "degraded") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not boot in 90s: %s", container, out)
+		}
+		time.Sleep(time.Second)
+	}
+}
