@@ -21,15 +21,16 @@ func wanted(unit string) string {
 // hostnameCheck: the name, /etc/hostname, every nodeN resolving to its
 // address, and the unit that puts the names back at boot.
 func hostnameCheck(d NodeData) string {
-	// getent prints the names it finds in the order asked, an address
-	// first: a name missing or elsewhere shows in the list of addresses.
+	// getent prints the names it finds in the order asked, one line per
+	// address (a podman-made /etc/hosts names the node twice, with the same
+	// address): a name missing or elsewhere shows in the list.
 	names := make([]string, len(d.Hosts))
 	want := make([]string, len(d.Hosts))
 	for i, h := range d.Hosts {
 		names[i], want[i] = h.Name, h.IP
 	}
 	return fmt.Sprintf(`[ "$(hostname)" = %s ] && read -r h < /etc/hostname && [ "$h" = %s ] && %s && `+
-		`[ "$(echo $(getent -s files hosts %s | cut -d' ' -f1))" = '%s' ]`,
+		`[ "$(echo $(getent -s files hosts %s | awk '!seen[$1]++ {print $1}'))" = '%s' ]`,
 		d.Node, d.Node, wanted("labctl-hosts.service"), strings.Join(names, " "), strings.Join(want, " "))
 }
 
