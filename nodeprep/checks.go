@@ -1,6 +1,7 @@
 package nodeprep
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"strings"
 )
@@ -11,7 +12,15 @@ import (
 // run's one probe round, on every node of the class at once, so each costs
 // shell builtins and a few short processes: no Go program is started, no
 // network is reached (names are resolved from /etc/hosts only). They run
-// under sh (sudo sh -c on non-root logins) as well as bash.
+// under sh (sudo sh -c on non-root logins) as well as bash; `set -- $(cmd)`
+// turns a command's words into "$*" without a second subshell.
+
+// firstLineIs tests a file's first line without starting a process.
+// dash's read fails on some /proc files even as it reads them: the
+// comparison decides, not read's status.
+func firstLineIs(path, want string) string {
+	return fmt.Sprintf(`{ x=; read -r x < %s; [ "$x" = '%s' ]; }`, path, want)
+}
 
 // wanted is where a unit file is linked when it is enabled.
 func wanted(unit string) string {
@@ -29,9 +38,9 @@ func hostnameCheck(d NodeData) string {
 	for i, h := range d.Hosts {
 		names[i], want[i] = h.Name, h.IP
 	}
-	return fmt.Sprintf(`[ "$(hostname)" = %s ] && read -r h < /etc/hostname && [ "$h" = %s ] && %s && `+
-		`[ "$(echo $(getent -s files hosts %s | awk '!seen[$1]++ {print $1}'))" = '%s' ]`,
-		d.Node, d.Node, wanted("labctl-hosts.service"), strings.Join(names, " "), strings.Join(want, " "))
+	return fmt.Sprintf(`%s && %s && %s && `+
+		`set -- $(getent -s files hosts %s | awk '!seen[$1]++ {print $1}') && [ "$*" = '%s' ]`,
+		firstLineIs("/proc/sys/kernel/hostname", d.Node), firstLineIs("/etc/hostname", d.Node), wanted("labctl-hosts.service"), strings.Join(names, " "), strings.Join(want, " "))
 }
 
 // packagesCheck: every package installed ("ii" in dpkg's database).
@@ -57,10 +66,10 @@ func runtimeUnits(d NodeData) []string {
 func runtimeCheck(d NodeData) string {
 	units := runtimeUnits(d)
 	active := strings.TrimSpace(strings.Repeat("active ", len(units)))
-	return fmt.Sprintf(`[ "$(echo $(systemctl is-active %s))" = '%s' ] && `+
-		`read -r f < /proc/sys/net/ipv4/ip_forward && [ "$f" = 1 ] && `+
-		`read -r b < /proc/sys/net/bridge/bridge-nf-call-iptables && [ "$b" = 1 ]`,
-		strings.Join(units, " "), active)
+	return fmt.Sprintf(`set -- $(systemctl is-active %s) && [ "$*" = '%s' ] && `+
+		`%s && %s`,
+		strings.Join(units, " "), active,
+		firstLineIs("/proc/sys/net/ipv4/ip_forward", "1"), firstLineIs("/proc/sys/net/bridge/bridge-nf-call-iptables", "1"))
 }
 
 // loginShadow is where the login step records the attendee's /etc/shadow
@@ -74,9 +83,10 @@ func loginRecord(d NodeData) string {
 }
 
 // loginCheck: the login (in the docker group where Docker is), its
-// password unchanged, sudo, its key (readable by it alone, matching the
-// cluster's public key), the key authorized, and every node's host key
-// known (lines the attendee added are fine).
+// password unchanged, sudo, its key (readable by it alone, the cluster's:
+// compared by digest, the key itself stays out of the probe), the key
+// authorized, and every node's host key known (lines the attendee added
+// are fine).
 func loginCheck(d NodeData) string {
 	u := d.User
 	var b strings.Builder
@@ -85,16 +95,16 @@ func loginCheck(d NodeData) string {
 	} else {
 		fmt.Fprintf(&b, `id -u %s >/dev/null && `, u)
 	}
-	fmt.Fprintf(&b, `read -r s < %s && [ "$(getent shadow %s)" = "$s" ] && `, loginShadow, u)
-	fmt.Fprintf(&b, `read -r s < /etc/sudoers.d/labctl-%s && [ "$s" = '%s ALL=(ALL) NOPASSWD:ALL' ] && `, u, u)
-	fmt.Fprintf(&b, `[ "$(echo $(stat -c '%%U %%a' ~%s/.ssh ~%s/.ssh/id_ed25519))" = '%s 700 %s 600' ] && `, u, u, u, u)
-	fmt.Fprintf(&b, `set -- $(ssh-keygen -y -f ~%s/.ssh/id_ed25519) && [ "$1 $2" = '%s' ] && `, u, keyOnly(d.PublicKey))
+	fmt.Fprintf(&b, `{ x=; read -r x < %s; [ -n "$x" ] && [ "$(getent shadow %s)" = "$x" ]; } && `, loginShadow, u)
+	fmt.Fprintf(&b, `%s && `, firstLineIs("/etc/sudoers.d/labctl-"+u, u+" ALL=(ALL) NOPASSWD:ALL"))
+	fmt.Fprintf(&b, `set -- $(stat -c '%%U %%a' ~%s/.ssh ~%s/.ssh/id_ed25519) && [ "$*" = '%s 700 %s 600' ] && `, u, u, u, u)
+	fmt.Fprintf(&b, `set -- $(sha256sum ~%s/.ssh/id_ed25519) && [ "$1" = %x ] && `, u, sha256.Sum256([]byte(d.PrivateKey)))
 	// One grep counts the authorized key and the known host lines.
 	args := []string{"-e '" + d.PublicKey + "'"}
 	for _, h := range d.Hosts {
 		args = append(args, "-e '"+knownHost(h)+"'")
 	}
-	fmt.Fprintf(&b, `[ "$(echo $(grep -hcxF %s ~%s/.ssh/authorized_keys ~%s/.ssh/known_hosts))" = '1 %d' ]`,
+	fmt.Fprintf(&b, `set -- $(grep -hcxF %s ~%s/.ssh/authorized_keys ~%s/.ssh/known_hosts) && [ "$*" = '1 %d' ]`,
 		strings.Join(args, " "), u, u, len(d.Hosts))
 	return b.String()
 }
@@ -102,18 +112,9 @@ func loginCheck(d NodeData) string {
 // knownHost is a node's line in the attendee's known_hosts.
 func knownHost(h Host) string { return h.Name + "," + h.IP + " " + h.HostKey }
 
-// keyOnly is the type and key of an authorized_keys line.
-func keyOnly(line string) string {
-	f := strings.Fields(line)
-	if len(f) < 2 {
-		return line
-	}
-	return f[0] + " " + f[1]
-}
-
 // kubernetesCheck: the binaries as the step left them, kubelet enabled.
 func kubernetesCheck() string {
-	return `[ "$(` + kubeFingerprint + `)" = "$(cat ` + StepDir + `/kubernetes.files 2>/dev/null)" ] && ` + wanted("kubelet.service")
+	return `[ -s ` + StepDir + `/kubernetes.files ] && [ "$(` + kubeFingerprint + `)" = "$(cat ` + StepDir + `/kubernetes.files)" ] && ` + wanted("kubelet.service")
 }
 
 // toolsCheck: each tool there and executable (kx and kns are links).
