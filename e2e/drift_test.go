@@ -77,9 +77,30 @@ func TestDriftRepair(t *testing.T) {
 	})
 
 	t.Run("up sends each node its probe and its broken steps only", func(t *testing.T) {
-		for host := range want {
+		// The probe round, then one command per step run (an upload logs
+		// its checksum, its move and itself: the tools step uploads helm
+		// and stern), then the kubeadm phase's own probe: nodeprep's answers
+		// are stale once it changed the cluster, so the kubeadm and coins
+		// phases ask again.
+		uploads := map[string]int{"01/node1": 0, "01/node2": 2}
+		for host, steps := range want {
 			log := strings.Replace(host, "/", "-", 1) + ".log"
-			t.Logf("%s: the repairing up sent %d commands:\n%s", host, len(sent[log]), strings.Join(sent[log], "\n"))
+			cmds := sent[log]
+			t.Logf("%s: the repairing up sent %d commands:\n%s", host, len(cmds), strings.Join(cmds, "\n"))
+			end := len(cmds)
+			for i, c := range cmds {
+				if strings.HasPrefix(c, "test -f /etc/kubernetes/") {
+					end = i
+					break
+				}
+			}
+			if len(cmds) == 0 || cmds[0] != "bash -s" {
+				t.Errorf("%s: the first command must be the probe round", host)
+				continue
+			}
+			if n, want := end-1, len(steps)+3*uploads[host]; n != want {
+				t.Errorf("%s: nodeprep sent %d commands, want %d (%v)", host, n, want, steps)
+			}
 		}
 	})
 
