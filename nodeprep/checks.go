@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"strings"
+
+	"github.com/labctl/labctl/remote"
 )
 
 // The checks below test what each step's outcome is for the attendee, not
@@ -13,13 +15,16 @@ import (
 // shell builtins and a few short processes: no Go program is started, no
 // network is reached (names are resolved from /etc/hosts only). They run
 // under sh (sudo sh -c on non-root logins) as well as bash; `set -- $(cmd)`
-// turns a command's words into "$*" without a second subshell.
+// turns a command's words into "$*" without a second subshell. Like the
+// step scripts, they quote every value that comes from the lab.
+
+var q = remote.ShellQuote
 
 // firstLineIs tests a file's first line without starting a process.
 // dash's read fails on some /proc files even as it reads them: the
 // comparison decides, not read's status.
 func firstLineIs(path, want string) string {
-	return fmt.Sprintf(`{ x=; read -r x < %s; [ "$x" = '%s' ]; }`, path, want)
+	return fmt.Sprintf(`{ x=; read -r x < %s; [ "$x" = %s ]; }`, q(path), q(want))
 }
 
 // wanted is where a unit file is linked when it is enabled.
@@ -36,22 +41,27 @@ func hostnameCheck(d NodeData) string {
 	names := make([]string, len(d.Hosts))
 	want := make([]string, len(d.Hosts))
 	for i, h := range d.Hosts {
-		names[i], want[i] = h.Name, h.IP
+		names[i], want[i] = q(h.Name), h.IP
 	}
 	return fmt.Sprintf(`%s && %s && %s && `+
-		`set -- $(getent -s files hosts %s | awk '!seen[$1]++ {print $1}') && [ "$*" = '%s' ]`,
-		firstLineIs("/proc/sys/kernel/hostname", d.Node), firstLineIs("/etc/hostname", d.Node), wanted("labctl-hosts.service"), strings.Join(names, " "), strings.Join(want, " "))
+		`set -- $(getent -s files hosts %s | awk '!seen[$1]++ {print $1}') && [ "$*" = %s ]`,
+		firstLineIs("/proc/sys/kernel/hostname", d.Node), firstLineIs("/etc/hostname", d.Node), wanted("labctl-hosts.service"),
+		strings.Join(names, " "), q(strings.Join(want, " ")))
 }
 
 // packagesCheck: every package installed ("ii" in dpkg's database).
 func packagesCheck(d NodeData) string {
+	pkgs := make([]string, len(d.Packages))
+	for i, p := range d.Packages {
+		pkgs[i] = q(p)
+	}
 	return fmt.Sprintf(`[ "$(dpkg-query -W -f='${db:Status-Abbrev}' %s 2>/dev/null)" = '%s' ]`,
-		strings.Join(d.Packages, " "), strings.Repeat("ii ", len(d.Packages)))
+		strings.Join(pkgs, " "), strings.Repeat("ii ", len(d.Packages)))
 }
 
 // runtimeUnits are the services the runtime step keeps running.
 func runtimeUnits(d NodeData) []string {
-	units := []string{"containerd"}
+	units := []string{"containerd", "labctl-forward"}
 	if d.Docker {
 		units = append(units, "docker")
 	}
@@ -79,34 +89,39 @@ const loginShadow = StepDir + "/login.shadow"
 
 // loginRecord is appended to the login step's script.
 func loginRecord(d NodeData) string {
-	return "(umask 077; getent shadow " + d.User + " > " + loginShadow + ")\n"
+	return "(umask 077; getent shadow " + q(d.User) + " > " + loginShadow + ")\n"
 }
 
 // loginCheck: the login (in the docker group where Docker is), its
 // password unchanged, sudo, its key (readable by it alone, the cluster's:
 // compared by digest, the key itself stays out of the probe), the key
 // authorized, and every node's host key known (lines the attendee added
-// are fine).
-func loginCheck(d NodeData) string {
-	u := d.User
+// are fine). The home directory is ~USER: the user name cannot be quoted
+// there, so it must be plain (the login step refuses any other anyway).
+func loginCheck(d NodeData) (string, error) {
+	u, err := plain(d.User)
+	if err != nil {
+		return "", fmt.Errorf("step login: login.user: %w", err)
+	}
+	home := "~" + u
 	var b strings.Builder
 	if d.Docker {
-		fmt.Fprintf(&b, `case " $(id -nG %s) " in *" docker "*) ;; *) false ;; esac && `, u)
+		fmt.Fprintf(&b, `case " $(id -nG %s) " in *" docker "*) ;; *) false ;; esac && `, q(u))
 	} else {
-		fmt.Fprintf(&b, `id -u %s >/dev/null && `, u)
+		fmt.Fprintf(&b, `id -u %s >/dev/null && `, q(u))
 	}
-	fmt.Fprintf(&b, `{ x=; read -r x < %s; [ -n "$x" ] && [ "$(getent shadow %s)" = "$x" ]; } && `, loginShadow, u)
+	fmt.Fprintf(&b, `{ x=; read -r x < %s; [ -n "$x" ] && [ "$(getent shadow %s)" = "$x" ]; } && `, loginShadow, q(u))
 	fmt.Fprintf(&b, `%s && `, firstLineIs("/etc/sudoers.d/labctl-"+u, u+" ALL=(ALL) NOPASSWD:ALL"))
-	fmt.Fprintf(&b, `set -- $(stat -c '%%U %%a' ~%s/.ssh ~%s/.ssh/id_ed25519) && [ "$*" = '%s 700 %s 600' ] && `, u, u, u, u)
-	fmt.Fprintf(&b, `set -- $(sha256sum ~%s/.ssh/id_ed25519) && [ "$1" = %x ] && `, u, sha256.Sum256([]byte(d.PrivateKey)))
+	fmt.Fprintf(&b, `set -- $(stat -c '%%U %%a' %s/.ssh %s/.ssh/id_ed25519) && [ "$*" = %s ] && `, home, home, q(u+" 700 "+u+" 600"))
+	fmt.Fprintf(&b, `set -- $(sha256sum %s/.ssh/id_ed25519) && [ "$1" = %x ] && `, home, sha256.Sum256([]byte(d.PrivateKey)))
 	// One grep counts the authorized key and the known host lines.
-	args := []string{"-e '" + d.PublicKey + "'"}
+	args := []string{"-e " + q(d.PublicKey)}
 	for _, h := range d.Hosts {
-		args = append(args, "-e '"+knownHost(h)+"'")
+		args = append(args, "-e "+q(knownHost(h)))
 	}
-	fmt.Fprintf(&b, `set -- $(grep -hcxF %s ~%s/.ssh/authorized_keys ~%s/.ssh/known_hosts) && [ "$*" = '1 %d' ]`,
-		strings.Join(args, " "), u, u, len(d.Hosts))
-	return b.String()
+	fmt.Fprintf(&b, `set -- $(grep -hcxF %s %s/.ssh/authorized_keys %s/.ssh/known_hosts) && [ "$*" = '1 %d' ]`,
+		strings.Join(args, " "), home, home, len(d.Hosts))
+	return b.String(), nil
 }
 
 // knownHost is a node's line in the attendee's known_hosts.
@@ -131,5 +146,5 @@ func toolsCheck() string {
 // unit that attaches it at boot.
 func portworxCheck(d NodeData) string {
 	return fmt.Sprintf(`case "$(losetup %s)" in *"]:$(stat -c %%i /portworx.blk) (/portworx.blk)") ;; *) false ;; esac && %s`,
-		d.LoopDevice, wanted("labctl-portworx-loop.service"))
+		q(d.LoopDevice), wanted("labctl-portworx-loop.service"))
 }

@@ -148,11 +148,15 @@ func Steps(d NodeData, up Uploads) ([]Step, error) {
 		secrets           []string
 		skip              bool
 	}
+	login, err := loginCheck(d)
+	if err != nil {
+		return nil, err
+	}
 	defs := []def{
 		{name: "hostname", tmpl: "hostname", check: hostnameCheck(d)},
 		{name: "packages", tmpl: "packages", check: packagesCheck(d)},
 		{name: "runtime", tmpl: "runtime", check: runtimeCheck(d)},
-		{name: "login", tmpl: "login", check: loginCheck(d), secrets: loginSecrets(d)},
+		{name: "login", tmpl: "login", check: login, secrets: loginSecrets(d)},
 		{name: "kubernetes", tmpl: "kube-" + d.Source, check: kubernetesCheck(), files: up.Kubernetes},
 		{name: "tools", tmpl: "tools-" + d.Source, check: toolsCheck(), files: up.Tools},
 		{name: "portworx", tmpl: "portworx", check: portworxCheck(d), skip: d.PortworxSize == "0"},
