@@ -1,10 +1,8 @@
 package netpol
 
 import (
-	"flag"
+	golden_ "github.com/labctl/labctl/internal/golden"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -12,23 +10,9 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files")
-
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs (run with -update to accept):\ngot:\n%s\nwant:\n%s", path, got, want)
-	}
+	golden_.Check(t, name, got)
 }
 
 // TestCourseGolden shows, as a reviewer reads it, what node1 enforces once

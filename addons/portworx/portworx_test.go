@@ -1,10 +1,8 @@
 package portworx
 
 import (
-	"flag"
+	golden_ "github.com/labctl/labctl/internal/golden"
 	"net/url"
-	"os"
-	"path/filepath"
 	"testing"
 
 	storagev1 "k8s.io/api/storage/v1"
@@ -12,23 +10,9 @@ import (
 	"github.com/labctl/labctl/kube"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files")
-
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if string(want) != got {
-		t.Errorf("%s differs from what is rendered (go test -update rewrites it):\n%s", path, got)
-	}
+	golden_.Check(t, name, got)
 }
 
 func TestGolden(t *testing.T) {

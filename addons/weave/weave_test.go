@@ -1,9 +1,7 @@
 package weave
 
 import (
-	"flag"
-	"os"
-	"path/filepath"
+	golden_ "github.com/labctl/labctl/internal/golden"
 	"slices"
 	"testing"
 
@@ -14,23 +12,9 @@ import (
 	"github.com/labctl/labctl/kube"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files")
-
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if string(want) != got {
-		t.Errorf("%s differs from what the objects render (go test -update rewrites it):\n%s", path, got)
-	}
+	golden_.Check(t, name, got)
 }
 
 func TestObjectsGolden(t *testing.T) {
