@@ -52,9 +52,10 @@ kubectl rollout status deployment httpenv --timeout=120s
 kubectl expose deployment httpenv --port 8888 --target-port 80
 IP=$(kubectl get svc httpenv -o go-template --template '{{ .spec.clusterIP }}')
 # kube-proxy programs a new Service within a second or two; an attendee
-# typing the next command takes longer than that.
-for i in $(seq 20); do curl -s -m 2 http://$IP:8888/ >/dev/null && break; sleep 0.5; done
-for i in 1 2 3 4 5 6; do curl -sS -m 3 http://$IP:8888/; done
+# typing the next command takes longer than that. -f: until then, a
+# transparent proxy on some networks answers any address with an empty 404.
+for i in $(seq 20); do curl -fs -m 2 http://$IP:8888/ >/dev/null && break; sleep 0.5; done
+for i in 1 2 3 4 5 6; do curl -fsS -m 3 http://$IP:8888/; done
 kubectl get endpoints httpenv -o jsonpath='endpoints={range .subsets[*].addresses[*]}{.ip} {end}'; echo
 kubectl get pods -l app=httpenv -o jsonpath='nodes={range .items[*]}{.spec.nodeName} {end}'; echo
 kubectl delete deployment,service httpenv --wait=false`)

@@ -2,12 +2,20 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"fmt"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 // check, for real on loopback: a peer that answers /ping, one that is
@@ -23,7 +31,11 @@ func TestCheck(t *testing.T) {
 	down.Close()
 	up := strings.TrimPrefix(peer.URL, "http://")
 
-	a := check(context.Background(), "node1", []string{"localhost"}, []string{up, downAddr}, []string{up, downAddr})
+	api := httptest.NewTLSServer(http.NotFoundHandler()) // its certificate names 127.0.0.1
+	defer api.Close()
+	apiAddr := strings.TrimPrefix(api.URL, "https://")
+
+	a := check(context.Background(), "node1", []string{"localhost"}, []string{up, downAddr}, []string{apiAddr, downAddr, up})
 	if a.Node != "node1" || !a.DNS.OK || !strings.Contains(a.DNS.Saw, "127.0.0.1") {
 		t.Errorf("dns %+v", a.DNS)
 	}
@@ -33,11 +45,31 @@ func TestCheck(t *testing.T) {
 	if a.Peers[1].OK || !strings.Contains(a.Peers[1].Saw, "refused") {
 		t.Errorf("dead peer %+v", a.Peers[1])
 	}
-	if !a.TCP[0].OK || a.TCP[1].OK || !strings.Contains(a.TCP[1].Saw, "refused") {
+	if !a.TCP[0].OK || a.TCP[1].OK || !strings.Contains(a.TCP[1].Saw, "refused") || a.TCP[2].OK {
 		t.Errorf("tcp %+v", a.TCP)
 	}
 	bad := check(context.Background(), "node1", []string{"no-such-name.invalid"}, nil, nil)
 	if bad.DNS.OK || bad.DNS.Saw == "" {
 		t.Errorf("a failed lookup reported %+v", bad.DNS)
+	}
+}
+
+// A TLS server whose certificate does not name the address (a transparent
+// proxy answering for any address) is not the API server.
+func TestDialRefusesAnotherServer(t *testing.T) {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "some-egress-proxy"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), DNSNames: []string{"proxy.example"}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(http.NotFoundHandler())
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
+	srv.StartTLS()
+	defer srv.Close()
+	p := dial(context.Background(), strings.TrimPrefix(srv.URL, "https://"))
+	if p.OK || !strings.Contains(p.Saw, "CN=some-egress-proxy") || !strings.Contains(p.Saw, "does not name 127.0.0.1") {
+		t.Errorf("%+v", p)
 	}
 }
