@@ -39,6 +39,9 @@ func TestDriftRepair(t *testing.T) {
 		{node2, "the /etc/hosts block", `sed -i '/# BEGIN labctl/,/# END labctl/d' /etc/hosts`},
 		{node2, "containerd", "systemctl stop containerd"},
 		{node1, "the attendee's known_hosts", "rm ~k8s/.ssh/known_hosts"},
+		// A package install cut short: jq gone and dpkg's journal left, so
+		// a plain apt-get refuses ("dpkg was interrupted").
+		{node1, "jq, with dpkg interrupted", "dpkg -r --force-depends jq && mkdir -p /var/lib/dpkg/updates && : > /var/lib/dpkg/updates/0001"},
 		{node2, "helm", "rm /usr/local/bin/helm"},
 		{node2, "the loop device", "losetup -d /dev/loop4"},
 	}
@@ -47,7 +50,7 @@ func TestDriftRepair(t *testing.T) {
 			t.Fatalf("breaking %s: %v: %s", b.what, err, out)
 		}
 	}
-	want := map[string][]string{"01/node1": {"login"}, "01/node2": {"hostname", "runtime", "tools", "portworx"}}
+	want := map[string][]string{"01/node1": {"packages", "login"}, "01/node2": {"hostname", "runtime", "tools", "portworx"}}
 
 	before := commandsPerHost(t, l)
 	r := labctl(t, l, "", "up")
@@ -107,6 +110,9 @@ func TestDriftRepair(t *testing.T) {
 	t.Run("the attendee's ssh node2 and kubectl work again", func(t *testing.T) {
 		attendeeSSH(t, node1, "node2")
 		attendeeSSH(t, node2, "node1")
+		if out, err := podmanExec(node1, "jq --version"); err != nil {
+			t.Errorf("jq on node1 after the repair: %v: %s", err, out)
+		}
 		out, err := podmanExec(node1, "su - k8s -c 'kubectl get nodes --no-headers'")
 		if err != nil || strings.Count(out, " Ready ") != 2 {
 			t.Errorf("kubectl get nodes as the attendee: %v: %s", err, out)
