@@ -5,6 +5,7 @@
 // destroys the lab at the end unless -keep.
 //
 //	go run ./bench/up -attendees 10 -nodes 1 -runs 5
+//	go run ./bench/up -attendees 4 -nodes 2 -runs 5 -addons metrics-server
 package main
 
 import (
@@ -27,6 +28,7 @@ func main() {
 	runs := flag.Int("runs", 5, "idempotent re-runs to time")
 	keep := flag.Bool("keep", false, "leave the lab up")
 	reuse := flag.String("reuse", "", "directory of a lab a previous -keep run left up: converge it, then time re-runs")
+	addons := flag.String("addons", "", "comma-separated add-ons for the lab file's addons: list (e.g. metrics-server,traefik)")
 	flag.Parse()
 
 	dir := *reuse
@@ -43,6 +45,9 @@ func main() {
 	name := fmt.Sprintf("bench-%dx%d", *attendees, *nodes)
 	file := filepath.Join(dir, "lab.yaml")
 	body := fmt.Sprintf("name: %s\nattendees: %d\nnodesPerCluster: %d\nkubernetes: {version: \"1.34.4\", cni: bridge, source: cache}\nprovider: {type: local}\n", name, *attendees, *nodes)
+	if *addons != "" {
+		body += "addons: [" + *addons + "]\n"
+	}
 	// A -reuse directory keeps its lab file; a new one gets ours.
 	if _, err := os.Stat(file); os.IsNotExist(err) {
 		if err := os.WriteFile(file, []byte(body), 0o644); err != nil {
