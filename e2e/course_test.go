@@ -34,8 +34,9 @@ func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''
 func TestCourse(t *testing.T) {
 	needE2E(t)
 	l := newLab(t, "e2e-course", "nodesPerCluster: 3\n")
-	if r := labctl(t, l, "", "up"); r.code != 0 {
-		t.Fatalf("up failed (exit %d): %s", r.code, r.stderr)
+	up := labctl(t, l, "", "up")
+	if up.code != 0 {
+		t.Fatalf("up failed (exit %d): %s", up.code, up.stderr)
 	}
 
 	t.Run("up proved the cluster healthy, and status shows it", func(t *testing.T) {
@@ -162,6 +163,8 @@ kubectl delete service redis rng hasher`)
 		}
 	})
 
+	mirrorChecks(t, l, up)
+
 	t.Run("the pod network survives Docker and node restarts, and the checks notice breakage", func(t *testing.T) {
 		// Break node2's forwarding as Docker does: the checks must say so,
 		// naming a node. Docker's restart brings labctl's rules back.
@@ -198,6 +201,9 @@ kubectl delete service redis rng hasher`)
 		r := labctl(t, l, "", "up")
 		if r.code != 0 || !strings.Contains(r.stdout, "cluster 01: healthy") || !strings.Contains(r.stdout, "add-ons unchanged") {
 			t.Fatalf("re-run: exit %d\n%s", r.code, r.stdout)
+		}
+		if strings.Contains(r.stdout, "serving them as docker.io") || strings.Contains(r.stdout, "restarted labctl-mirror") {
+			t.Errorf("the re-run touched the mirror:\n%s", r.stdout)
 		}
 		after := commandsPerHost(t, l)
 		for host, n := range after {
