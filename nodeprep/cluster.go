@@ -3,7 +3,6 @@ package nodeprep
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +10,10 @@ import (
 	"sync"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/labctl/labctl/kube"
 	"github.com/labctl/labctl/lab"
 	"github.com/labctl/labctl/nodeprep/kubeadm"
 	"github.com/labctl/labctl/remote"
@@ -32,6 +35,10 @@ type ClusterPhase struct {
 	ReadyTimeout time.Duration
 	// Skip leaves out clusters that already failed in this run.
 	Skip func(cluster int) bool
+	// Kube is cluster c's API client, through node1 (nil: connect with
+	// the kubeconfig the state keeps). Reads through it must leave the
+	// run's probe round answered: give it a tunnel outside the round.
+	Kube func(ctx context.Context, cluster int) (*kube.Client, error)
 	// ServingCerts: kubelets ask the cluster CA for their serving
 	// certificates (an add-on verifies them; the addons phase approves).
 	// Clusters made before it changed are converged.
@@ -137,11 +144,11 @@ func (p *ClusterPhase) cluster(ctx context.Context, c *lab.Cluster) (changed boo
 		return false, fmt.Errorf("cluster %02d has no node1", c.Index)
 	}
 	x1 := p.Exec(c.Index, "node1")
-	facts, w, err := p.probe(ctx, c)
+	facts, w, nodes, err := p.probe(ctx, c)
 	if err != nil {
 		return false, err
 	}
-	if len(clusterPlan(c, facts, w, p.cniAddon())) == 0 {
+	if len(clusterPlan(c, facts, w, nodes, p.cniAddon())) == 0 {
 		p.logf("    cluster %02d: every node joined and Ready, nothing to do\n", c.Index)
 		return false, nil
 	}
@@ -153,7 +160,7 @@ func (p *ClusterPhase) cluster(ctx context.Context, c *lab.Cluster) (changed boo
 		if err := p.initialize(ctx, x1, n1, cgroupV1); err != nil {
 			return true, err
 		}
-	} else if err := p.waitAPI(ctx, x1); err != nil {
+	} else if err := p.waitAPI(ctx, c, x1); err != nil {
 		return true, err
 	}
 	if _, err := p.step(ctx, x1, "kubeconfig", remote.Command{Line: kubeconfigScript(c.Login.User)}); err != nil {
@@ -181,23 +188,12 @@ func (p *ClusterPhase) cluster(ctx context.Context, c *lab.Cluster) (changed boo
 
 // node1Probe asks node1 whether kubeadm init ran, whether the attendee has
 // a kubeconfig, whether its kubelet asks for CA-signed serving
-// certificates, which nodes the API server lists, and the cgroup version.
+// certificates, its CA and the cgroup version. Which nodes are Ready is
+// the API server's to say (probe asks it through kube/).
 func node1Probe(c *lab.Cluster) string {
 	return fmt.Sprintf("test -f /etc/kubernetes/admin.conf && echo initialized; test -f ~%s/.kube/config && echo kubeconfig; ", c.Login.User) +
-		kubeadm.ServingCertsProbe + "; " + nodesTableCommand + "; " + caCommand + "; " + kubeadm.CgroupVersionCommand()
+		kubeadm.ServingCertsProbe + "; " + caCommand + "; " + kubeadm.CgroupVersionCommand()
 }
-
-// nodesTableCommand prints "nodes-table: " and the API server's table of
-// nodes (what `kubectl get nodes` shows) as one line of JSON. It reads
-// admin.conf's credentials and asks with curl: kubectl is a Go program, and
-// starting one on each node1 at once was most of a re-run's CPU. The
-// credentials go through a 0600 temporary file that is removed at once.
-const nodesTableCommand = `if [ -f /etc/kubernetes/admin.conf ]; then ` +
-	`k() { sed -n "s/^ *$1: //p" /etc/kubernetes/admin.conf | head -n1; }; ` +
-	`f=$(mktemp) && { k client-certificate-data | base64 -d; k client-key-data | base64 -d; } > "$f" && ` +
-	`printf 'nodes-table: ' && curl -sS --max-time 20 --cacert /etc/kubernetes/pki/ca.crt --cert "$f" ` +
-	`-H 'Accept: application/json;as=Table;v=v1;g=meta.k8s.io' "$(k server)/api/v1/nodes?includeObject=None" | tr -d '\n'; ` +
-	`echo; rm -f "$f"; fi`
 
 // Probes is each node's probe, by node label, for the run's probe round.
 func (p *ClusterPhase) Probes() (map[string][]string, error) {
@@ -240,13 +236,15 @@ func (p *ClusterPhase) joinWorkers(ctx context.Context, c *lab.Cluster, n1 *lab.
 	}
 	// A worker that was reset leaves a Node object behind, which makes
 	// kubeadm join refuse the name: remove it first.
-	var stale []string
+	cl, err := p.kube(ctx, c)
+	if err != nil {
+		return &StepError{Host: x1.Name(), Step: "join", Err: err}
+	}
 	for _, x := range todo {
 		_, name := splitName(x.Name())
-		stale = append(stale, name)
-	}
-	if _, err := p.step(ctx, x1, "join", remote.Command{Line: "KUBECONFIG=/etc/kubernetes/admin.conf kubectl delete node --ignore-not-found --wait=false " + strings.Join(stale, " ")}); err != nil {
-		return err
+		if err := cl.Typed.CoreV1().Nodes().Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			return &StepError{Host: x1.Name(), Step: "join", Err: fmt.Errorf("delete the stale Node %s: %w", name, err)}
+		}
 	}
 	tokOut, err := p.step(ctx, x1, "join token", remote.Command{Line: kubeadm.TokenCreateCommand(15 * time.Minute)})
 	if err != nil {
@@ -304,35 +302,6 @@ install -d -m 0700 -o %[1]s -g %[1]s "$H/.kube"
 install -m 0600 -o %[1]s -g %[1]s /etc/kubernetes/admin.conf "$H/.kube/config"
 install -d -m 0700 /root/.kube
 install -m 0600 /etc/kubernetes/admin.conf /root/.kube/config`, remote.ShellQuote(user))
-}
-
-// nodeLines reads the probe's table of nodes into "NAME STATUS" lines, as
-// `kubectl get nodes` prints them; no table (no API server yet), no lines.
-func nodeLines(facts string) string {
-	var b strings.Builder
-	for _, l := range strings.Split(facts, "\n") {
-		rest, ok := strings.CutPrefix(l, "nodes-table: ")
-		if !ok {
-			continue
-		}
-		var table struct {
-			Kind string `json:"kind"`
-			Rows []struct {
-				Cells []any `json:"cells"`
-			} `json:"rows"`
-		}
-		if json.Unmarshal([]byte(rest), &table) != nil || table.Kind != "Table" {
-			continue
-		}
-		for _, r := range table.Rows {
-			if len(r.Cells) >= 2 {
-				name, _ := r.Cells[0].(string)
-				status, _ := r.Cells[1].(string)
-				fmt.Fprintf(&b, "%s %s\n", name, status)
-			}
-		}
-	}
-	return b.String()
 }
 
 func lastLine(s string) string {

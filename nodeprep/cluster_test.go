@@ -3,25 +3,64 @@ package nodeprep
 import (
 	"context"
 	"errors"
-	"os"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/labctl/labctl/kube"
 	"github.com/labctl/labctl/lab"
 	"github.com/labctl/labctl/remote"
 )
 
+// node is a Node as the API server has it: Ready or not ("": the kubelet
+// has not reported yet), with the Ready condition's message.
+func node(name string, ready corev1.ConditionStatus, msg string) *corev1.Node {
+	n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	if ready != "" {
+		n.Status.Conditions = []corev1.NodeCondition{{Type: corev1.NodePIDPressure, Status: corev1.ConditionFalse}, {Type: corev1.NodeReady, Status: ready, Message: msg}}
+	}
+	return n
+}
+
+// apis stands for each cluster's API server (by index); a cluster
+// without one is refused, as a tunnel to a port nobody listens on is.
+type apis map[int]*fake.Clientset
+
+func (a apis) kube(_ context.Context, c int) (*kube.Client, error) {
+	cs := a[c]
+	if cs == nil {
+		return nil, fmt.Errorf("%02d/node1: ssh tunnel to 10.89.0.2:6443: connect: connection refused", c)
+	}
+	return &kube.Client{Name: lab.Label(c, "node1"), Typed: cs}, nil
+}
+
+// writes lists the API calls that were not reads.
+func writes(cs *fake.Clientset) []string {
+	var w []string
+	for _, a := range cs.Actions() {
+		if v := a.GetVerb(); v != "get" && v != "list" && v != "watch" {
+			w = append(w, v+" "+a.GetResource().Resource)
+		}
+	}
+	return w
+}
+
 // A node that never gets Ready is named with the API server's reason and
 // the kubelet's last errors, on one line the report can print.
 func TestWaitReadySaysWhy(t *testing.T) {
-	x1 := remote.NewFake("03/node1").
-		On(`kubectl get nodes --no-headers`, "node1   Ready      control-plane   5m   v1.34.4\nnode2   NotReady   <none>   5m   v1.34.4\n", 0).
-		On(`kubectl get node node2 `, "container runtime network not ready: cni plugin not initialized", 0)
+	x1 := remote.NewFake("03/node1")
+	api := apis{3: fake.NewClientset(node("node1", corev1.ConditionTrue, "kubelet is posting ready status"),
+		node("node2", corev1.ConditionFalse, "container runtime network not ready: cni plugin not initialized"))}
 	x2 := remote.NewFake("03/node2").
 		On(`journalctl -u kubelet`, "E1123 21:21:38.448640 3753 file_linux.go:61] \"Unable to read config path\" err=\"too many open files\"\nE1123 21:21:38.605928 3753 kubelet.go:1687] \"Failed to start cAdvisor\"\n", 0)
 	c := &lab.Cluster{Index: 3, Nodes: []lab.Node{{Name: "node1"}, {Name: "node2"}}}
-	p := &ClusterPhase{ReadyTimeout: time.Nanosecond, Exec: func(_ int, n string) remote.Executor {
+	p := &ClusterPhase{ReadyTimeout: time.Nanosecond, Kube: api.kube, Exec: func(_ int, n string) remote.Executor {
 		if n == "node1" {
 			return x1
 		}
@@ -41,6 +80,16 @@ func TestWaitReadySaysWhy(t *testing.T) {
 	}
 	if strings.Contains(msg, "\n") || strings.Contains(msg, "after 1ns: node1") {
 		t.Errorf("error spans lines or blames the Ready node1:\n%s", msg)
+	}
+	// The API server said it all: node1 ran no command.
+	if calls := x1.Calls(); len(calls) != 0 {
+		t.Errorf("node1 ran %q", calls)
+	}
+	// No API server to ask: the error says so, naming node1 and the step.
+	p.Kube = apis{}.kube
+	err = p.waitReady(context.Background(), c, x1)
+	if !errors.As(err, &se) || se.Host != "03/node1" || !strings.Contains(err.Error(), "wait for Ready: not Ready after 1ns: 03/node1: ssh tunnel to 10.89.0.2:6443: connect: connection refused") {
+		t.Errorf("without an API server: %v", err)
 	}
 }
 
@@ -70,50 +119,43 @@ func TestRecordNamesEveryFailedCluster(t *testing.T) {
 	}
 }
 
-// The probe's table of nodes (a real API server answer, with two rows
-// added) reads as `kubectl get nodes` lines; only Ready nodes count.
-func TestNodeLinesFromTheAPITable(t *testing.T) {
-	raw, err := os.ReadFile("testdata/nodes-table.json")
-	if err != nil {
-		t.Fatal(err)
+// Only nodes whose Ready condition is True count as Ready: not False,
+// Unknown (a lost node), no condition yet, nor a node the API server lacks.
+func TestNotReadyNodes(t *testing.T) {
+	nodes := map[string]*corev1.Node{
+		"node1": node("node1", corev1.ConditionTrue, ""),
+		"node2": node("node2", corev1.ConditionFalse, ""),
+		"node3": node("node3", corev1.ConditionUnknown, ""),
+		"node4": node("node4", "", ""),
+		"node6": node("node6", corev1.ConditionTrue, ""), // not this cluster's
 	}
-	// As the probe prints it: one line, after its tag, among other facts.
-	facts := "initialized\nkubeconfig\nnodes-table: " + strings.ReplaceAll(string(raw), "\n", "") + "\ntmpfs\n"
-	lines := nodeLines(facts)
-	if lines != "node1 Ready\nnode2 NotReady\nnode3 Ready,SchedulingDisabled\n" {
-		t.Fatalf("nodeLines = %q", lines)
+	nodes["node1"].Spec.Unschedulable = true // cordoned is still Ready
+	c := &lab.Cluster{Nodes: []lab.Node{{Name: "node1"}, {Name: "node2"}, {Name: "node3"}, {Name: "node4"}, {Name: "node5"}}}
+	if got := notReadyNodes(nodes, c); strings.Join(got, ",") != "node2,node3,node4,node5" {
+		t.Errorf("not Ready: %v", got)
 	}
-	c := &lab.Cluster{Nodes: []lab.Node{{Name: "node1"}, {Name: "node2"}, {Name: "node3"}, {Name: "node4"}}}
-	if got := notReadyNodes(lines, c); strings.Join(got, ",") != "node2,node4" {
-		t.Fatalf("not Ready: %v", got)
+	if got := unregisteredNodes(nodes, c); strings.Join(got, ",") != "node5" {
+		t.Errorf("unregistered: %v", got)
 	}
-	// No API server yet, or an error instead of a table: no nodes.
-	for _, f := range []string{"nodes-table: \n", `nodes-table: {"kind":"Status","status":"Failure"}` + "\n", "nodes-table: {trunc\n"} {
-		if got := nodeLines(f); got != "" {
-			t.Errorf("nodeLines(%q) = %q", f, got)
-		}
+	if got := notReadyNodes(nil, c); len(got) != 5 {
+		t.Errorf("no API server: not Ready %v", got)
 	}
 }
 
 // A dry run prints, per cluster, what Run would do, from the probes alone.
 func TestClusterDryRunPlans(t *testing.T) {
-	raw, err := os.ReadFile("testdata/nodes-table.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	table := "nodes-table: " + strings.ReplaceAll(string(raw), "\n", "") + "\n"
 	n1 := func(label, facts string) *remote.Fake { return remote.NewFake(label).On(`admin.conf`, facts, 0) }
 	worker := func(label, facts string) *remote.Fake { return remote.NewFake(label).On(`kubelet.conf`, facts, 0) }
-	done := "initialized\nkubeconfig\n" + strings.Replace(table, "NotReady", "Ready", 1) + "ca: c1\ntmpfs\n"
+	done := "initialized\nkubeconfig\nca: c1\ntmpfs\n"
 	joined := "kubelet-conf\nkubelet-active\nca: c1\n"
 	fakes := map[string]*remote.Fake{
 		// Cluster 1: node1 Ready, node3 Ready; node2 NotReady and never joined.
-		"01/node1": n1("01/node1", "initialized\nkubeconfig\n"+table+"ca: c1\ntmpfs\n"),
+		"01/node1": n1("01/node1", done),
 		"01/node2": worker("01/node2", ""),
 		"01/node3": worker("01/node3", joined),
 		// Cluster 2: a fresh node1, no API server yet.
 		"02/node1": n1("02/node1", "tmpfs\n"),
-		// Cluster 3: done (the table lists node1, node2 and node3 Ready).
+		// Cluster 3: done (the API server has node1, node2 and node3 Ready).
 		"03/node1": n1("03/node1", done),
 		"03/node2": worker("03/node2", joined),
 		"03/node3": worker("03/node3", joined),
@@ -140,7 +182,14 @@ func TestClusterDryRunPlans(t *testing.T) {
 		{Index: 4, Login: lab.Login{User: "k8s"}, Nodes: nodes("node1", "node2")},
 		{Index: 5, Login: lab.Login{User: "k8s"}, Nodes: nodes("node1", "node2", "node3")},
 	}}
-	p := &ClusterPhase{State: st, Exec: func(c int, n string) remote.Executor { return fakes[lab.Label(c, n)] }}
+	allReady := func() *fake.Clientset {
+		return fake.NewClientset(node("node1", corev1.ConditionTrue, ""), node("node2", corev1.ConditionTrue, ""), node("node3", corev1.ConditionTrue, ""))
+	}
+	api := apis{
+		1: fake.NewClientset(node("node1", corev1.ConditionTrue, ""), node("node2", corev1.ConditionFalse, ""), node("node3", corev1.ConditionTrue, "")),
+		3: allReady(), 4: allReady(), 5: allReady(),
+	}
+	p := &ClusterPhase{State: st, Kube: api.kube, Exec: func(c int, n string) remote.Executor { return fakes[lab.Label(c, n)] }}
 	var out strings.Builder
 	if err := p.DryRun(context.Background(), &out); err != nil {
 		t.Fatal(err)
@@ -160,6 +209,11 @@ func TestClusterDryRunPlans(t *testing.T) {
 			}
 		}
 	}
+	for c, cs := range api {
+		if w := writes(cs); len(w) > 0 {
+			t.Errorf("cluster %02d: a dry run wrote %v", c, w)
+		}
+	}
 }
 
 // With Weave Net the addons phase installs the CNI: kubeadm's network step
@@ -167,12 +221,12 @@ func TestClusterDryRunPlans(t *testing.T) {
 // enough once registered.
 func TestWeaveLeavesTheNetworkToTheAddon(t *testing.T) {
 	c := &lab.Cluster{Index: 1, Nodes: []lab.Node{{Name: "node1"}, {Name: "node2"}}}
-	x1 := remote.NewFake("01/node1").
-		On(`kubectl get nodes --no-headers`, "node1   NotReady   control-plane   1m   v1.34.4\nnode2   NotReady   <none>   1m   v1.34.4\n", 0)
+	x1 := remote.NewFake("01/node1")
 	x2 := remote.NewFake("01/node2")
 	l := &lab.Lab{}
 	l.Kubernetes.CNI = "weave"
-	p := &ClusterPhase{Lab: l, ReadyTimeout: time.Minute, Exec: func(_ int, n string) remote.Executor {
+	api := apis{1: fake.NewClientset(node("node1", corev1.ConditionFalse, "cni plugin not initialized"), node("node2", corev1.ConditionFalse, "cni plugin not initialized"))}
+	p := &ClusterPhase{Lab: l, ReadyTimeout: time.Minute, Kube: api.kube, Exec: func(_ int, n string) remote.Executor {
 		if n == "node1" {
 			return x1
 		}
@@ -191,16 +245,52 @@ func TestWeaveLeavesTheNetworkToTheAddon(t *testing.T) {
 			}
 		}
 	}
-	if got := unregisteredNodes("node1   NotReady   control-plane\n", c); len(got) != 1 || got[0] != "node2" {
-		t.Errorf("unregistered = %v", got)
-	}
 	p.ReadyTimeout = time.Nanosecond
-	x1 = remote.NewFake("01/node1").On(`kubectl get nodes --no-headers`, "node1   NotReady   control-plane   1m   v1.34.4\n", 0)
+	api[1] = fake.NewClientset(node("node1", corev1.ConditionFalse, ""))
 	if err := p.waitRegistered(context.Background(), c, x1); err == nil || !strings.Contains(err.Error(), "not registered after 1ns: node2") {
 		t.Errorf("err = %v", err)
 	}
-	facts := "initialized\nkubeconfig\nnodes-table: x\n"
-	if plan := clusterPlan(c, facts, workers{}, true); len(plan) != 1 || !strings.Contains(plan[0], "registered") {
+	facts := "initialized\nkubeconfig\n"
+	if plan := clusterPlan(c, facts, workers{}, nil, true); len(plan) != 1 || !strings.Contains(plan[0], "registered") {
 		t.Errorf("plan %q", plan)
 	}
 }
+
+// The bridge CNI takes each node's pod range from its Node object; a node
+// still without one after the wait is named.
+func TestPodCIDRsFromTheAPI(t *testing.T) {
+	c := &lab.Cluster{Index: 2, Nodes: []lab.Node{{Name: "node1"}, {Name: "node2"}}}
+	n1, n2 := node("node1", corev1.ConditionTrue, ""), node("node2", corev1.ConditionFalse, "")
+	n1.Spec.PodCIDR, n2.Spec.PodCIDR = "10.244.0.0/24", "10.244.1.0/24"
+	x1 := remote.NewFake("02/node1")
+	p := &ClusterPhase{Kube: apis{2: fake.NewClientset(n1, n2)}.kube}
+	cidrs, err := p.podCIDRs(context.Background(), c, x1)
+	if err != nil || cidrs["node1"] != "10.244.0.0/24" || cidrs["node2"] != "10.244.1.0/24" || len(cidrs) != 2 {
+		t.Fatalf("cidrs %v, err %v", cidrs, err)
+	}
+	if calls := x1.Calls(); len(calls) != 0 {
+		t.Errorf("node1 ran %q", calls)
+	}
+}
+
+// Workers about to join again lose their stale Node objects first,
+// through the API; one that is already gone is fine.
+func TestJoinDeletesStaleNodes(t *testing.T) {
+	cs := fake.NewClientset(node("node1", corev1.ConditionTrue, ""), node("node2", corev1.ConditionUnknown, ""))
+	c := &lab.Cluster{Index: 1, Nodes: []lab.Node{{Name: "node1", PrivateAddress: "10.89.0.2"}, {Name: "node2"}, {Name: "node3"}}}
+	x1 := remote.NewFake("01/node1").OnError(`kubeadm token create`, errors.New("stop here"))
+	p := &ClusterPhase{Kube: apis{1: cs}.kube, Out: &strings.Builder{}}
+	err := p.joinWorkers(context.Background(), c, c.Node("node1"), x1, []remote.Executor{remote.NewFake("01/node2"), remote.NewFake("01/node3")})
+	if err == nil || !strings.Contains(err.Error(), "join token") {
+		t.Fatalf("err = %v", err)
+	}
+	if w := writes(cs); strings.Join(w, ",") != "delete nodes,delete nodes" {
+		t.Errorf("API writes %v", w)
+	}
+	left, _ := cs.CoreV1().Nodes().List(context.Background(), metav1.ListOptions{})
+	if len(left.Items) != 1 || left.Items[0].Name != "node1" {
+		t.Errorf("nodes left: %v", left.Items)
+	}
+}
+
+var _ runtime.Object = (*corev1.Node)(nil)

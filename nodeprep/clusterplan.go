@@ -7,6 +7,8 @@ import (
 	"io"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"github.com/labctl/labctl/lab"
 	"github.com/labctl/labctl/nodeprep/kubeadm"
 	"github.com/labctl/labctl/remote"
@@ -32,9 +34,11 @@ type workers struct {
 	serving []remote.Executor
 }
 
-// probe asks node1 (kubeadm init, kubeconfig, the API server's nodes, its
-// CA) and the workers at once: a re-run is mostly probes.
-func (p *ClusterPhase) probe(ctx context.Context, c *lab.Cluster) (facts string, w workers, err error) {
+// probe asks node1 (kubeadm init, kubeconfig, its CA) and the workers at
+// once, then, when kubeadm init ran, the API server for the nodes (nil
+// when it does not answer: the plan then waits for them). A re-run is
+// mostly probes.
+func (p *ClusterPhase) probe(ctx context.Context, c *lab.Cluster) (facts string, w workers, nodes map[string]*corev1.Node, err error) {
 	type answer struct {
 		x   remote.Executor
 		out string
@@ -63,10 +67,15 @@ func (p *ClusterPhase) probe(ctx context.Context, c *lab.Cluster) (facts string,
 	facts, err = p.step(ctx, p.Exec(c.Index, "node1"), "probe", remote.Command{Line: node1Probe(c)})
 	<-done
 	if err != nil {
-		return "", workers{}, err
+		return "", workers{}, nil, err
 	}
 	if werr != nil {
-		return "", workers{}, werr
+		return "", workers{}, nil, werr
+	}
+	if strings.Contains(facts, "initialized") {
+		// An API server that is not back yet (node1 just rebooted) is
+		// waited for by Run; here it only means "not known Ready".
+		nodes, _ = p.nodes(ctx, c)
 	}
 	ca := factValue(facts, "ca: ")
 	if strings.Contains(facts, "initialized") && hasLine(facts, kubeadm.ServingCertsFact) != p.ServingCerts {
@@ -84,7 +93,7 @@ func (p *ClusterPhase) probe(ctx context.Context, c *lab.Cluster) (facts string,
 			w.serving = append(w.serving, a.x)
 		}
 	}
-	return facts, w, nil
+	return facts, w, nodes, nil
 }
 
 // factValue is the rest of the first line of facts starting with prefix.
@@ -112,10 +121,10 @@ func (p *ClusterPhase) startKubelets(ctx context.Context, xs []remote.Executor) 
 // when every node is joined and Ready. When the CNI is an add-on
 // (cniAddon), nodes are not Ready before the addons phase: being
 // registered is enough here.
-func clusterPlan(c *lab.Cluster, facts string, w workers, cniAddon bool) []string {
-	notReady := notReadyNodes(nodeLines(facts), c)
+func clusterPlan(c *lab.Cluster, facts string, w workers, nodes map[string]*corev1.Node, cniAddon bool) []string {
+	notReady := notReadyNodes(nodes, c)
 	if cniAddon {
-		notReady = unregisteredNodes(nodeLines(facts), c)
+		notReady = unregisteredNodes(nodes, c)
 	}
 	if len(w.join) == 0 && len(w.start) == 0 && len(w.serving) == 0 && strings.Contains(facts, "initialized") && strings.Contains(facts, "kubeconfig") && len(notReady) == 0 {
 		return nil
@@ -163,8 +172,8 @@ func (p *ClusterPhase) DryRun(ctx context.Context, w io.Writer) error {
 		if p.Skip != nil && p.Skip(c.Index) {
 			continue
 		}
-		facts, ws, err := p.probe(ctx, c)
-		switch todo := clusterPlan(c, facts, ws, p.cniAddon()); {
+		facts, ws, nodes, err := p.probe(ctx, c)
+		switch todo := clusterPlan(c, facts, ws, nodes, p.cniAddon()); {
 		case err != nil:
 			errs = append(errs, err)
 			fmt.Fprintf(w, "    cluster %02d: cannot probe: %v\n", c.Index, err)

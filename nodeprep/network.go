@@ -52,32 +52,30 @@ func (p *ClusterPhase) bridge(ctx context.Context, c *lab.Cluster) error {
 	return res.Err()
 }
 
-// podCIDRs waits until every node has its pod range and returns them.
+// podCIDRs waits until every node has its pod range (the controller
+// manager gives each one as it registers) and returns them.
 func (p *ClusterPhase) podCIDRs(ctx context.Context, c *lab.Cluster, x1 remote.Executor) (map[string]string, error) {
 	deadline := time.Now().Add(2 * time.Minute)
-	line := `KUBECONFIG=/etc/kubernetes/admin.conf kubectl get nodes -o jsonpath='{range .items[*]}{.metadata.name} {.spec.podCIDR}{"\n"}{end}'`
 	for {
-		out, err := p.step(ctx, x1, "network", remote.Command{Line: line})
-		if err != nil {
-			return nil, err
-		}
+		// An API error is retried until the deadline, like a missing range.
+		nodes, err := p.nodes(ctx, c)
 		cidrs := map[string]string{}
-		for _, l := range strings.Split(out, "\n") {
-			if f := strings.Fields(l); len(f) == 2 {
-				cidrs[f[0]] = f[1]
-			}
-		}
-		missing := 0
+		var missing []string
 		for _, n := range c.Nodes {
-			if cidrs[n.Name] == "" {
-				missing++
+			if nd := nodes[n.Name]; nd != nil && nd.Spec.PodCIDR != "" {
+				cidrs[n.Name] = nd.Spec.PodCIDR
+			} else {
+				missing = append(missing, n.Name)
 			}
 		}
-		if missing == 0 {
+		if err == nil && len(missing) == 0 {
 			return cidrs, nil
 		}
 		if time.Now().After(deadline) {
-			return nil, &StepError{Host: x1.Name(), Step: "network", Err: fmt.Errorf("%d nodes have no pod range after 2m (kubectl get nodes: %q)", missing, strings.TrimSpace(out))}
+			if err != nil {
+				return nil, &StepError{Host: x1.Name(), Step: "network", Err: fmt.Errorf("no pod ranges after 2m: %w", err)}
+			}
+			return nil, &StepError{Host: x1.Name(), Step: "network", Err: fmt.Errorf("no pod range (spec.podCIDR) after 2m on %s", strings.Join(missing, ", "))}
 		}
 		select {
 		case <-ctx.Done():

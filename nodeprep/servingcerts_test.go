@@ -8,12 +8,14 @@ import (
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/kubernetes/fake"
+
 	"github.com/labctl/labctl/lab"
 	"github.com/labctl/labctl/nodeprep/kubeadm"
 	"github.com/labctl/labctl/remote"
 )
 
-const readyTable = `nodes-table: {"kind":"Table","rows":[{"cells":["node1","Ready"]},{"cells":["node2","Ready"]}]}` + "\n"
 
 // servingCluster is a joined 1×2 cluster whose probes say which kubelets
 // have serverTLSBootstrap on.
@@ -27,7 +29,7 @@ func servingCluster(node1On, node2On bool) (*lab.Cluster, map[string]*remote.Fak
 	x1 := remote.NewFake("01/node1").
 		On(`kubeadm init phase upload-config kubelet`, "[upload-config] Storing the configuration\n", 0).
 		On(`^set -e; f=/var/lib/kubelet/config.yaml`, "", 0).
-		On(`admin.conf && echo initialized`, "initialized\nkubeconfig\n"+fact(node1On)+readyTable+"ca: abc\ntmpfs\n", 0)
+		On(`admin.conf && echo initialized`, "initialized\nkubeconfig\n"+fact(node1On)+"ca: abc\ntmpfs\n", 0)
 	x2 := remote.NewFake("01/node2").
 		On(`^set -e; f=/var/lib/kubelet/config.yaml`, "", 0).
 		On(`kubelet-conf`, "kubelet-conf\nkubelet-active\n"+fact(node2On)+"ca: abc\n", 0)
@@ -38,7 +40,8 @@ func servingCluster(node1On, node2On bool) (*lab.Cluster, map[string]*remote.Fak
 func servingPhase(want bool, xs map[string]*remote.Fake) *ClusterPhase {
 	l := &lab.Lab{}
 	l.Kubernetes.Version = "1.34.4"
-	return &ClusterPhase{Lab: l, Out: io.Discard, InContainer: true, ServingCerts: want,
+	ready := apis{1: fake.NewClientset(node("node1", corev1.ConditionTrue, ""), node("node2", corev1.ConditionTrue, ""))}
+	return &ClusterPhase{Lab: l, Out: io.Discard, InContainer: true, ServingCerts: want, Kube: ready.kube,
 		Exec: func(_ int, n string) remote.Executor { return xs[n] }}
 }
 
@@ -47,11 +50,11 @@ func servingPhase(want bool, xs map[string]*remote.Fake) *ClusterPhase {
 func TestServingCertsConvergeExistingCluster(t *testing.T) {
 	c, xs := servingCluster(false, false)
 	p := servingPhase(true, xs)
-	facts, w, err := p.probe(context.Background(), c)
+	facts, w, nodes, err := p.probe(context.Background(), c)
 	if err != nil {
 		t.Fatal(err)
 	}
-	plan := strings.Join(clusterPlan(c, facts, w, false), "; ")
+	plan := strings.Join(clusterPlan(c, facts, w, nodes, false), "; ")
 	if !strings.Contains(plan, "(serverTLSBootstrap) on node1, node2") {
 		t.Fatalf("plan: %s", plan)
 	}
@@ -88,7 +91,7 @@ func TestServingCertsOnlyWhereItDiffers(t *testing.T) {
 	} {
 		c, xs := servingCluster(tc.node1, tc.node2)
 		p := servingPhase(tc.want, xs)
-		facts, w, err := p.probe(context.Background(), c)
+		facts, w, nodes, err := p.probe(context.Background(), c)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -99,7 +102,7 @@ func TestServingCertsOnlyWhereItDiffers(t *testing.T) {
 		if !slices.Equal(got, tc.touched) {
 			t.Errorf("%+v: serving %v", tc, got)
 		}
-		if plan := clusterPlan(c, facts, w, false); (len(plan) == 0) != (len(tc.touched) == 0) {
+		if plan := clusterPlan(c, facts, w, nodes, false); (len(plan) == 0) != (len(tc.touched) == 0) {
 			t.Errorf("%+v: plan %q", tc, plan)
 		}
 	}

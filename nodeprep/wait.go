@@ -6,16 +6,40 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/labctl/labctl/kube"
 	"github.com/labctl/labctl/lab"
 	"github.com/labctl/labctl/remote"
 )
 
-// waitAPI polls node1 until its API server answers /readyz: after a
+// kube is cluster c's API client (through node1). Without p.Kube it
+// connects with the kubeconfig the state keeps, or node1's admin.conf.
+func (p *ClusterPhase) kube(ctx context.Context, c *lab.Cluster) (*kube.Client, error) {
+	if p.Kube != nil {
+		return p.Kube(ctx, c.Index)
+	}
+	return kube.Connect(ctx, p.Exec(c.Index, "node1"), []byte(c.Kubeconfig), nil)
+}
+
+// nodes asks the API server for cluster c's nodes, by name.
+func (p *ClusterPhase) nodes(ctx context.Context, c *lab.Cluster) (map[string]*corev1.Node, error) {
+	cl, err := p.kube(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	return cl.Nodes(ctx)
+}
+
+// waitAPI polls node1's API server until it answers /readyz: after a
 // reboot, node1's kubelet takes a while to bring the control plane back.
-func (p *ClusterPhase) waitAPI(ctx context.Context, x1 remote.Executor) error {
+func (p *ClusterPhase) waitAPI(ctx context.Context, c *lab.Cluster, x1 remote.Executor) error {
 	deadline := time.Now().Add(p.ReadyTimeout)
 	for {
-		_, err := x1.Run(ctx, remote.Command{Line: "KUBECONFIG=/etc/kubernetes/admin.conf kubectl get --raw /readyz 2>&1"})
+		cl, err := p.kube(ctx, c)
+		if err == nil {
+			err = cl.Ready(ctx)
+		}
 		if err == nil {
 			return nil
 		}
@@ -30,23 +54,28 @@ func (p *ClusterPhase) waitAPI(ctx context.Context, x1 remote.Executor) error {
 	}
 }
 
-// waitReady polls node1 until every node is Ready; on timeout it names the
-// nodes still not Ready and says why (whyNotReady).
+// waitReady polls the API server until every node is Ready; on timeout it
+// names the nodes still not Ready and says why (whyNotReady).
 func (p *ClusterPhase) waitReady(ctx context.Context, c *lab.Cluster, x1 remote.Executor) error {
 	deadline := time.Now().Add(p.ReadyTimeout)
 	var notReady []string
+	var nodes map[string]*corev1.Node
 	for {
-		out, err := p.step(ctx, x1, "wait for Ready", remote.Command{Line: "KUBECONFIG=/etc/kubernetes/admin.conf kubectl get nodes --no-headers"})
+		var err error
+		nodes, err = p.nodes(ctx, c)
 		if err == nil {
-			notReady = notReadyNodes(out, c)
+			notReady = notReadyNodes(nodes, c)
 			if len(notReady) == 0 {
 				return nil
 			}
 		}
 		if time.Now().After(deadline) {
+			if err != nil {
+				return &StepError{Host: x1.Name(), Step: "wait for Ready", Err: fmt.Errorf("not Ready after %s: %w", p.ReadyTimeout, err)}
+			}
 			var why []string
 			for _, n := range notReady {
-				why = append(why, p.whyNotReady(ctx, c, x1, n))
+				why = append(why, p.whyNotReady(ctx, c, n, nodes[n]))
 			}
 			return &StepError{Host: x1.Name(), Step: "wait for Ready", Err: fmt.Errorf("not Ready after %s: %s", p.ReadyTimeout, strings.Join(why, " | "))}
 		}
@@ -58,20 +87,23 @@ func (p *ClusterPhase) waitReady(ctx context.Context, c *lab.Cluster, x1 remote.
 	}
 }
 
-// waitRegistered polls node1 until every node of c is known to the API
-// server, Ready or not: with a CNI add-on, nodes are NotReady until the
-// addons phase.
+// waitRegistered polls the API server until every node of c is known to
+// it, Ready or not: with a CNI add-on, nodes are NotReady until the addons
+// phase.
 func (p *ClusterPhase) waitRegistered(ctx context.Context, c *lab.Cluster, x1 remote.Executor) error {
 	deadline := time.Now().Add(p.ReadyTimeout)
 	var missing []string
 	for {
-		out, err := p.step(ctx, x1, "wait for the nodes", remote.Command{Line: "KUBECONFIG=/etc/kubernetes/admin.conf kubectl get nodes --no-headers"})
+		nodes, err := p.nodes(ctx, c)
 		if err == nil {
-			if missing = unregisteredNodes(out, c); len(missing) == 0 {
+			if missing = unregisteredNodes(nodes, c); len(missing) == 0 {
 				return nil
 			}
 		}
 		if time.Now().After(deadline) {
+			if err != nil {
+				return &StepError{Host: x1.Name(), Step: "wait for the nodes", Err: fmt.Errorf("not registered after %s: %w", p.ReadyTimeout, err)}
+			}
 			return &StepError{Host: x1.Name(), Step: "wait for the nodes", Err: fmt.Errorf("not registered after %s: %s", p.ReadyTimeout, strings.Join(missing, ", "))}
 		}
 		select {
@@ -82,41 +114,24 @@ func (p *ClusterPhase) waitRegistered(ctx context.Context, c *lab.Cluster, x1 re
 	}
 }
 
-// unregisteredNodes lists the cluster's nodes missing from `kubectl get
-// nodes`.
-func unregisteredNodes(out string, c *lab.Cluster) []string {
-	listed := map[string]bool{}
-	for _, line := range strings.Split(out, "\n") {
-		if f := strings.Fields(line); len(f) >= 2 {
-			listed[f[0]] = true
-		}
-	}
+// unregisteredNodes lists the cluster's nodes the API server does not
+// know (nodes is nil when there is no API server to ask).
+func unregisteredNodes(nodes map[string]*corev1.Node, c *lab.Cluster) []string {
 	var missing []string
 	for _, n := range c.Nodes {
-		if !listed[n.Name] {
+		if nodes[n.Name] == nil {
 			missing = append(missing, n.Name)
 		}
 	}
 	return missing
 }
 
-// notReadyNodes lists the cluster's nodes that `kubectl get nodes` does
-// not show as Ready.
-func notReadyNodes(out string, c *lab.Cluster) []string {
-	ready := map[string]bool{}
-	for _, line := range strings.Split(out, "\n") {
-		f := strings.Fields(line)
-		if len(f) >= 2 {
-			for _, s := range strings.Split(f[1], ",") {
-				if s == "Ready" {
-					ready[f[0]] = true
-				}
-			}
-		}
-	}
+// notReadyNodes lists the cluster's nodes that the API server does not
+// have Ready.
+func notReadyNodes(nodes map[string]*corev1.Node, c *lab.Cluster) []string {
 	var missing []string
 	for _, n := range c.Nodes {
-		if !ready[n.Name] {
+		if nd := nodes[n.Name]; nd == nil || !kube.NodeReady(nd) {
 			missing = append(missing, n.Name)
 		}
 	}
@@ -125,15 +140,15 @@ func notReadyNodes(out string, c *lab.Cluster) []string {
 
 // whyNotReady is one line on a node that is not Ready: its Ready
 // condition as the API server has it, and the kubelet's last errors
-// (klog's E and F lines) from its journal.
-func (p *ClusterPhase) whyNotReady(ctx context.Context, c *lab.Cluster, x1 remote.Executor, node string) string {
-	cond, _ := x1.Run(ctx, remote.Command{Line: "KUBECONFIG=/etc/kubernetes/admin.conf kubectl get node " + node +
-		` -o jsonpath='{.status.conditions[?(@.type=="Ready")].message}' 2>/dev/null || true`})
-	line := node
-	if m := strings.TrimSpace(string(cond.Stdout)); m != "" {
-		line += ": " + m
+// (klog's E and F lines) from its journal, which only the node has.
+func (p *ClusterPhase) whyNotReady(ctx context.Context, c *lab.Cluster, name string, node *corev1.Node) string {
+	line := name
+	if node == nil {
+		line += ": not registered"
+	} else if cond := kube.NodeReadyCondition(node); cond != nil && cond.Message != "" {
+		line += ": " + cond.Message
 	}
-	j, _ := p.Exec(c.Index, node).Run(ctx, remote.Command{Line: "journalctl -u kubelet -n 300 --no-pager -o cat | grep -E '^[EF][0-9]{4} ' | tail -n 3 || true"})
+	j, _ := p.Exec(c.Index, name).Run(ctx, remote.Command{Line: "journalctl -u kubelet -n 300 --no-pager -o cat | grep -E '^[EF][0-9]{4} ' | tail -n 3 || true"})
 	if errs := strings.TrimSpace(string(j.Stdout)); errs != "" {
 		line += "; kubelet errors: " + strings.ReplaceAll(errs, "\n", " / ")
 	}

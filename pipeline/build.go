@@ -13,6 +13,7 @@ import (
 	"github.com/labctl/labctl/artifacts/goimage"
 	"github.com/labctl/labctl/coins/images"
 	coinsphase "github.com/labctl/labctl/coins/phase"
+	"github.com/labctl/labctl/kube"
 	"github.com/labctl/labctl/lab"
 	"github.com/labctl/labctl/nodeprep"
 	"github.com/labctl/labctl/remote"
@@ -97,7 +98,8 @@ func (u *Up) coins(ctx context.Context) (Phase, error) {
 		if u.failed(c.Index) {
 			continue
 		}
-		cl := coinsphase.Cluster{Name: fmt.Sprintf("cluster %02d", c.Index)}
+		cl := coinsphase.Cluster{Name: fmt.Sprintf("cluster %02d", c.Index),
+			Kube: func(ctx context.Context) (*kube.Client, error) { return u.kube(ctx, c.Index) }}
 		for _, n := range c.Nodes {
 			cl.Nodes = append(cl.Nodes, u.exec(c.Index, n.Name))
 		}

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/labctl/labctl/health"
-	"github.com/labctl/labctl/kube"
 	"github.com/labctl/labctl/lab"
 	"github.com/labctl/labctl/remote"
 )
@@ -55,7 +54,7 @@ func (h *healthPhase) Run(ctx context.Context) error {
 
 func (h *healthPhase) cluster(ctx context.Context, c *lab.Cluster, x1 remote.Executor) error {
 	u := h.u
-	cl, err := kube.Connect(ctx, x1, []byte(c.Kubeconfig), func(b []byte) { u.saveKubeconfig(c.Index, b) })
+	cl, err := u.kube(ctx, c.Index)
 	if err != nil {
 		return fmt.Errorf("cluster %02d: %w", c.Index, err)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/labctl/labctl/addons"
+	"github.com/labctl/labctl/kube"
 	"github.com/labctl/labctl/lab"
 	"github.com/labctl/labctl/nodeprep"
 	"github.com/labctl/labctl/provision"
@@ -51,6 +52,7 @@ type Up struct {
 	eng      *remote.Engine
 	prefetch *remote.Prefetch
 	start    time.Time
+	clients  map[int]*kube.Client // by cluster: see u.kube
 }
 
 // save is the one way phases write the state; a dry run writes nothing
@@ -132,7 +134,7 @@ func (u *Up) Run(ctx context.Context) error {
 	if want("kubeadm") {
 		todo = append(todo, &nodeprep.ClusterPhase{
 			Lab: u.Lab, State: u.State, Parallel: u.Lab.SSH.Parallel, Out: u.Out, Save: u.save,
-			Exec: exec, InContainer: u.Lab.LocalNodes(), Skip: u.failed,
+			Exec: exec, Kube: u.kube, InContainer: u.Lab.LocalNodes(), Skip: u.failed,
 			ServingCerts: addons.KubeletServingCerts(selected),
 		})
 	}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/labctl/labctl/health"
 	"github.com/labctl/labctl/kube"
@@ -19,41 +21,74 @@ type Health struct {
 	Failed []string `json:"failed,omitempty"`
 }
 
-// checkHealth runs one round of the checks on every cluster whose node1
-// answered with a kubeadm cluster, all at once, each within timeout.
-func checkHealth(ctx context.Context, clusters []lab.Cluster, rows []Row, exec func(int, string) remote.Executor, timeout time.Duration, secrets []string) {
+// askAPI asks the API server of every cluster whose node1 answered with a
+// kubeadm cluster, all at once, each within twice the probe timeout: one
+// client (one tunnel through node1) per cluster counts the Ready nodes and,
+// with o.Health, runs one round of the health checks.
+func askAPI(ctx context.Context, clusters []lab.Cluster, rows []Row, exec func(int, string) remote.Executor, o Options, secrets []string) {
+	connect := o.Connect
+	if connect == nil {
+		connect = func(ctx context.Context, c lab.Cluster, x1 remote.Executor) (*kube.Client, error) {
+			return kube.Connect(ctx, x1, []byte(c.Kubeconfig), nil)
+		}
+	}
 	var wg sync.WaitGroup
 	for i, c := range clusters {
-		if rows[i].Ready == nil {
+		if !rows[i].kubeadm {
 			continue // node1 did not answer, or kubeadm has not run
 		}
 		wg.Go(func() {
-			ctx, cancel := context.WithTimeout(ctx, timeout)
+			ctx, cancel := context.WithTimeout(ctx, 2*o.Timeout)
 			defer cancel()
-			rows[i].Health = clusterHealth(ctx, c, exec, secrets)
+			askCluster(ctx, c, &rows[i], exec, connect, o.Health, secrets)
 		})
 	}
 	wg.Wait()
 }
 
-func clusterHealth(ctx context.Context, c lab.Cluster, exec func(int, string) remote.Executor, secrets []string) *Health {
-	x1 := exec(c.Index, firstNode(c))
-	cl, err := kube.Connect(ctx, x1, []byte(c.Kubeconfig), nil)
-	if err != nil {
-		return &Health{Failed: []string{redact(fmt.Sprintf("%s: api: %v", firstNode(c), oneLine(err.Error())), secrets)}}
+func askCluster(ctx context.Context, c lab.Cluster, row *Row, exec func(int, string) remote.Executor, connect func(context.Context, lab.Cluster, remote.Executor) (*kube.Client, error), withHealth bool, secrets []string) {
+	n1 := firstNode(c)
+	fail := func(err error) {
+		row.KubeError = redact(fmt.Sprintf("%s: api: %s", n1, oneLine(err.Error())), secrets)
 	}
-	nodes := map[string]remote.Executor{}
+	cl, err := connect(ctx, c, exec(c.Index, n1))
+	if err != nil {
+		fail(err)
+		return
+	}
+	nodes, err := cl.Typed.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		fail(err)
+		return
+	}
+	registered, ready := CountNodes(nodes.Items)
+	row.Registered, row.Ready = &registered, &ready
+	if !withHealth {
+		return
+	}
+	xs := map[string]remote.Executor{}
 	for _, n := range c.Nodes {
 		if x := exec(c.Index, n.Name); x != nil {
-			nodes[n.Name] = x
+			xs[n.Name] = x
 		}
 	}
 	h := &Health{OK: true}
-	for _, f := range health.Check(ctx, cl, nodes).Findings {
+	for _, f := range health.Check(ctx, cl, xs).Findings {
 		h.OK = false
 		h.Failed = append(h.Failed, redact(f.String(), secrets))
 	}
-	return h
+	row.Health = h
+}
+
+// CountNodes says how many nodes are registered and how many of them are
+// Ready (a cordoned node still is: unschedulable is not a condition).
+func CountNodes(nodes []corev1.Node) (registered, ready int) {
+	for _, n := range nodes {
+		if kube.NodeReady(&n) {
+			ready++
+		}
+	}
+	return len(nodes), ready
 }
 
 func healthCell(h *Health) string {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/labctl/labctl/kube"
 	"github.com/labctl/labctl/lab"
 	"github.com/labctl/labctl/remote"
 )
@@ -24,14 +25,19 @@ const (
 // DefaultTimeout bounds one probe of one node.
 const DefaultTimeout = 5 * time.Second
 
-// noKubeadm is what NodesCommand prints on a node kubeadm has not set up.
-const noKubeadm = "labctl-status:no-kubeadm"
+// What KubeadmCommand prints on a node kubeadm has set up, or has not.
+const (
+	hasKubeadm = "labctl-status:kubeadm"
+	noKubeadm  = "labctl-status:no-kubeadm"
+)
 
 // Commands the probes run. Every node gets PingCommand except node1, which
-// answers NodesCommand: one round trip proves it reachable and counts Ready.
+// answers KubeadmCommand: one round trip proves it reachable and says
+// whether there is an API server to ask (through kube/, one client per
+// cluster) how many nodes are Ready.
 const (
-	PingCommand  = "true"
-	NodesCommand = "if [ -f /etc/kubernetes/admin.conf ]; then KUBECONFIG=/etc/kubernetes/admin.conf kubectl get nodes --no-headers; else echo " + noKubeadm + "; fi"
+	PingCommand    = "true"
+	KubeadmCommand = "if [ -f " + kube.AdminConf + " ]; then echo " + hasKubeadm + "; else echo " + noKubeadm + "; fi"
 )
 
 // Options tune Probe.
@@ -43,6 +49,9 @@ type Options struct {
 	// Health runs one round of the health checks on every cluster whose
 	// node1 answered (through client-go and one command per node).
 	Health bool
+	// Connect opens cluster c's API client through node1 (x1); nil:
+	// kube.Connect with the kubeconfig the state keeps, saving nothing.
+	Connect func(ctx context.Context, c lab.Cluster, x1 remote.Executor) (*kube.Client, error)
 }
 
 // Row is one attendee cluster's health. It never holds a secret.
@@ -56,7 +65,7 @@ type Row struct {
 	Ready *int `json:"ready"`
 	// Registered counts the nodes Kubernetes knows; nil when unknown.
 	Registered *int `json:"registered,omitempty"`
-	// KubeError is why kubectl on node1 failed, when it did.
+	// KubeError is why asking node1 or its API server failed, when it did.
 	KubeError string `json:"kubeError,omitempty"`
 	// Health is one round of the checks up gates on (nil: not run, since
 	// node1 did not answer or kubeadm has not run).
@@ -65,6 +74,9 @@ type Row struct {
 	Coins  *Phase  `json:"coins,omitempty"`
 	// Last is the most recent phase recorded for the cluster.
 	Last *Phase `json:"last,omitempty"`
+
+	// kubeadm: node1 answered that kubeadm set it up.
+	kubeadm bool
 }
 
 // NodeState is what a probe learned about one node.
@@ -138,9 +150,7 @@ func Probe(ctx context.Context, st *lab.State, exec func(cluster int, node strin
 		probeNode(ctx, t, &rows[t.row], o.Timeout, secrets)
 		return nil
 	})
-	if o.Health {
-		checkHealth(ctx, clusters, rows, exec, 2*o.Timeout, secrets)
-	}
+	askAPI(ctx, clusters, rows, exec, o, secrets)
 	for i := range rows {
 		for _, n := range rows[i].Nodes {
 			if n.Reachable {
@@ -156,7 +166,7 @@ func probeNode(ctx context.Context, t *target, row *Row, timeout time.Duration, 
 	defer cancel()
 	line := PingCommand
 	if t.first {
-		line = NodesCommand
+		line = KubeadmCommand
 	}
 	res, err := runBounded(ctx, t.Executor, remote.Command{Line: line, Secrets: secrets})
 	node := &row.Nodes[t.node]
@@ -183,15 +193,10 @@ func probeNode(ctx context.Context, t *target, row *Row, timeout time.Duration, 
 		return
 	}
 	if exit != nil {
-		row.KubeError = redact(fmt.Sprintf("kubectl get nodes on %s exited %d: %s", node.Name, exit.ExitCode, oneLine(exit.Output)), secrets)
+		row.KubeError = redact(fmt.Sprintf("%s: %q exited %d: %s", node.Name, KubeadmCommand, exit.ExitCode, oneLine(exit.Output)), secrets)
 		return
 	}
-	out := string(res.Stdout)
-	if strings.Contains(out, noKubeadm) {
-		return
-	}
-	registered, ready := ParseNodes(out)
-	row.Registered, row.Ready = &registered, &ready
+	row.kubeadm = strings.Contains(string(res.Stdout), hasKubeadm)
 }
 
 // runBounded runs cmd but returns when ctx ends even if the executor does
@@ -224,26 +229,6 @@ func runBounded(ctx context.Context, x remote.Executor, cmd remote.Command) (rem
 // graceAfterTimeout is how long a timed-out probe waits for the executor's
 // own error before giving up on it.
 const graceAfterTimeout = 200 * time.Millisecond
-
-// ParseNodes reads `kubectl get nodes --no-headers`: how many nodes are
-// registered, and how many of them are Ready (a cordoned node still is:
-// its STATUS reads "Ready,SchedulingDisabled").
-func ParseNodes(out string) (registered, ready int) {
-	for _, line := range strings.Split(out, "\n") {
-		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
-		}
-		registered++
-		for _, cond := range strings.Split(f[1], ",") {
-			if cond == "Ready" {
-				ready++
-				break
-			}
-		}
-	}
-	return registered, ready
-}
 
 func firstNode(c lab.Cluster) string {
 	if c.Node("node1") != nil {

@@ -6,41 +6,53 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/labctl/labctl/kube"
 	"github.com/labctl/labctl/lab"
 	"github.com/labctl/labctl/remote"
 )
 
-// Real `kubectl get nodes --no-headers` output, kubeadm 1.34.
-const (
-	nodesAllReady = `node1   Ready    control-plane   41m   v1.34.4
-node2   Ready    <none>          40m   v1.34.4
-node3   Ready    <none>          40m   v1.34.4
-`
-	nodesMixed = `node1   Ready                      control-plane   2d3h   v1.34.4
-node2   NotReady                   <none>          2d3h   v1.34.4
-node3   Ready,SchedulingDisabled   <none>          2d3h   v1.34.4
-node4   Unknown                    <none>          2d3h   v1.34.4
-`
+func node(name string, ready corev1.ConditionStatus, cordoned bool) *corev1.Node {
+	n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: corev1.NodeSpec{Unschedulable: cordoned}}
+	if ready != "" {
+		n.Status.Conditions = []corev1.NodeCondition{{Type: corev1.NodeMemoryPressure, Status: corev1.ConditionFalse}, {Type: corev1.NodeReady, Status: ready}}
+	}
+	return n
+}
+
+// Three Ready nodes, and a mix: Ready, NotReady, cordoned (still Ready),
+// Unknown (node lost), and one whose kubelet has not reported yet.
+var (
+	nodesAllReady = []runtime.Object{node("node1", corev1.ConditionTrue, false), node("node2", corev1.ConditionTrue, false), node("node3", corev1.ConditionTrue, false)}
+	nodesMixed    = []runtime.Object{node("node1", corev1.ConditionTrue, false), node("node2", corev1.ConditionFalse, false), node("node3", corev1.ConditionTrue, true), node("node4", corev1.ConditionUnknown, false), node("node5", "", false)}
 )
 
-func TestParseNodes(t *testing.T) {
+func TestCountNodes(t *testing.T) {
 	for _, tc := range []struct {
-		out             string
+		objs            []runtime.Object
 		registered, rdy int
 	}{
 		{nodesAllReady, 3, 3},
-		{nodesMixed, 4, 2},
-		{"", 0, 0},
-		{"node1   NotReady   control-plane   12s   v1.34.4\n", 1, 0},
+		{nodesMixed, 5, 2},
+		{nil, 0, 0},
 	} {
-		registered, rdy := ParseNodes(tc.out)
+		var nodes []corev1.Node
+		for _, o := range tc.objs {
+			nodes = append(nodes, *o.(*corev1.Node))
+		}
+		registered, rdy := CountNodes(nodes)
 		if registered != tc.registered || rdy != tc.rdy {
-			t.Errorf("ParseNodes(%q) = %d registered, %d ready; want %d, %d", tc.out, registered, rdy, tc.registered, tc.rdy)
+			t.Errorf("CountNodes(%d nodes) = %d registered, %d ready; want %d, %d", len(nodes), registered, rdy, tc.registered, tc.rdy)
 		}
 	}
 }
@@ -64,10 +76,14 @@ func (b *blocking) Run(ctx context.Context, _ remote.Command) (remote.Result, er
 type class struct {
 	st    *lab.State
 	execs map[string]remote.Executor
+
+	mu       sync.Mutex
+	apis     map[int]*kube.Client // the API server of each cluster that has one
+	connects map[int]int          // how many clients each cluster got
 }
 
 func newClass(clusters, nodes int) *class {
-	c := &class{st: &lab.State{Version: lab.StateVersion}, execs: map[string]remote.Executor{}}
+	c := &class{st: &lab.State{Version: lab.StateVersion}, execs: map[string]remote.Executor{}, apis: map[int]*kube.Client{}, connects: map[int]int{}}
 	for i := 1; i <= clusters; i++ {
 		cl := lab.Cluster{Index: i, Login: lab.Login{User: "k8s", Password: fmt.Sprintf("secret-pw-%02d", i)}}
 		for n := 1; n <= nodes; n++ {
@@ -85,10 +101,34 @@ func (c *class) exec(cluster int, node string) remote.Executor {
 	return c.execs[lab.Label(cluster, node)]
 }
 
-func answering(label, kubectl string) *remote.Fake {
+// api gives cluster an API server holding objs.
+func (c *class) api(cluster int, objs ...runtime.Object) *fake.Clientset {
+	cs := fake.NewClientset(objs...)
+	c.apis[cluster] = &kube.Client{Name: lab.Label(cluster, "node1"), Typed: cs}
+	return cs
+}
+
+// connect stands for kube.Connect: the cluster's fake API server, or the
+// error a tunnel to a down one gets.
+func (c *class) connect(_ context.Context, cl lab.Cluster, x1 remote.Executor) (*kube.Client, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.connects[cl.Index]++
+	if x1 == nil || x1.Name() != lab.Label(cl.Index, "node1") {
+		return nil, fmt.Errorf("connect through %v, want node1", x1)
+	}
+	if api := c.apis[cl.Index]; api != nil {
+		return api, nil
+	}
+	return nil, fmt.Errorf("%s: ssh tunnel to 10.0.%d.1:6443: connect: connection refused", x1.Name(), cl.Index)
+}
+
+// answering is a node that answers the ping, and on node1 the kubeadm
+// probe (kubeadm: whether kubeadm set it up).
+func answering(label string, kubeadm bool) *remote.Fake {
 	f := remote.NewFake(label).On(`^true$`, "", 0)
-	if kubectl != "" {
-		f.On(`kubectl get nodes --no-headers`, kubectl, 0)
+	if kubeadm {
+		f.On(`admin\.conf`, hasKubeadm+"\n", 0)
 	}
 	return f
 }
@@ -98,6 +138,9 @@ func answering(label, kubectl string) *remote.Fake {
 func probeWithin(t *testing.T, c *class, o Options, limit time.Duration) []Row {
 	t.Helper()
 	done := make(chan []Row, 1)
+	if o.Connect == nil {
+		o.Connect = c.connect
+	}
 	go func() { done <- Probe(context.Background(), c.st, c.exec, o) }()
 	select {
 	case rows := <-done:
@@ -112,9 +155,10 @@ func TestProbe(t *testing.T) {
 	c := newClass(4, 3)
 	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 	// Cluster 1: healthy, every phase done.
-	c.set(1, "node1", answering("01/node1", nodesAllReady))
-	c.set(1, "node2", answering("01/node2", ""))
-	c.set(1, "node3", answering("01/node3", ""))
+	c.set(1, "node1", answering("01/node1", true))
+	c.set(1, "node2", answering("01/node2", false))
+	c.set(1, "node3", answering("01/node3", false))
+	c.api(1, nodesAllReady...)
 	c.st.Clusters[0].SetPhase("kubeadm", lab.PhaseResult{OK: true, At: now.Add(-50 * time.Minute)})
 	c.st.Clusters[0].SetPhase(PhaseAddons, lab.PhaseResult{OK: true, At: now.Add(-40 * time.Minute)})
 	c.st.Clusters[0].SetPhase(PhaseCoins, lab.PhaseResult{OK: true, At: now.Add(-30 * time.Minute)})
@@ -122,17 +166,19 @@ func TestProbe(t *testing.T) {
 	// failed with a message that quotes the password.
 	c.set(2, "node1", remote.NewFake("02/node1").On(`admin\.conf`, noKubeadm+"\n", 0))
 	c.set(2, "node2", remote.NewFake("02/node2").OnError(`.`, errors.New("dial tcp 203.0.113.22:22: connect: connection refused")))
-	c.set(2, "node3", answering("02/node3", ""))
+	c.set(2, "node3", answering("02/node3", false))
+	c.api(2, nodesAllReady...) // never asked: node1 says kubeadm has not run
 	c.st.Clusters[1].SetPhase("nodeprep", lab.PhaseResult{OK: false, At: now.Add(-2 * time.Hour), Step: "login", Error: "chpasswd k8s:secret-pw-02 failed"})
 	// Cluster 3: node1 hangs until the deadline; node3 is wedged and ignores it.
 	deaf := make(chan struct{})
 	t.Cleanup(func() { close(deaf) })
 	c.set(3, "node1", &blocking{Fake: remote.NewFake("03/node1")})
-	c.set(3, "node2", answering("03/node2", ""))
+	c.set(3, "node2", answering("03/node2", false))
 	c.set(3, "node3", &blocking{Fake: remote.NewFake("03/node3"), deaf: deaf})
-	// Cluster 4: kubectl fails (API server down); node3 has no executor.
-	c.set(4, "node1", remote.NewFake("04/node1").On(`kubectl`, "The connection to the server 10.0.4.1:6443 was refused", 1))
-	c.set(4, "node2", answering("04/node2", ""))
+	// Cluster 4: kubeadm ran but its API server is down; node3 has no
+	// executor.
+	c.set(4, "node1", answering("04/node1", true))
+	c.set(4, "node2", answering("04/node2", false))
 
 	timeout := 300 * time.Millisecond
 	rows := probeWithin(t, c, Options{Timeout: timeout}, 20*timeout)
@@ -168,7 +214,7 @@ func TestProbe(t *testing.T) {
 	}
 
 	r = rows[3]
-	if r.Reachable != 2 || r.Ready != nil || r.KubeError != "kubectl get nodes on node1 exited 1: The connection to the server 10.0.4.1:6443 was refused" {
+	if r.Reachable != 2 || r.Ready != nil || r.KubeError != "node1: api: 04/node1: ssh tunnel to 10.0.4.1:6443: connect: connection refused" {
 		t.Errorf("cluster 4: reachable %d, ready %v, kube error %q", r.Reachable, r.Ready, r.KubeError)
 	}
 	if !strings.Contains(Notes(r), "node3 unreachable: no way to reach it") {
@@ -204,18 +250,35 @@ func TestProbe(t *testing.T) {
 	if !strings.Contains(js.String(), `"ready": null`) || !strings.Contains(js.String(), `"ready": 3`) {
 		t.Errorf("JSON lacks the ready counts:\n%s", js.String())
 	}
+	// One client per cluster whose node1 said kubeadm ran; none for the others.
+	if c.connects[1] != 1 || c.connects[4] != 1 || c.connects[2] != 0 || c.connects[3] != 0 {
+		t.Errorf("clients per cluster: %v", c.connects)
+	}
 }
 
 var spaces = regexp.MustCompile(` {2,}`)
 
+// One command per node; the nodes are counted by the API server, through
+// one client, with the health round on the same client.
 func TestProbeCommands(t *testing.T) {
 	c := newClass(1, 2)
-	n1, n2 := answering("01/node1", nodesAllReady), answering("01/node2", "")
+	n1, n2 := answering("01/node1", true), answering("01/node2", false)
 	c.set(1, "node1", n1)
 	c.set(1, "node2", n2)
-	probeWithin(t, c, Options{Timeout: time.Second}, 10*time.Second)
-	if calls := n1.Calls(); len(calls) != 1 || calls[0] != NodesCommand {
-		t.Errorf("node1 ran %q, want only the kubectl probe", calls)
+	cs := c.api(1, nodesMixed...)
+	rows := probeWithin(t, c, Options{Timeout: time.Second}, 10*time.Second)
+	if calls := n1.Calls(); len(calls) != 1 || calls[0] != KubeadmCommand {
+		t.Errorf("node1 ran %q, want only the kubeadm probe", calls)
+	}
+	if r := rows[0]; r.Registered == nil || *r.Registered != 5 || r.Ready == nil || *r.Ready != 2 || r.KubeError != "" {
+		t.Errorf("row %+v", r)
+	}
+	var verbs []string
+	for _, a := range cs.Actions() {
+		verbs = append(verbs, a.GetVerb()+" "+a.GetResource().Resource)
+	}
+	if !slices.Equal(verbs, []string{"list nodes"}) {
+		t.Errorf("API calls %v, want one list of nodes", verbs)
 	}
 	if calls := n2.Calls(); len(calls) != 1 || calls[0] != PingCommand {
 		t.Errorf("node2 ran %q, want only the ping", calls)

@@ -19,6 +19,7 @@ import (
 	"github.com/labctl/labctl/coins/images"
 	"github.com/labctl/labctl/coins/manifests"
 	"github.com/labctl/labctl/coins/mirror"
+	"github.com/labctl/labctl/kube"
 	"github.com/labctl/labctl/remote"
 )
 
@@ -26,6 +27,8 @@ import (
 type Cluster struct {
 	Name  string
 	Nodes []remote.Executor
+	// Kube is the cluster's API client (through node1); Deploy needs it.
+	Kube func(context.Context) (*kube.Client, error)
 }
 
 // Config of the phase; zero values take the defaults.
@@ -41,8 +44,6 @@ type Config struct {
 	Deploy bool
 	// Namespace for the stack, default "dockercoins"; never "default".
 	Namespace string
-	// Kubeconfig used on node1, default /etc/kubernetes/admin.conf.
-	Kubeconfig string
 	// Parallel bounds how many nodes are worked on at once, default 10.
 	Parallel int
 	// MineTimeout bounds the wait for the stack to mine, default 3 minutes.
@@ -59,19 +60,19 @@ const RemoteArchive = "/tmp/labctl-dockercoins-images.tar"
 
 // Phase implements pipeline.Phase (and DryRunner).
 type Phase struct {
-	cfg      Config
-	manifest []byte
-	sums     *mirrorSums // nil without a mirror
-	mu       sync.Mutex  // serialises Out
+	cfg Config
+	// objects are the stack's, decoded from the rendered manifests, in
+	// apply order (the Namespace first); deployments names its Deployments.
+	objects     []kube.Object
+	deployments []string
+	sums        *mirrorSums // nil without a mirror
+	mu          sync.Mutex  // serialises Out
 }
 
 // New checks the configuration and renders the manifests.
 func New(cfg Config) (*Phase, error) {
 	if cfg.Namespace == "" {
 		cfg.Namespace = manifests.DefaultNamespace
-	}
-	if cfg.Kubeconfig == "" {
-		cfg.Kubeconfig = "/etc/kubernetes/admin.conf"
 	}
 	if cfg.Parallel <= 0 {
 		cfg.Parallel = 10
@@ -92,16 +93,29 @@ func New(cfg Config) (*Phase, error) {
 	if err != nil {
 		return nil, err
 	}
+	objects, err := kube.Decode(manifest)
+	if err != nil {
+		return nil, fmt.Errorf("dockercoins manifests: %w", err)
+	}
+	var deployments []string
+	for _, o := range objects {
+		if ref, err := kube.RefOf(o); err == nil && ref.GVK.Kind == "Deployment" {
+			deployments = append(deployments, ref.Name)
+		}
+	}
 	for _, c := range cfg.Clusters {
 		if len(c.Nodes) == 0 {
 			return nil, fmt.Errorf("cluster %s has no nodes", c.Name)
+		}
+		if cfg.Deploy && c.Kube == nil {
+			return nil, fmt.Errorf("cluster %s: deploying needs its API client", c.Name)
 		}
 	}
 	sums, err := newMirrorSums(cfg.Archive, cfg.Mirror)
 	if err != nil {
 		return nil, err
 	}
-	return &Phase{cfg: cfg, manifest: manifest, sums: sums}, nil
+	return &Phase{cfg: cfg, objects: objects, deployments: deployments, sums: sums}, nil
 }
 
 // Title implements pipeline.Phase.
@@ -136,7 +150,7 @@ func (p *Phase) Run(ctx context.Context) error {
 			return nil
 		}
 		// Deploying is mostly waiting: it takes no slot in sem.
-		return p.deploy(ctx, c.Nodes[0])
+		return p.deploy(ctx, c)
 	})
 }
 

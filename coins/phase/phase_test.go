@@ -175,66 +175,13 @@ func TestPreloadFailures(t *testing.T) {
 	}
 }
 
-func deployCommands(ns string) (apply, wait, hashes string) {
-	k := "KUBECONFIG=/etc/kubernetes/admin.conf kubectl "
-	return k + "apply -f -",
-		k + "-n " + ns + " wait --for=condition=Available deployment --all --timeout=1s",
-		k + "-n " + ns + " exec deploy/redis -- redis-cli get hashes"
-}
-
-func TestDeploy(t *testing.T) {
-	apply, wait, hashes := deployCommands("coins")
-	node1 := newNode("01/node1").answers(listImages, allImages).
-		// Not deployed yet (empty answer), then deployed and counting.
-		answers(hashes, "", "", "0", "4", "8")
-	node1.On(`kubectl apply -f -$`, "namespace/coins created\n", 0).On(` wait --for=condition=Available `, "", 0)
-	node2 := newNode("01/node2").answers(listImages, allImages)
-	p := newPhase(t, Config{Deploy: true, Namespace: "coins", Clusters: []Cluster{{Name: "01", Nodes: []remote.Executor{node1, node2}}}})
-	if err := p.Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	want := []string{listImages, hashes, apply, wait, hashes, hashes, hashes}
-	if got := node1.Calls(); !slices.Equal(got, want) {
-		t.Errorf("node1 ran\n%q\nwant\n%q", got, want)
-	}
-	if got := node2.Calls(); !slices.Equal(got, []string{listImages}) {
-		t.Errorf("node2 ran %q", got)
-	}
-	manifest, _ := manifests.Render(manifests.Options{Namespace: "coins"})
-	if !bytes.Equal(node1.stdin[apply], manifest) {
-		t.Errorf("kubectl apply got on stdin:\n%s", node1.stdin[apply])
-	}
-}
-
-func TestDeploySkipsWhenMining(t *testing.T) {
-	_, _, hashes := deployCommands("dockercoins")
-	node1 := newNode("01/node1").answers(listImages, allImages).answers(hashes, "100", "100", "104")
-	p := newPhase(t, Config{Deploy: true, Clusters: []Cluster{{Name: "01", Nodes: []remote.Executor{node1}}}})
-	if err := p.Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if got, want := node1.Calls(), []string{listImages, hashes, hashes, hashes}; !slices.Equal(got, want) {
-		t.Errorf("node1 ran %q, want %q (no apply)", got, want)
-	}
-}
-
-func TestDeployNotMining(t *testing.T) {
-	_, _, hashes := deployCommands("dockercoins")
-	node1 := newNode("07/node1").answers(listImages, allImages).answers(hashes, "", "", "5")
-	node1.On(`kubectl apply -f -$`, "", 0).On(` wait --for=condition=Available `, "", 0)
-	p := newPhase(t, Config{Deploy: true, Clusters: []Cluster{{Name: "07", Nodes: []remote.Executor{node1}}}})
-	err := p.Run(context.Background())
-	if err == nil || !strings.Contains(err.Error(), `cluster 07: 07/node1: DockerCoins deployed in namespace dockercoins but "`+hashes+`" did not grow`) {
-		t.Errorf("error %v", err)
-	}
-}
-
 func TestNewRejects(t *testing.T) {
 	path, _ := archive(t)
 	for _, cfg := range []Config{
 		{Archive: path, Namespace: "default"},
 		{Archive: filepath.Join(t.TempDir(), "none.tar")},
 		{Archive: path, Clusters: []Cluster{{Name: "01"}}},
+		{Archive: path, Deploy: true, Clusters: []Cluster{{Name: "01", Nodes: []remote.Executor{newNode("01/node1")}}}}, // no API client
 	} {
 		if _, err := New(cfg); err == nil {
 			t.Errorf("New(%+v) accepted", cfg)
@@ -245,7 +192,8 @@ func TestNewRejects(t *testing.T) {
 func TestDryRunOnlyProbes(t *testing.T) {
 	n1 := newNode("01/node1").answers(listImages, "")
 	n2 := newNode("01/node2").answers(listImages, allImages)
-	p := newPhase(t, Config{Deploy: true, Clusters: []Cluster{{Name: "01", Nodes: []remote.Executor{n1, n2}}}})
+	api := newAPI(t, true)
+	p := newPhase(t, Config{Deploy: true, Clusters: []Cluster{{Name: "01", Nodes: []remote.Executor{n1, n2}, Kube: api.kube}}})
 	var out bytes.Buffer
 	if err := p.DryRun(context.Background(), &out); err != nil {
 		t.Fatal(err)
@@ -259,6 +207,9 @@ func TestDryRunOnlyProbes(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("dry run output lacks %q:\n%s", want, out.String())
 		}
+	}
+	if a := api.typed.Actions(); len(a) != 0 || len(api.applied) != 0 {
+		t.Errorf("a dry run asked the API server: %v, applied %v", a, api.applied)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/labctl/labctl/coins/images"
 	"github.com/labctl/labctl/coins/mirror"
+	"github.com/labctl/labctl/kube"
 	"github.com/labctl/labctl/remote"
 )
 
@@ -119,32 +121,37 @@ func (p *Phase) preload(ctx context.Context, node remote.Executor) error {
 	return nil
 }
 
-func (p *Phase) kubectl(args string) string {
-	return "KUBECONFIG=" + p.cfg.Kubeconfig + " kubectl " + args
-}
-
-// hashesCommand reads the mining counter from the stack's Redis.
-func (p *Phase) hashesCommand() string {
-	return p.kubectl("-n " + p.cfg.Namespace + " exec deploy/redis -- redis-cli get hashes")
-}
-
-// hashes reads the counter; ok is false when there is no number to read
-// (not deployed, not ready, or nothing mined yet).
-func (p *Phase) hashes(ctx context.Context, node remote.Executor) (n int64, ok bool) {
-	res, err := run(ctx, node, p.hashesCommand(), nil)
+// hashes reads the mining counter: Redis's "hashes", as the webui
+// Service's /json shows it, through the API server's service proxy. ok is
+// false when there is no number to read (not deployed, not ready, or
+// nothing mined yet).
+func (p *Phase) hashes(ctx context.Context, cl *kube.Client) (n int64, ok bool) {
+	body, err := cl.Typed.CoreV1().Services(p.cfg.Namespace).ProxyGet("http", counterService, counterPort, "json", nil).DoRaw(ctx)
 	if err != nil {
 		return 0, false
 	}
-	n, err = strconv.ParseInt(strings.TrimSpace(string(res.Stdout)), 10, 64)
+	var s struct {
+		Hashes *string `json:"hashes"`
+	}
+	if json.Unmarshal(body, &s) != nil || s.Hashes == nil {
+		return 0, false
+	}
+	n, err = strconv.ParseInt(strings.TrimSpace(*s.Hashes), 10, 64)
 	return n, err == nil
 }
 
+// The Service whose /json shows the counter, and its port.
+const (
+	counterService = "webui"
+	counterPort    = "80"
+)
+
 // mining reports whether the counter grows within the timeout, polling.
-func (p *Phase) mining(ctx context.Context, node remote.Executor, timeout time.Duration) (bool, error) {
+func (p *Phase) mining(ctx context.Context, cl *kube.Client, timeout time.Duration) (bool, error) {
 	deadline := time.Now().Add(timeout)
 	first, seen := int64(0), false
 	for {
-		if n, ok := p.hashes(ctx, node); ok {
+		if n, ok := p.hashes(ctx, cl); ok {
 			if seen && n > first {
 				return true, nil
 			}
@@ -163,34 +170,38 @@ func (p *Phase) mining(ctx context.Context, node remote.Executor, timeout time.D
 	}
 }
 
-// deploy applies the stack on node1 unless it is mining already, then waits
-// for the counter to grow.
-func (p *Phase) deploy(ctx context.Context, node1 remote.Executor) error {
-	if _, ok := p.hashes(ctx, node1); ok {
+// deploy applies the stack (server-side, as labctl) unless it is mining
+// already, waits until every Deployment rolled out, then for the counter
+// to grow. It talks to the API server only (c.Kube).
+func (p *Phase) deploy(ctx context.Context, c Cluster) error {
+	node1 := c.Nodes[0].Name()
+	cl, err := c.Kube(ctx)
+	if err != nil {
+		return err
+	}
+	if _, ok := p.hashes(ctx, cl); ok {
 		// Deployed before: leave it (and attendees' changes) alone if it mines.
-		if ok, err := p.mining(ctx, node1, 3*p.cfg.MinePoll); err != nil || ok {
+		if ok, err := p.mining(ctx, cl, 3*p.cfg.MinePoll); err != nil || ok {
 			if ok {
-				p.logf(node1.Name(), "DockerCoins already mining in namespace %s", p.cfg.Namespace)
+				p.logf(node1, "DockerCoins already mining in namespace %s", p.cfg.Namespace)
 			}
 			return err
 		}
 	}
-	if _, err := run(ctx, node1, p.kubectl("apply -f -"), bytes.NewReader(p.manifest)); err != nil {
+	if err := cl.Apply(ctx, p.objects); err != nil {
 		return err
 	}
-	wait := p.kubectl(fmt.Sprintf("-n %s wait --for=condition=Available deployment --all --timeout=%s",
-		p.cfg.Namespace, p.cfg.MineTimeout.Round(time.Second).String()))
-	if _, err := run(ctx, node1, wait, nil); err != nil {
+	if err := cl.WaitRolledOut(ctx, p.cfg.Namespace, p.deployments, p.cfg.MineTimeout, p.cfg.MinePoll); err != nil {
 		return err
 	}
-	ok, err := p.mining(ctx, node1, p.cfg.MineTimeout)
+	ok, err := p.mining(ctx, cl, p.cfg.MineTimeout)
 	if err != nil {
 		return err
 	}
 	if !ok {
-		return fmt.Errorf("%s: DockerCoins deployed in namespace %s but %q did not grow within %s",
-			node1.Name(), p.cfg.Namespace, p.hashesCommand(), p.cfg.MineTimeout)
+		return fmt.Errorf("%s: DockerCoins deployed in namespace %s but its hashes counter (service %s/%s:%s, /json) did not grow within %s",
+			node1, p.cfg.Namespace, p.cfg.Namespace, counterService, counterPort, p.cfg.MineTimeout)
 	}
-	p.logf(node1.Name(), "DockerCoins deployed in namespace %s and mining", p.cfg.Namespace)
+	p.logf(node1, "DockerCoins deployed in namespace %s and mining", p.cfg.Namespace)
 	return nil
 }
