@@ -16,7 +16,6 @@ import (
 	"github.com/labctl/labctl/remote"
 )
 
-
 // servingCluster is a joined 1×2 cluster whose probes say which kubelets
 // have serverTLSBootstrap on.
 func servingCluster(node1On, node2On bool) (*lab.Cluster, map[string]*remote.Fake) {
