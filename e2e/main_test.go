@@ -130,6 +130,12 @@ type testLab struct {
 // destruction when the test ends.
 func newLab(t *testing.T, name, body string) *testLab {
 	t.Helper()
+	// Engineers sharing one machine give their runs a prefix of their own
+	// (LABCTL_E2E_PREFIX=e2e-alice makes e2e-k8s e2e-alice-k8s), so that
+	// one's leftovers sweep never removes another's lab.
+	if p := os.Getenv("LABCTL_E2E_PREFIX"); p != "" {
+		name = p + "-" + strings.TrimPrefix(name, "e2e-")
+	}
 	dir := filepath.Join(work, name)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)
