@@ -53,7 +53,10 @@ func (c *Client) Ready(ctx context.Context) error {
 	}
 	body, err := rc.Get().AbsPath("/readyz").DoRaw(ctx)
 	if err != nil {
-		return fmt.Errorf("%s: /readyz: %w (%s)", c.Name, err, oneLine(string(body)))
+		if b := oneLine(string(body)); b != "" && !strings.Contains(oneLine(err.Error()), b) {
+			return fmt.Errorf("%s: /readyz: %w (%s)", c.Name, err, b)
+		}
+		return fmt.Errorf("%s: /readyz: %w", c.Name, err)
 	}
 	return nil
 }
