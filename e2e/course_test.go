@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -214,6 +216,44 @@ kubectl delete service redis rng hasher`)
 		st, err := lab.ReadState(l.state)
 		if err != nil || len(st.Cluster(1).HealthProbes) != 3 {
 			t.Errorf("state keeps no health probes: %v", err)
+		}
+	})
+
+	t.Run("coins.enabled: labctl deploys DockerCoins through the API server and leaves a mining stack alone", func(t *testing.T) {
+		// Last: it changes the lab file. The deploy is server-side apply,
+		// the rollout wait and the counter (webui's /json through the API
+		// server's service proxy) all through client-go: node1 runs no
+		// kubectl for it.
+		f, err := os.OpenFile(l.file, os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.WriteString("coins: {enabled: true}\n")
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := commandsPerHost(t, l)
+		r := labctl(t, l, "", "up", "--only", "coins")
+		if r.code != 0 || !strings.Contains(r.stdout, "01/node1: DockerCoins deployed in namespace dockercoins and mining") {
+			t.Fatalf("up --only coins: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+		}
+		if cmds := commandsSince(t, l, before)["01-node1.log"]; slices.ContainsFunc(cmds, func(c string) bool { return strings.Contains(c, "kubectl") }) {
+			t.Errorf("node1 ran kubectl for the deploy: %q", cmds)
+		}
+		out, code := asAttendee(t, l, "1m", `
+kubectl -n dockercoins get deploy worker -o jsonpath='managers={.metadata.managedFields[*].manager}{"\n"}'
+kubectl -n dockercoins exec deploy/redis -- redis-cli get hashes | sed 's/^/hashes=/'
+`)
+		if code != 0 || !strings.Contains(out, "managers=labctl") {
+			t.Errorf("the stack is not labctl's (server-side apply, field manager labctl):\n%s", out)
+		}
+		if m := regexp.MustCompile(`hashes=(\d+)`).FindStringSubmatch(out); m == nil || m[1] == "0" {
+			t.Errorf("Redis counts no hashes:\n%s", out)
+		}
+		r = labctl(t, l, "", "up", "--only", "coins")
+		if r.code != 0 || !strings.Contains(r.stdout, "DockerCoins already mining in namespace dockercoins") {
+			t.Errorf("second up --only coins: exit %d\n%s", r.code, r.stdout)
 		}
 	})
 }
