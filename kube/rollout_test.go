@@ -14,7 +14,7 @@ import (
 
 func deployment(name string, generation, observed int64, replicas, updated, total, available int32, availableCond corev1.ConditionStatus) *appsv1.Deployment {
 	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: "coins", Name: name, Generation: generation},
-		Spec: appsv1.DeploymentSpec{Replicas: &replicas},
+		Spec:   appsv1.DeploymentSpec{Replicas: &replicas},
 		Status: appsv1.DeploymentStatus{ObservedGeneration: observed, Replicas: total, UpdatedReplicas: updated, AvailableReplicas: available}}
 	if availableCond != "" {
 		d.Status.Conditions = []appsv1.DeploymentCondition{{Type: appsv1.DeploymentAvailable, Status: availableCond, Message: "Deployment does not have minimum availability."}}
