@@ -98,7 +98,7 @@ func (u *Up) coins(ctx context.Context) (Phase, error) {
 		if u.failed(c.Index) {
 			continue
 		}
-		cl := coinsphase.Cluster{Name: fmt.Sprintf("cluster %02d", c.Index),
+		cl := coinsphase.Cluster{Name: fmt.Sprintf("%02d", c.Index), // the phase says "cluster NN"
 			Kube: func(ctx context.Context) (*kube.Client, error) { return u.kube(ctx, c.Index) }}
 		for _, n := range c.Nodes {
 			cl.Nodes = append(cl.Nodes, u.exec(c.Index, n.Name))

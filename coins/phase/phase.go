@@ -25,7 +25,7 @@ import (
 
 // Cluster is one attendee's cluster; Nodes[0] is node1.
 type Cluster struct {
-	Name  string
+	Name  string // "01": errors say "cluster 01: ..."
 	Nodes []remote.Executor
 	// Kube is the cluster's API client (through node1); Deploy needs it.
 	Kube func(context.Context) (*kube.Client, error)
