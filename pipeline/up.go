@@ -18,7 +18,7 @@ import (
 )
 
 // Phases is the pipeline of `labctl up`, in order.
-var Phases = []string{"provision", "nodeprep", "kubeadm", "addons", "coins", "health"}
+var Phases = []string{"provision", "nodeprep", "kubeadm", "addons", "coins", "health", "baseline"}
 
 // Available are the phases this version has.
 var Available = Phases
@@ -161,6 +161,9 @@ func (u *Up) Run(ctx context.Context) error {
 	}
 	if want("health") && !u.DryRun {
 		todo = append(todo, &healthPhase{u: u, timeout: 4 * time.Minute})
+	}
+	if want("baseline") && !u.DryRun {
+		todo = append(todo, &baselinePhase{u: u, again: only == "baseline"})
 	}
 	u.probeRound(ctx, todo)
 	// A failed cluster drops out; the others carry on to the end.
