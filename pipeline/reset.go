@@ -35,6 +35,9 @@ type Reset struct {
 	// Grace is how long deleted objects get before their finalizers are
 	// removed; HealthTimeout bounds the health gate.
 	Grace, HealthTimeout time.Duration
+	// Hard rebuilds the control plane (see hard); SourceDir is up's.
+	Hard      bool
+	SourceDir string
 
 	mu  sync.Mutex
 	eng *remote.Engine
@@ -88,10 +91,17 @@ func (r *Reset) Run(ctx context.Context) error {
 		return err
 	}
 	defer r.eng.Close()
+	level := "soft"
+	if r.Hard {
+		level = "hard"
+	}
 	if r.DryRun {
-		fmt.Fprintln(r.Out, "==> reset (dry run: nothing is changed)")
+		fmt.Fprintf(r.Out, "==> reset, %s (dry run: nothing is changed)\n", level)
 	} else {
-		fmt.Fprintln(r.Out, "==> reset")
+		fmt.Fprintf(r.Out, "==> reset, %s\n", level)
+	}
+	if r.Hard {
+		return r.hard(ctx, clusters)
 	}
 	errs := make([]error, len(clusters))
 	took := make([]time.Duration, len(clusters))

@@ -23,6 +23,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
 
 	"github.com/labctl/labctl/kube"
 	"github.com/labctl/labctl/lab"
@@ -112,6 +114,19 @@ func isRestorable(group, resource string) bool { return restorable[group+"/"+res
 
 // Take lists every object of every deletable kind, and the nodes.
 func Take(ctx context.Context, cl *kube.Client) (Snapshot, error) {
+	if cl.Config != nil {
+		// Listing every kind reads deprecated ones (v1 Endpoints) too: the
+		// API server's warnings about them are no news to the instructor.
+		cfg := rest.CopyConfig(cl.Config)
+		cfg.WarningHandler = rest.NoWarnings{}
+		dyn, err := dynamic.NewForConfig(cfg)
+		if err != nil {
+			return Snapshot{}, err
+		}
+		quiet := *cl
+		quiet.Dynamic = dyn
+		cl = &quiet
+	}
 	return take(ctx, cl, cl.Typed.Discovery())
 }
 

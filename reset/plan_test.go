@@ -291,3 +291,30 @@ func sorted(s []string) []string {
 	}
 	return out
 }
+
+// A baseline read back from the state directory equals the cluster it was
+// taken from (JSON turns its numbers into float64).
+func TestSavedBaselineEqualsTheCluster(t *testing.T) {
+	ctx := context.Background()
+	cl, d := fakeCluster(t)
+	snap, err := take(ctx, cl, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := Save(dir, &Baseline{Cluster: 3, Snapshot: snap}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := Load(dir, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := Diff(b.Snapshot, snap); !p.Empty() {
+		var out bytes.Buffer
+		p.Print(&out, 3)
+		t.Errorf("a saved baseline differs from its cluster:\n%s", out.String())
+	}
+	if _, err := Load(dir, 4); err == nil || !strings.Contains(err.Error(), "cluster 04 has no baseline") {
+		t.Errorf("a missing baseline: %v", err)
+	}
+}

@@ -75,9 +75,9 @@ func TestBadInputExitsTwoAndChangesNothing(t *testing.T) {
 }
 
 func TestUnavailableCommandsSaySo(t *testing.T) {
-	out, code := runCLI(t, "reset", "--level", "hard")
+	out, code := runCLI(t, "reset", "--new-passwords")
 	if code != exitUnavailable || !strings.Contains(out, "not available yet") {
-		t.Fatalf("reset --level hard: %d %q", code, out)
+		t.Fatalf("reset --new-passwords: %d %q", code, out)
 	}
 }
 

@@ -39,9 +39,7 @@ after --grace has its finalizers removed, and the output says so.
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch level {
-			case "soft":
-			case "hard":
-				return fmt.Errorf("--level hard: %w in this version (soft is)", errUnavailable)
+			case "soft", "hard":
 			default:
 				return badInput("--level: %q is not soft or hard", level)
 			}
@@ -66,9 +64,10 @@ after --grace has its finalizers removed, and the output says so.
 				return err
 			}
 			defer store.Close()
+			wd, _ := os.Getwd()
 			r := &pipeline.Reset{
 				Lab: l, State: s, Store: store, Out: a.out, Clusters: clusters, DryRun: dryRun,
-				Grace: grace, HealthTimeout: 4 * time.Minute,
+				Grace: grace, HealthTimeout: 4 * time.Minute, Hard: level == "hard", SourceDir: wd,
 				Engine: func(pin func(remote.Host, string) error) (*remote.Engine, error) {
 					return engineFor(l, store.Dir(), s, pin)
 				},
@@ -96,7 +95,7 @@ after --grace has its finalizers removed, and the output says so.
 	}
 	f := cmd.Flags()
 	f.IntSliceVar(&clusters, "cluster", nil, "clusters to reset (default all); repeat or separate with commas")
-	f.StringVar(&level, "level", "soft", "soft (keep the control plane) | hard (not available yet)")
+	f.StringVar(&level, "level", "soft", "soft (keep the control plane) | hard (kubeadm reset, then rebuild)")
 	f.BoolVar(&yes, "yes", false, "do not ask for confirmation")
 	f.BoolVar(&dryRun, "dry-run", false, "list what would be removed and restored per cluster, change nothing")
 	f.BoolVar(&newPasswords, "new-passwords", false, "rotate the attendees' passwords and SSH key (not available yet)")
