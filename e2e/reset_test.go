@@ -261,6 +261,27 @@ done`)
 			t.Errorf("cluster 2's objects changed:\nbefore:\n%s\nafter:\n%s", before2, after2)
 		}
 	})
+
+	t.Run("a hard reset rebuilds cluster 1 with a new CA; the attendee's new kubeconfig works", func(t *testing.T) {
+		oldCA, _ := podmanExec(node1, "sha256sum < /etc/kubernetes/pki/ca.crt")
+		start := time.Now()
+		r := labctl(t, l, "", "reset", "--cluster", "1", "--level", "hard", "--yes")
+		if r.code != 0 {
+			t.Fatalf("hard reset failed (exit %d): %s", r.code, r.stderr)
+		}
+		t.Logf("hard reset of cluster 1 took %s", time.Since(start).Round(time.Second))
+		if !strings.Contains(r.stdout, "cluster 01: ok") || strings.Contains(r.stdout, "cluster 02") {
+			t.Errorf("the rebuild's report must name cluster 01 (ok) and only it:\n%s", r.stdout)
+		}
+		newCA, _ := podmanExec(node1, "sha256sum < /etc/kubernetes/pki/ca.crt")
+		if oldCA == newCA || newCA == "" {
+			t.Errorf("the CA did not change: %q", newCA)
+		}
+		out, code := asAttendee(t, l, "2m", "kubectl get nodes --no-headers | awk '{print \"node \" $1 \" \" $2}'; kubectl -n dockercoins get deploy worker -o jsonpath='worker={.status.readyReplicas}'")
+		if code != 0 || !strings.Contains(out, "node node1 Ready") || !strings.Contains(out, "node node2 Ready") || !strings.Contains(out, "worker=1") {
+			t.Errorf("as the attendee after the hard reset: exit %d\n%s", code, out)
+		}
+	})
 	if os.Getenv("LABCTL_E2E_KEEP") != "" {
 		t.Logf("lab kept: %s", l.state)
 	}
