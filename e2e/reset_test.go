@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"os"
 	"regexp"
 	"strings"
@@ -95,6 +96,26 @@ echo x > /tmp/attendee-file
 ssh -o BatchMode=yes node2 'echo x > /tmp/attendee-file; mkdir -p /tmp/pvdata; echo data > /tmp/pvdata/f; docker load -i /tmp/rng.tar >/dev/null && docker run -d --name stray ` + rng + ` >/dev/null && echo docker=running'
 setsid nohup sleep 12345 >/dev/null 2>&1 < /dev/null &
 echo mess=done`
+}
+
+// passwords are the cards' passwords by cluster.
+func passwords(t *testing.T, l *testLab) map[int]string {
+	t.Helper()
+	r := labctl(t, l, "", "cards", "--format", "json", "--show-secrets", "-o", "-")
+	var deck struct {
+		Clusters []struct {
+			Cluster  int    `json:"cluster"`
+			Password string `json:"password"`
+		} `json:"clusters"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &deck); err != nil {
+		t.Fatalf("cards: %v\n%s", err, r.stdout)
+	}
+	out := map[int]string{}
+	for _, c := range deck.Clusters {
+		out[c.Cluster] = c.Password
+	}
+	return out
 }
 
 // clusterVersions are cluster 2's objects with their resource versions,
@@ -262,10 +283,12 @@ done`)
 		}
 	})
 
-	t.Run("a hard reset rebuilds cluster 1 with a new CA; the attendee's new kubeconfig works", func(t *testing.T) {
+	t.Run("a hard reset with new passwords rebuilds cluster 1 with a new CA; the attendee's new kubeconfig, password and key work", func(t *testing.T) {
 		oldCA, _ := podmanExec(node1, "sha256sum < /etc/kubernetes/pki/ca.crt")
+		oldKey, _ := podmanExec(node1, "cat ~k8s/.ssh/id_ed25519.pub")
+		before := passwords(t, l)
 		start := time.Now()
-		r := labctl(t, l, "", "reset", "--cluster", "1", "--level", "hard", "--yes")
+		r := labctl(t, l, "", "reset", "--cluster", "1", "--level", "hard", "--new-passwords", "--yes")
 		if r.code != 0 {
 			t.Fatalf("hard reset failed (exit %d): %s", r.code, r.stderr)
 		}
@@ -281,6 +304,20 @@ done`)
 		if code != 0 || !strings.Contains(out, "node node1 Ready") || !strings.Contains(out, "node node2 Ready") || !strings.Contains(out, "worker=1") {
 			t.Errorf("as the attendee after the hard reset: exit %d\n%s", code, out)
 		}
+		after := passwords(t, l)
+		if after[1] == before[1] || after[2] != before[2] || after[1] == "" {
+			t.Errorf("cards' passwords: cluster 1 must change, cluster 2 must not (changed: %v, %v)", after[1] != before[1], after[2] != before[2])
+		}
+		for _, node := range []string{node1, node2} {
+			out, err := podmanExec(node, `perl -e 'print crypt($ARGV[0], $ARGV[1]) eq $ARGV[1] ? "match" : "nomatch"' `+shellQuote(after[1])+` "$(getent shadow k8s | cut -d: -f2)"`)
+			if err != nil || out != "match" {
+				t.Errorf("%s: the new password is not the login's: %v %s", node, err, out)
+			}
+		}
+		if newKey, _ := podmanExec(node1, "cat ~k8s/.ssh/id_ed25519.pub"); newKey == oldKey || newKey == "" {
+			t.Error("the intra-cluster key did not change")
+		}
+		attendeeSSH(t, node1, "node2")
 	})
 	if os.Getenv("LABCTL_E2E_KEEP") != "" {
 		t.Logf("lab kept: %s", l.state)

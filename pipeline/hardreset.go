@@ -56,8 +56,20 @@ func (r *Reset) hard(ctx context.Context, clusters []*lab.Cluster) error {
 	}
 	if len(ok) > 0 {
 		r.logf("    clusters %v: nodes reset; rebuilding (a new CA: the attendees' kubeconfig is replaced)\n", ok)
+		phases := rebuild
+		if r.NewPasswords {
+			var sel []*lab.Cluster
+			for _, n := range ok {
+				sel = append(sel, r.State.Cluster(n))
+			}
+			if err := r.rotate(ctx, sel); err != nil {
+				return err
+			}
+			r.logf("    clusters %v: new passwords and SSH keys; `labctl cards` prints the new cards\n", ok)
+			phases = append([]string{"nodeprep"}, rebuild...)
+		}
 		u := &Up{Lab: r.Lab, State: r.State, Store: r.Store, Engine: r.Engine, Out: r.Out,
-			SourceDir: r.SourceDir, Clusters: ok, Phases: rebuild}
+			SourceDir: r.SourceDir, Clusters: ok, Phases: phases}
 		if err := u.Run(ctx); err != nil {
 			failed = append(failed, err)
 		}

@@ -38,6 +38,8 @@ type Reset struct {
 	// Hard rebuilds the control plane (see hard); SourceDir is up's.
 	Hard      bool
 	SourceDir string
+	// NewPasswords rotates the passwords and intra-cluster keys.
+	NewPasswords bool
 
 	mu  sync.Mutex
 	eng *remote.Engine
@@ -117,7 +119,25 @@ func (r *Reset) Run(ctx context.Context) error {
 	}
 	wg.Wait()
 	if r.DryRun {
+		if r.NewPasswords {
+			fmt.Fprintln(r.Out, "    then new passwords and intra-cluster SSH keys (nodeprep's login step), and the baseline again")
+		}
 		return errors.Join(errs...)
+	}
+	if r.NewPasswords {
+		var done []*lab.Cluster
+		for i, c := range clusters {
+			if errs[i] == nil {
+				done = append(done, c)
+			}
+		}
+		if err := r.newPasswords(ctx, done, "nodeprep", "baseline"); err != nil {
+			for i := range clusters {
+				if errs[i] == nil {
+					errs[i] = &reset.StepError{Step: "new passwords", Err: err}
+				}
+			}
+		}
 	}
 	fmt.Fprintln(r.Out, "==> report")
 	var failed []string
@@ -219,4 +239,23 @@ func nodeNames(c *lab.Cluster) string {
 		s = append(s, n.Name)
 	}
 	return strings.Join(s, ", ")
+}
+
+// newPasswords rotates the clusters' passwords and keys, then runs up's
+// phases (nodeprep sets them on the nodes) for these clusters only.
+func (r *Reset) newPasswords(ctx context.Context, clusters []*lab.Cluster, phases ...string) error {
+	if len(clusters) == 0 {
+		return nil
+	}
+	if err := r.rotate(ctx, clusters); err != nil {
+		return err
+	}
+	var idx []int
+	for _, c := range clusters {
+		idx = append(idx, c.Index)
+	}
+	r.logf("    clusters %v: new passwords and SSH keys; `labctl cards` prints the new cards\n", idx)
+	u := &Up{Lab: r.Lab, State: r.State, Store: r.Store, Engine: r.Engine, Out: r.Out,
+		SourceDir: r.SourceDir, Clusters: idx, Phases: phases}
+	return u.Run(ctx)
 }

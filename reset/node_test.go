@@ -7,7 +7,7 @@ import (
 )
 
 func TestScriptsRenderAndParse(t *testing.T) {
-	for _, name := range []string{"record", "soft", "hard"} {
+	for _, name := range []string{"record", "soft", "hard", "rotate"} {
 		s, err := Script(name, "k8s")
 		if err != nil {
 			t.Fatal(err)
@@ -29,7 +29,7 @@ func TestScriptsRenderAndParse(t *testing.T) {
 // the rendered first line, sees exactly the login.
 func TestScriptsRefuseHostileLogin(t *testing.T) {
 	for _, user := range []string{"k8s'; rm -rf / #", "$(id)", "a b", "-rf", "k8s\nx", "`id`", "", "~root", "a\"b"} {
-		for _, name := range []string{"record", "soft", "hard"} {
+		for _, name := range []string{"record", "soft", "hard", "rotate"} {
 			if s, err := Script(name, user); err == nil {
 				t.Errorf("%s: user %q rendered:\n%s", name, user, s)
 			}

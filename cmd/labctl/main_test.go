@@ -74,13 +74,6 @@ func TestBadInputExitsTwoAndChangesNothing(t *testing.T) {
 	}
 }
 
-func TestUnavailableCommandsSaySo(t *testing.T) {
-	out, code := runCLI(t, "reset", "--new-passwords")
-	if code != exitUnavailable || !strings.Contains(out, "not available yet") {
-		t.Fatalf("reset --new-passwords: %d %q", code, out)
-	}
-}
-
 func TestResetRefusesBadFlags(t *testing.T) {
 	for _, args := range [][]string{{"reset", "--level", "medium"}, {"reset", "--cluster", "0"}} {
 		out, code := runCLI(t, args...)

@@ -43,9 +43,6 @@ after --grace has its finalizers removed, and the output says so.
 			default:
 				return badInput("--level: %q is not soft or hard", level)
 			}
-			if newPasswords {
-				return fmt.Errorf("--new-passwords: %w in this version", errUnavailable)
-			}
 			for _, c := range clusters {
 				if c < 1 {
 					return badInput("--cluster: %d is not a cluster number (1, 2, ...)", c)
@@ -67,7 +64,7 @@ after --grace has its finalizers removed, and the output says so.
 			wd, _ := os.Getwd()
 			r := &pipeline.Reset{
 				Lab: l, State: s, Store: store, Out: a.out, Clusters: clusters, DryRun: dryRun,
-				Grace: grace, HealthTimeout: 4 * time.Minute, Hard: level == "hard", SourceDir: wd,
+				Grace: grace, HealthTimeout: 4 * time.Minute, Hard: level == "hard", SourceDir: wd, NewPasswords: newPasswords,
 				Engine: func(pin func(remote.Host, string) error) (*remote.Engine, error) {
 					return engineFor(l, store.Dir(), s, pin)
 				},
@@ -98,7 +95,7 @@ after --grace has its finalizers removed, and the output says so.
 	f.StringVar(&level, "level", "soft", "soft (keep the control plane) | hard (kubeadm reset, then rebuild)")
 	f.BoolVar(&yes, "yes", false, "do not ask for confirmation")
 	f.BoolVar(&dryRun, "dry-run", false, "list what would be removed and restored per cluster, change nothing")
-	f.BoolVar(&newPasswords, "new-passwords", false, "rotate the attendees' passwords and SSH key (not available yet)")
+	f.BoolVar(&newPasswords, "new-passwords", false, "rotate the attendees' passwords and intra-cluster SSH key (then labctl cards prints the new cards)")
 	f.DurationVar(&grace, "grace", 45*time.Second, "how long deleted objects get before their finalizers are removed")
 	return cmd
 }
