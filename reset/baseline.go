@@ -114,20 +114,28 @@ func isRestorable(group, resource string) bool { return restorable[group+"/"+res
 
 // Take lists every object of every deletable kind, and the nodes.
 func Take(ctx context.Context, cl *kube.Client) (Snapshot, error) {
-	if cl.Config != nil {
-		// Listing every kind reads deprecated ones (v1 Endpoints) too: the
-		// API server's warnings about them are no news to the instructor.
-		cfg := rest.CopyConfig(cl.Config)
-		cfg.WarningHandler = rest.NoWarnings{}
-		dyn, err := dynamic.NewForConfig(cfg)
-		if err != nil {
-			return Snapshot{}, err
-		}
-		quiet := *cl
-		quiet.Dynamic = dyn
-		cl = &quiet
+	cl, err := quiet(cl)
+	if err != nil {
+		return Snapshot{}, err
 	}
 	return take(ctx, cl, cl.Typed.Discovery())
+}
+
+// quiet is cl without the API server's warnings: listing every kind reads
+// deprecated ones (v1 Endpoints) too, which is no news to the instructor.
+func quiet(cl *kube.Client) (*kube.Client, error) {
+	if cl.Config == nil {
+		return cl, nil // a fake
+	}
+	cfg := rest.CopyConfig(cl.Config)
+	cfg.WarningHandler = rest.NoWarnings{}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	q := *cl
+	q.Dynamic = dyn
+	return &q, nil
 }
 
 func take(ctx context.Context, cl *kube.Client, d discovery.DiscoveryInterface) (Snapshot, error) {

@@ -54,6 +54,11 @@ func (a *API) ri(o Object) dynamic.ResourceInterface {
 
 // Apply runs p; the error is a *StepError.
 func (a *API) Apply(ctx context.Context, p Plan) error {
+	q, err := quiet(a.Client)
+	if err != nil {
+		return step("connect", err)
+	}
+	a.Client = q
 	bg := metav1.DeletePropagationBackground
 	grace := int64(1)
 	for _, o := range p.Pods {
@@ -182,7 +187,11 @@ func (a *API) waitGone(ctx context.Context, objs []Object) error {
 		if err != nil {
 			return err
 		}
-		a.Logf("    %s: %s still there after %s: removed %d finalizers to force it\n", a.Client.Name, o, a.Grace, n)
+		if container(o) {
+			a.Logf("    %s: %s still there after %s: removed %d finalizers of what it held to force it\n", a.Client.Name, o, a.Grace, n)
+		} else {
+			a.Logf("    %s: %s still there after %s: removed %d finalizers to force it\n", a.Client.Name, o, a.Grace, n)
+		}
 	}
 	left = a.until(ctx, left, time.Now().Add(a.Grace))
 	if len(left) > 0 {
@@ -259,7 +268,12 @@ func (a *API) unblock(ctx context.Context, o Object) (int, error) {
 			}
 		}
 	}
-	for _, x := range append(inner, o) {
+	// A namespace's or CRD's own finalizer is the API server's cleanup of
+	// what it holds: that goes on by itself once nothing inside is held.
+	if !container(o) {
+		inner = append(inner, o)
+	}
+	for _, x := range inner {
 		cur, err := a.ri(x).Get(ctx, x.Name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			continue
@@ -277,6 +291,13 @@ func (a *API) unblock(ctx context.Context, o Object) (int, error) {
 		n += len(cur.GetFinalizers())
 	}
 	return n, nil
+}
+
+// container says whether o is a namespace or a CRD, whose deletion waits
+// for the objects inside.
+func container(o Object) bool {
+	return (o.Group == "" && o.Resource == "namespaces") ||
+		(o.Group == "apiextensions.k8s.io" && o.Resource == "customresourcedefinitions")
 }
 
 func deepCopy(m map[string]any) map[string]any {
