@@ -3,6 +3,7 @@ package reset
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	fakediscovery "k8s.io/client-go/discovery/fake"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	kubefake "k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/labctl/labctl/kube"
 )
@@ -316,5 +318,93 @@ func TestSavedBaselineEqualsTheCluster(t *testing.T) {
 	}
 	if _, err := Load(dir, 4); err == nil || !strings.Contains(err.Error(), "cluster 04 has no baseline") {
 		t.Errorf("a missing baseline: %v", err)
+	}
+}
+
+// A finalizer an attendee left holds its object, and the objects inside a
+// namespace hold the namespace, as on an API server (emulated on the fake:
+// a held object goes when it is read with no finalizer left). The reset
+// waits Grace, then removes the finalizers of the held objects, says so,
+// and leaves the namespace's own finalization alone.
+func TestApplyForcesFinalizersAfterGrace(t *testing.T) {
+	ctx := context.Background()
+	cl, d := fakeCluster(t)
+	base, _ := take(ctx, cl, d)
+	create(t, cl, nsGVR, obj("v1", "Namespace", "", "messy", nil))
+	held := obj("v1", "ConfigMap", "default", "held", nil)
+	held.SetFinalizers([]string{"example.com/hold"})
+	create(t, cl, cmGVR, held)
+	widget := obj("example.com/v1", "Widget", "messy", "w", nil)
+	widget.SetFinalizers([]string{"example.com/hold"})
+	create(t, cl, widgetGVR, widget)
+	fake := cl.Dynamic.(*dynamicfake.FakeDynamicClient)
+	tracker := fake.Tracker()
+	deleting := map[string]bool{}
+	held2 := func(gvr schema.GroupVersionResource, ns, name string) bool {
+		o, err := tracker.Get(gvr, ns, name)
+		if err != nil {
+			return false
+		}
+		if gvr == nsGVR {
+			w, err := tracker.Get(widgetGVR, name, "w")
+			if err != nil {
+				return false
+			}
+			if deleting["widgets/messy/w"] && len(w.(*unstructured.Unstructured).GetFinalizers()) == 0 {
+				tracker.Delete(widgetGVR, name, "w")
+				return false
+			}
+			return true
+		}
+		return len(o.(*unstructured.Unstructured).GetFinalizers()) > 0
+	}
+	fake.PrependReactor("delete", "*", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		d := a.(k8stesting.DeleteAction)
+		if held2(d.GetResource(), d.GetNamespace(), d.GetName()) {
+			deleting[d.GetResource().Resource+"/"+d.GetNamespace()+"/"+d.GetName()] = true
+			return true, nil, nil // kept, being deleted
+		}
+		return false, nil, nil
+	})
+	fake.PrependReactor("get", "*", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		g := a.(k8stesting.GetAction)
+		key := g.GetResource().Resource + "/" + g.GetNamespace() + "/" + g.GetName()
+		if deleting[key] && !held2(g.GetResource(), g.GetNamespace(), g.GetName()) {
+			tracker.Delete(g.GetResource(), g.GetNamespace(), g.GetName())
+			delete(deleting, key)
+		}
+		return false, nil, nil
+	})
+	// The namespace controller: the Widget is deleted with its namespace.
+	fake.PrependReactor("delete", "namespaces", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		deleting["widgets/messy/w"] = true
+		return false, nil, nil
+	})
+
+	cur, _ := take(ctx, cl, d)
+	var log bytes.Buffer
+	a := &API{Client: cl, Grace: 1500 * time.Millisecond, Discovery: d, Logf: func(f string, x ...any) { fmt.Fprintf(&log, f, x...) }}
+	start := time.Now()
+	if err := a.Apply(ctx, Diff(base, cur)); err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	if took := time.Since(start); took < a.Grace {
+		t.Errorf("forced after %s, before the grace of %s", took, a.Grace)
+	}
+	for _, want := range []string{
+		"01/node1: Namespace/messy still there after 1.5s: removed 1 finalizers of what it held to force it\n",
+		"01/node1: ConfigMap default/held still there after 1.5s: removed 1 finalizers to force it\n",
+	} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("the reset does not say %q:\n%s", want, log.String())
+		}
+	}
+	for _, o := range []struct {
+		gvr      schema.GroupVersionResource
+		ns, name string
+	}{{nsGVR, "", "messy"}, {cmGVR, "default", "held"}, {widgetGVR, "messy", "w"}} {
+		if _, err := tracker.Get(o.gvr, o.ns, o.name); err == nil {
+			t.Errorf("%s %s/%s is still there", o.gvr.Resource, o.ns, o.name)
+		}
 	}
 }

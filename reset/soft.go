@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/util/retry"
 
@@ -42,6 +43,8 @@ type API struct {
 	Client *kube.Client
 	Grace  time.Duration
 	Logf   func(format string, a ...any)
+	// Discovery lists the kinds inside a stuck namespace (nil: Client's).
+	Discovery discovery.DiscoveryInterface
 }
 
 func (a *API) ri(o Object) dynamic.ResourceInterface {
@@ -233,7 +236,11 @@ func (a *API) unblock(ctx context.Context, o Object) (int, error) {
 	var inner []Object
 	switch {
 	case o.Group == "" && o.Resource == "namespaces":
-		res, _ := kube.Deletable(a.Client.Typed.Discovery())
+		d := a.Discovery
+		if d == nil {
+			d = a.Client.Typed.Discovery()
+		}
+		res, _ := kube.Deletable(d)
 		for _, r := range res {
 			if !r.Namespaced {
 				continue
