@@ -79,6 +79,9 @@ func (h *healthPhase) cluster(ctx context.Context, c *lab.Cluster, x1 remote.Exe
 func (h *healthPhase) Probes() (map[string][]string, error) {
 	probes := map[string][]string{}
 	for _, c := range h.u.State.Clusters {
+		if h.u.left(c.Index) {
+			continue
+		}
 		for node, line := range c.HealthProbes {
 			probes[lab.Label(c.Index, node)] = append(probes[lab.Label(c.Index, node)], line)
 		}

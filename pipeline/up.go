@@ -19,7 +19,7 @@ import (
 )
 
 // Phases is the pipeline of `labctl up`, in order.
-var Phases = []string{"provision", "nodeprep", "kubeadm", "addons", "coins", "health"}
+var Phases = []string{"provision", "nodeprep", "kubeadm", "addons", "coins", "health", "baseline"}
 
 // Available are the phases this version has.
 var Available = Phases
@@ -46,6 +46,10 @@ type Up struct {
 	// SourceDir is where labctl runs: the DockerCoins images are built
 	// from the labctl checkout that contains it.
 	SourceDir string
+	// Clusters limits the run to these clusters (a hard reset rebuilds
+	// some); empty: all. Phases, when set, are the phases to run.
+	Clusters []int
+	Phases   []string
 
 	m        *Manager
 	mu       sync.Mutex
@@ -70,6 +74,9 @@ func (u *Up) save() error {
 func (u *Up) Run(ctx context.Context) error {
 	only := u.Only
 	want := func(p string) bool { return only == "" || only == p }
+	if len(u.Phases) > 0 {
+		want = func(p string) bool { return slices.Contains(u.Phases, p) }
+	}
 	if only != "" && !slices.Contains(Phases, only) {
 		return fmt.Errorf("--only: %q is not one of %s", only, strings.Join(Phases, ", "))
 	}
@@ -120,7 +127,7 @@ func (u *Up) Run(ctx context.Context) error {
 	var todo []Phase
 	// nodeprep's probe reaches every node anyway; on its own, provision
 	// checks that the nodes it made can be logged into.
-	if !u.DryRun && !want("nodeprep") {
+	if !u.DryRun && !want("nodeprep") && len(u.Phases) == 0 {
 		todo = append(todo, &provision.ReachPhase{State: u.State, Exec: exec, Parallel: u.Lab.SSH.Parallel, Out: u.Out, Save: u.save})
 	}
 	if want("nodeprep") {
@@ -164,6 +171,9 @@ func (u *Up) Run(ctx context.Context) error {
 	if want("health") && !u.DryRun {
 		todo = append(todo, &healthPhase{u: u, timeout: 4 * time.Minute})
 	}
+	if want("baseline") && !u.DryRun {
+		todo = append(todo, &baselinePhase{u: u, again: only == "baseline" || len(u.Phases) > 0})
+	}
 	u.probeRound(ctx, todo)
 	// A failed cluster drops out; the others carry on to the end.
 	for _, p := range todo {
@@ -188,6 +198,9 @@ func (u *Up) failed(c int) bool {
 }
 
 func (u *Up) failedLocked(c int) bool {
+	if u.left(c) {
+		return true // not in this run: every phase skips it
+	}
 	cl := u.State.Cluster(c)
 	for _, r := range cl.Phases {
 		if !r.OK && !r.At.Before(u.start) {
@@ -195,6 +208,11 @@ func (u *Up) failedLocked(c int) bool {
 		}
 	}
 	return false
+}
+
+// left says whether cluster c is left out of this run (see Clusters).
+func (u *Up) left(c int) bool {
+	return len(u.Clusters) > 0 && !slices.Contains(u.Clusters, c)
 }
 
 func (u *Up) healthy() int {
@@ -222,6 +240,9 @@ func (u *Up) report(cause error) error {
 	}
 	var failed []string
 	for _, c := range u.State.Clusters {
+		if u.left(c.Index) {
+			continue
+		}
 		line := unfinished
 		for _, name := range Phases {
 			if r, ok := c.Phases[name]; ok && !r.OK && !r.At.Before(u.start) {
@@ -244,7 +265,11 @@ func (u *Up) report(cause error) error {
 		}
 	}
 	if len(failed) > 0 {
-		return fmt.Errorf("%d of %d clusters failed: %s", len(failed), len(u.State.Clusters), strings.Join(failed, "; "))
+		n := len(u.State.Clusters)
+		if len(u.Clusters) > 0 {
+			n = len(u.Clusters)
+		}
+		return fmt.Errorf("%d of %d clusters failed: %s", len(failed), n, strings.Join(failed, "; "))
 	}
 	return cause
 }

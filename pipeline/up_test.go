@@ -77,6 +77,26 @@ func TestReport(t *testing.T) {
 	}
 }
 
+// A run limited to some clusters (a hard reset) skips the others in every
+// phase and leaves them out of its report.
+func TestReportOfSomeClusters(t *testing.T) {
+	start := time.Now().UTC()
+	st := &lab.State{Clusters: []lab.Cluster{{Index: 1}, {Index: 2}, {Index: 3}}}
+	st.Clusters[2].SetPhase("kubeadm", lab.PhaseResult{OK: false, At: start.Add(time.Second), Step: "03/node1 init", Error: "boom"})
+	var out bytes.Buffer
+	u := &Up{State: st, Out: &out, start: start, Clusters: []int{1, 3}}
+	err := u.report(nil)
+	if err == nil || err.Error() != "1 of 2 clusters failed: cluster 03 (kubeadm, 03/node1 init)" {
+		t.Fatalf("err = %v", err)
+	}
+	if want := "==> report\n    cluster 01: ok\n    cluster 03: FAILED in kubeadm at 03/node1 init: boom\n"; out.String() != want {
+		t.Fatalf("report:\n%s\nwant:\n%s", out.String(), want)
+	}
+	if !u.failed(2) || u.failed(1) || u.healthy() != 1 {
+		t.Fatalf("cluster 2 must be skipped, 1 kept: failed(1) %v failed(2) %v healthy %d", u.failed(1), u.failed(2), u.healthy())
+	}
+}
+
 type fakePhase struct {
 	title string
 	err   error

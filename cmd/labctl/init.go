@@ -3,7 +3,6 @@ package main
 import (
 	_ "embed"
 	"errors"
-	"fmt"
 	"os"
 	"strings"
 	"text/template"
@@ -73,19 +72,3 @@ func newVersionCmd(a *app) *cobra.Command {
 
 // version is stamped at build time: -ldflags "-X main.version=v0.1.0".
 var version = "dev"
-
-func newResetCmd(a *app) *cobra.Command {
-	var cluster []int
-	var level string
-	cmd := &cobra.Command{
-		Use:   "reset",
-		Short: "Put clusters back to their just-built state (not available yet)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return fmt.Errorf("reset: %w: it needs the cluster phases (nodeprep, kubeadm), which this version does not have", errUnavailable)
-		},
-	}
-	cmd.Flags().IntSliceVar(&cluster, "cluster", nil, "clusters to reset (default all)")
-	cmd.Flags().StringVar(&level, "level", "soft", "soft | hard")
-	return cmd
-}

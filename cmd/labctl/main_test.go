@@ -74,10 +74,12 @@ func TestBadInputExitsTwoAndChangesNothing(t *testing.T) {
 	}
 }
 
-func TestUnavailableCommandsSaySo(t *testing.T) {
-	out, code := runCLI(t, "reset")
-	if code != exitUnavailable || !strings.Contains(out, "not available yet") {
-		t.Fatalf("reset: %d %q", code, out)
+func TestResetRefusesBadFlags(t *testing.T) {
+	for _, args := range [][]string{{"reset", "--level", "medium"}, {"reset", "--cluster", "0"}} {
+		out, code := runCLI(t, args...)
+		if code != exitBadInput || strings.Count(strings.TrimSpace(out), "\n") > 0 {
+			t.Errorf("%v: want a one-line bad-input error, got %d %q", args, code, out)
+		}
 	}
 }
 

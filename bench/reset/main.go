@@ -1,0 +1,113 @@
+// Command reset measures `labctl reset` on local nodes, side by side with
+// the other way back to a clean cluster: a 1 × N lab with DockerCoins is
+// brought up, messed up as an attendee would (-rounds times), and put back
+// by a soft reset, then by a hard reset, then by `destroy --cluster 1` +
+// `up`. It prints a markdown table with the ratios, and destroys the lab
+// at the end.
+//
+//	go run ./bench/reset -nodes 2 -rounds 3
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// mess is what an attendee leaves behind, run as the attendee on node1.
+const mess = `set -e
+kubectl create namespace messy
+kubectl -n messy create deployment web --image=dockercoins/rng:v0.1 --replicas=3
+kubectl -n messy expose deployment web --port 80
+kubectl apply -f - <<'YAML'
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  names: {kind: Widget, plural: widgets}
+  scope: Namespaced
+  versions: [{name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: attendee-role}
+rules: [{apiGroups: [""], resources: [pods], verbs: [get]}]
+YAML
+kubectl cordon node2
+kubectl taint node node2 lab=messy:NoSchedule
+kubectl -n kube-system scale deployment coredns --replicas=0
+kubectl -n kube-system delete daemonset kube-proxy
+kubectl -n dockercoins scale deployment worker --replicas=0
+echo notes > ~/notes.txt; echo x > /tmp/attendee-file
+`
+
+func main() {
+	nodes := flag.Int("nodes", 2, "nodes per cluster")
+	rounds := flag.Int("rounds", 3, "soft resets to time, each after a fresh mess")
+	flag.Parse()
+	dir, err := os.MkdirTemp("", "labctl-bench-reset-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	bin := filepath.Join(dir, "labctl")
+	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/labctl").CombinedOutput(); err != nil {
+		log.Fatalf("go build: %v: %s", err, out)
+	}
+	name := fmt.Sprintf("bench-reset-1x%d", *nodes)
+	file := filepath.Join(dir, "lab.yaml")
+	body := fmt.Sprintf("name: %s\nattendees: 1\nnodesPerCluster: %d\ncoins: {enabled: true}\nprovider: {type: local}\n", name, *nodes)
+	if err := os.WriteFile(file, []byte(body), 0o644); err != nil {
+		log.Fatal(err)
+	}
+	labctl := func(args ...string) (time.Duration, string, error) {
+		cmd := exec.Command(bin, append([]string{"-f", file, "--state-dir", filepath.Join(dir, "state")}, args...)...)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		start := time.Now()
+		err := cmd.Run()
+		return time.Since(start), out.String(), err
+	}
+	must := func(args ...string) time.Duration {
+		d, out, err := labctl(args...)
+		if err != nil {
+			log.Fatalf("labctl %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return d
+	}
+	defer labctl("destroy", "--yes")
+	attendee := func() {
+		must("exec", "--cluster", "1", "--node", "node1", "--timeout", "3m", "--", "su - k8s -c "+quote(mess))
+	}
+
+	up := must("up")
+	var soft []time.Duration
+	for i := 0; i < *rounds; i++ {
+		attendee()
+		soft = append(soft, must("reset", "--cluster", "1", "--yes"))
+	}
+	attendee()
+	hard := must("reset", "--cluster", "1", "--level", "hard", "--yes")
+	attendee()
+	destroy := must("destroy", "--cluster", "1", "--yes")
+	reUp := must("up")
+
+	sort.Slice(soft, func(i, j int) bool { return soft[i] < soft[j] })
+	med := soft[len(soft)/2]
+	fmt.Printf("| way back to a clean cluster (1 × %d, DockerCoins) | time | vs soft reset |\n|---|---|---|\n", *nodes)
+	fmt.Printf("| first `labctl up` (for reference) | %s | %.1fx |\n", up.Round(time.Second), up.Seconds()/med.Seconds())
+	fmt.Printf("| `labctl reset --cluster 1` (soft), median of %d (min %s, max %s) | %s | 1x |\n",
+		len(soft), soft[0].Round(100*time.Millisecond), soft[len(soft)-1].Round(100*time.Millisecond), med.Round(100*time.Millisecond))
+	fmt.Printf("| `labctl reset --cluster 1 --level hard` | %s | %.1fx |\n", hard.Round(100*time.Millisecond), hard.Seconds()/med.Seconds())
+	fmt.Printf("| `labctl destroy --cluster 1` + `labctl up` | %s + %s = %s | %.1fx |\n",
+		destroy.Round(time.Second), reUp.Round(time.Second), (destroy + reUp).Round(time.Second), (destroy+reUp).Seconds()/med.Seconds())
+}
+
+func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }

@@ -1,0 +1,93 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/labctl/labctl/kube"
+	"github.com/labctl/labctl/lab"
+	"github.com/labctl/labctl/provision"
+	"github.com/labctl/labctl/remote"
+	"github.com/labctl/labctl/reset"
+)
+
+// baselinePhase records, for `labctl reset`, what every healthy cluster
+// looks like at the end of up. A cluster that has a baseline from an up
+// with the same add-ons keeps it: what attendees made since is exactly
+// what a reset removes. Other add-ons (or none yet) record it again.
+type baselinePhase struct {
+	u *Up
+	// again records it even where one is kept (`up --only baseline`).
+	again bool
+}
+
+func (b *baselinePhase) Title() string { return "baseline" }
+
+func (b *baselinePhase) Run(ctx context.Context) error {
+	u := b.u
+	var xs []remote.Executor
+	for _, c := range u.State.Clusters {
+		if !u.failed(c.Index) {
+			xs = append(xs, u.rawExec(c.Index, "node1"))
+		}
+	}
+	res := remote.Each(ctx, xs, max(1, u.Lab.SSH.Parallel/max(1, u.Lab.NodesPerCluster)), func(ctx context.Context, x1 remote.Executor) error {
+		c, _ := lab.ParseLabel(x1.Name())
+		cl := u.State.Cluster(c)
+		err := b.cluster(ctx, cl, x1)
+		r := lab.PhaseResult{OK: err == nil, At: time.Now().UTC()}
+		if err != nil {
+			r.Step, r.Error = "baseline", err.Error()
+		}
+		u.mu.Lock()
+		cl.SetPhase("baseline", r)
+		u.mu.Unlock()
+		return err
+	})
+	if err := u.save(); err != nil {
+		return err
+	}
+	return res.Err()
+}
+
+func (b *baselinePhase) cluster(ctx context.Context, c *lab.Cluster, x1 remote.Executor) error {
+	u := b.u
+	dir := u.Store.Dir()
+	if old, err := reset.Load(dir, c.Index); err == nil && old.Addons == c.Addons && !b.again {
+		u.logf("    cluster %02d: baseline of %s kept\n", c.Index, old.At.Format("2006-01-02 15:04"))
+		return nil
+	}
+	base, err := recordBaseline(ctx, u.State, u.eng, c, x1, func(k []byte) { u.saveKubeconfig(c.Index, k) })
+	if err != nil {
+		return err
+	}
+	if err := reset.Save(dir, base); err != nil {
+		return fmt.Errorf("cluster %02d: %w", c.Index, err)
+	}
+	u.logf("    cluster %02d: baseline recorded (%d objects, %d nodes)\n", c.Index, len(base.Objects), len(base.Nodes))
+	return nil
+}
+
+// recordBaseline takes cluster c's baseline through node1 (x1).
+func recordBaseline(ctx context.Context, s *lab.State, eng *remote.Engine, c *lab.Cluster, x1 remote.Executor, save func([]byte)) (*reset.Baseline, error) {
+	cl, err := kube.Connect(ctx, x1, []byte(c.Kubeconfig), save)
+	if err != nil {
+		return nil, fmt.Errorf("cluster %02d: %w", c.Index, err)
+	}
+	base, err := reset.Record(ctx, cl, c.Index, c.Login.User, nodeExecs(s, eng, c))
+	if err != nil {
+		return nil, fmt.Errorf("cluster %02d: baseline: %w", c.Index, err)
+	}
+	base.Addons = c.Addons
+	return base, nil
+}
+
+// nodeExecs are cluster c's nodes, by name, as they are now.
+func nodeExecs(s *lab.State, eng *remote.Engine, c *lab.Cluster) map[string]remote.Executor {
+	xs := map[string]remote.Executor{}
+	for _, n := range c.Nodes {
+		xs[n.Name] = provision.ExecutorFor(eng, s, c.Index, n.Name)
+	}
+	return xs
+}

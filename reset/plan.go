@@ -1,0 +1,217 @@
+package reset
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+)
+
+// Plan is what a soft reset does to one cluster's API objects and nodes.
+type Plan struct {
+	// Delete are the objects attendees added, webhooks and API services
+	// first (either can refuse the other deletes), then namespaces and the
+	// rest. Objects inside a deleted namespace, of a deleted CRD, or owned
+	// by another object go with it and are not listed.
+	Delete []Object
+	// Pods are the attendees' running Pods, stopped at once (one second
+	// of grace) rather than after their own grace period: the Pods of
+	// deleted namespaces and of controllers that were not in the baseline.
+	Pods []Object
+	// Create are baseline objects that are gone; Update those changed.
+	Create, Update []Object
+	// Nodes are the nodes whose labels, taints or schedulability changed,
+	// with their baseline state.
+	Nodes map[string]NodeState
+}
+
+// Empty says the API side is already at the baseline.
+func (p Plan) Empty() bool {
+	return len(p.Delete)+len(p.Pods)+len(p.Create)+len(p.Update)+len(p.Nodes) == 0
+}
+
+// deleteFirst are deleted before anything else: a webhook or an aggregated
+// API an attendee left can refuse or stall every later delete.
+var deleteFirst = map[string]bool{
+	"admissionregistration.k8s.io/validatingwebhookconfigurations":   true,
+	"admissionregistration.k8s.io/mutatingwebhookconfigurations":     true,
+	"admissionregistration.k8s.io/validatingadmissionpolicies":       true,
+	"admissionregistration.k8s.io/validatingadmissionpolicybindings": true,
+	"apiregistration.k8s.io/apiservices":                             true,
+}
+
+// Diff compares the cluster now (cur) with its baseline.
+func Diff(base, cur Snapshot) Plan {
+	p := Plan{Nodes: map[string]NodeState{}}
+	baseKeys := map[string]Object{}
+	for _, o := range base.Objects {
+		baseKeys[o.key()] = o
+	}
+	// Namespaces and CRDs that go take their contents with them.
+	goneNS, goneCRD := map[string]bool{}, map[string]bool{}
+	for _, o := range cur.Objects {
+		if _, ok := baseKeys[o.key()]; ok || o.Owned {
+			continue
+		}
+		switch {
+		case o.Group == "" && o.Resource == "namespaces":
+			goneNS[o.Name] = true
+		case o.Group == "apiextensions.k8s.io" && o.Resource == "customresourcedefinitions":
+			goneCRD[o.Name] = true // plural.group
+		}
+	}
+	for _, o := range cur.Objects {
+		if _, ok := baseKeys[o.key()]; ok || o.Owned {
+			continue
+		}
+		if o.Namespace != "" && goneNS[o.Namespace] {
+			continue
+		}
+		if goneCRD[o.Resource+"."+o.Group] {
+			continue
+		}
+		p.Delete = append(p.Delete, o)
+	}
+	slices.SortStableFunc(p.Delete, func(a, b Object) int { return rank(a) - rank(b) })
+	p.Pods = attendeePods(base, cur, goneNS)
+	for _, b := range base.Objects {
+		if b.Body == nil {
+			continue
+		}
+		c, ok := find(cur.Objects, b.key())
+		switch {
+		case !ok:
+			p.Create = append(p.Create, b)
+		case changed(b.Body, c.Body):
+			p.Update = append(p.Update, b)
+		}
+	}
+	// Namespaces first, so that what lives in one can be made again.
+	slices.SortStableFunc(p.Create, func(a, b Object) int {
+		return boolInt(b.Resource == "namespaces") - boolInt(a.Resource == "namespaces")
+	})
+	for name, want := range base.Nodes {
+		got, ok := cur.Nodes[name]
+		if !ok {
+			continue // a node gone from the API is the health gate's to report
+		}
+		if !nodeEqual(want, got) {
+			p.Nodes[name] = want
+		}
+	}
+	return p
+}
+
+func attendeePods(base, cur Snapshot, goneNS map[string]bool) []Object {
+	baseUID, baseKey := map[string]bool{}, map[string]bool{}
+	for _, o := range base.Objects {
+		baseUID[o.UID] = true
+		baseKey[o.key()] = true
+	}
+	// An owner that exists now under a name the baseline did not have is
+	// the attendee's (a Deployment's new ReplicaSet included); one under a
+	// baseline name (kube-proxy's DaemonSet made again) is not.
+	newOwner := map[string]bool{}
+	for _, o := range cur.Objects {
+		if !baseKey[o.key()] {
+			newOwner[o.UID] = true
+		}
+	}
+	var pods []Object
+	for _, o := range cur.Objects {
+		if o.Group != "" || o.Resource != "pods" || baseUID[o.UID] {
+			continue
+		}
+		attendees := goneNS[o.Namespace] || !o.Owned
+		for _, owner := range o.Owners {
+			if newOwner[owner] {
+				attendees = true
+			}
+		}
+		if attendees {
+			pods = append(pods, o)
+		}
+	}
+	return pods
+}
+
+func rank(o Object) int {
+	switch {
+	case deleteFirst[o.Group+"/"+o.Resource]:
+		return 0
+	case o.Resource == "namespaces":
+		return 1
+	}
+	return 2
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// changed compares everything but the metadata (the server updates its
+// annotations and labels on its own) of a baseline body and the current
+// one, as JSON: a baseline read back from its file has float64 numbers
+// where the API's answer has int64.
+func changed(base, cur map[string]any) bool {
+	strip := func(m map[string]any) string {
+		out := maps.Clone(m)
+		delete(out, "metadata")
+		delete(out, "status")
+		b, _ := json.Marshal(out)
+		return string(b)
+	}
+	return strip(base) != strip(cur)
+}
+
+func nodeEqual(a, b NodeState) bool {
+	if a.Unschedulable != b.Unschedulable || !maps.Equal(a.Labels, b.Labels) || len(a.Taints) != len(b.Taints) {
+		return false
+	}
+	for i := range a.Taints {
+		if a.Taints[i].Key != b.Taints[i].Key || a.Taints[i].Value != b.Taints[i].Value || a.Taints[i].Effect != b.Taints[i].Effect {
+			return false
+		}
+	}
+	return true
+}
+
+// Print writes the plan for --dry-run, one line per object.
+func (p Plan) Print(w io.Writer, cluster int) {
+	if p.Empty() {
+		fmt.Fprintf(w, "    cluster %02d: API objects and nodes are at the baseline\n", cluster)
+	}
+	for _, o := range p.Delete {
+		fmt.Fprintf(w, "    cluster %02d: delete %s\n", cluster, o)
+	}
+	for _, o := range p.Pods {
+		fmt.Fprintf(w, "    cluster %02d: stop %s\n", cluster, o)
+	}
+	for _, o := range p.Create {
+		fmt.Fprintf(w, "    cluster %02d: re-create %s\n", cluster, o)
+	}
+	for _, o := range p.Update {
+		fmt.Fprintf(w, "    cluster %02d: restore %s\n", cluster, o)
+	}
+	for _, n := range slices.Sorted(maps.Keys(p.Nodes)) {
+		s := p.Nodes[n]
+		var taints []string
+		for _, t := range s.Taints {
+			taints = append(taints, t.ToString())
+		}
+		fmt.Fprintf(w, "    cluster %02d: node %s back to labels and taints of the baseline (taints: %s; schedulable: %v)\n",
+			cluster, n, orNone(strings.Join(taints, ", ")), !s.Unschedulable)
+	}
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
