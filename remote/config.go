@@ -43,7 +43,7 @@ type Config struct {
 	// CONTAINERS_CONF a node was made with.
 	ContainerEnv []string
 	User         string
-	Signers []ssh.Signer
+	Signers      []ssh.Signer
 	// Password is the nodes' login password; the bastion never gets it.
 	Password string
 	// Bastion is a jump host; BastionUser logs into it (default User).
