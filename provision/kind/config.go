@@ -5,6 +5,8 @@ import (
 	"regexp"
 
 	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
+
+	"github.com/labctl/labctl/lab"
 )
 
 // ClusterName is the kind cluster of attendee c in lab labName: kind names
@@ -29,6 +31,10 @@ func clusterConfig(name, image, podSubnet string) *v1alpha4.Cluster {
 		TypeMeta: v1alpha4.TypeMeta{Kind: "Cluster", APIVersion: "kind.x-k8s.io/v1alpha4"},
 		Name:     name,
 		Nodes:    []v1alpha4.Node{{Role: v1alpha4.ControlPlaneRole, Image: image}},
+		// The Kubernetes node is node1, as on every labctl cluster (kind
+		// would name it after its container): the attendee sees node1, and
+		// labctl's checks find the node the state knows.
+		KubeadmConfigPatches: []string{"kind: InitConfiguration\nnodeRegistration:\n  name: " + lab.NodeName(1) + "\n"},
 		Networking: v1alpha4.Networking{
 			IPFamily:          v1alpha4.IPv4Family,
 			APIServerAddress:  "127.0.0.1",

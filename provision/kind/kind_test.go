@@ -75,6 +75,9 @@ func TestClusterConfig(t *testing.T) {
 	if len(c.Nodes) != 1 || c.Nodes[0].Role != "control-plane" || c.Nodes[0].Image != "localhost/labctl-kind-node:abc" {
 		t.Errorf("nodes: %+v", c.Nodes)
 	}
+	if len(c.KubeadmConfigPatches) != 1 || !strings.Contains(c.KubeadmConfigPatches[0], "name: node1") {
+		t.Errorf("the node is not named node1: %q", c.KubeadmConfigPatches)
+	}
 	if !c.Networking.DisableDefaultCNI || c.Networking.PodSubnet != "10.244.0.0/16" || c.Networking.APIServerAddress != "127.0.0.1" {
 		t.Errorf("networking: %+v", c.Networking)
 	}
