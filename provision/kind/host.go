@@ -24,6 +24,12 @@ func KubeconfigPath(stateDir string, c int) string {
 	return filepath.Join(KubeconfigDir(stateDir), fmt.Sprintf("cluster-%02d.kubeconfig", c))
 }
 
+// kindKubeconfig is the file kind itself writes for cluster c (kind's
+// default would be the user's ~/.kube/config, which labctl leaves alone).
+func kindKubeconfig(stateDir string, c int) string {
+	return filepath.Join(KubeconfigDir(stateDir), fmt.Sprintf(".kind-%02d", c))
+}
+
 // prepareHost readies this machine for node containers: what the local
 // provider's nodes need (cgroup v1 hierarchies, inotify limits), and the
 // /lib/modules that kind always mounts into its nodes (a machine without

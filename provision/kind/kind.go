@@ -195,13 +195,13 @@ func (p *Provider) ensureCluster(ctx context.Context, rt *Runtime, kp *cluster.P
 		err := kp.Create(name,
 			cluster.CreateWithV1Alpha4Config(clusterConfig(name, image, r.Lab.Kubernetes.PodSubnet)),
 			cluster.CreateWithWaitForReady(p.ReadyTimeout),
-			cluster.CreateWithKubeconfigPath(filepath.Join(KubeconfigDir(r.StateDir), fmt.Sprintf(".kind-%02d", c))),
+			cluster.CreateWithKubeconfigPath(kindKubeconfig(r.StateDir, c)),
 			cluster.CreateWithDisplayUsage(false),
 			cluster.CreateWithDisplaySalutation(false),
 		)
 		if err != nil {
 			// Half made, and ours: do not leave it to clash with the re-run.
-			_ = kp.Delete(name, "")
+			_ = kp.Delete(name, kindKubeconfig(r.StateDir, c))
 			return lab.Node{}, fmt.Errorf("kind create: %w", err)
 		}
 		fmt.Fprintf(r.Out, "    cluster %02d: kind cluster %s ready in %s\n", c, name, time.Since(start).Round(time.Second))
@@ -246,13 +246,14 @@ func (p *Provider) Destroy(ctx context.Context, r provision.Request) error {
 				continue
 			}
 			fmt.Fprintf(r.Out, "deleting kind cluster %s\n", name)
-			if err := kp.Delete(name, ""); err != nil {
+			if err := kp.Delete(name, kindKubeconfig(r.StateDir, cl.Index)); err != nil {
 				errs = append(errs, fmt.Errorf("cluster %02d: kind delete %s: %w", cl.Index, name, err))
 				continue
 			}
 		}
 		os.Remove(KubeconfigPath(r.StateDir, cl.Index))
-		os.Remove(filepath.Join(KubeconfigDir(r.StateDir), fmt.Sprintf(".kind-%02d", cl.Index)))
+		os.Remove(kindKubeconfig(r.StateDir, cl.Index))
+		os.Remove(kindKubeconfig(r.StateDir, cl.Index) + ".lock")
 	}
 	if len(errs) > 0 {
 		return joinErrs(errs)
