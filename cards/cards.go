@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -38,6 +39,9 @@ type Deck struct {
 	HideSecrets bool `json:"-"`
 	// template is the lab's own HTML template path ("" for the embedded one).
 	template string
+	// kubeconfigs are the attendees' kubeconfig files by name, written
+	// next to the cards (kind labs: see UseKubeconfigs).
+	kubeconfigs map[string][]byte
 }
 
 // Card is what one attendee receives.
@@ -52,6 +56,11 @@ type Card struct {
 	URL   string     `json:"url"`
 	// QRURL is what the card's QR code encodes ("" without one).
 	QRURL string `json:"qr,omitempty"`
+	// Kubeconfig is the file (next to the cards) the attendee connects
+	// with, and Server its API server, when the cluster has no SSH login
+	// (kind): SSH then shows the kubectl command instead.
+	Kubeconfig string `json:"kubeconfig,omitempty"`
+	Server     string `json:"server,omitempty"`
 }
 
 // NodeAddr is one node's public address.
@@ -181,4 +190,30 @@ func resolve(base, p string) string {
 		return p
 	}
 	return filepath.Join(base, p)
+}
+
+// serverRE finds a kubeconfig's API server address.
+var serverRE = regexp.MustCompile(`(?m)^\s*server:\s*(\S+)\s*$`)
+
+// UseKubeconfigs gives each card the kubeconfig that path(cluster) holds,
+// instead of SSH: the file is written next to the cards, and the card's
+// connect line is the kubectl command that uses it.
+func (d *Deck) UseKubeconfigs(path func(cluster int) string) error {
+	d.kubeconfigs = map[string][]byte{}
+	for i := range d.Cards {
+		c := &d.Cards[i]
+		data, err := os.ReadFile(path(c.Cluster))
+		if err != nil {
+			return fmt.Errorf("%w: cluster %d has no kubeconfig yet (run `labctl up`): %w", ErrNotReady, c.Cluster, err)
+		}
+		m := serverRE.FindSubmatch(data)
+		if m == nil {
+			return fmt.Errorf("cluster %d: %s names no server", c.Cluster, path(c.Cluster))
+		}
+		c.Kubeconfig = fmt.Sprintf("cluster-%s.kubeconfig", c.Number())
+		c.Server = string(m[1])
+		c.SSH = "kubectl --kubeconfig " + c.Kubeconfig + " get nodes"
+		d.kubeconfigs[c.Kubeconfig] = data
+	}
+	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/labctl/labctl/lab"
@@ -90,6 +91,21 @@ func (d *Deck) Write(ctx context.Context, formats []string, dir string, stdout i
 		}
 		path := filepath.Join(dir, fileFor(f))
 		if err := lab.WriteFileAtomic(path, data, 0o600); err != nil {
+			return paths, err
+		}
+		paths = append(paths, path)
+	}
+	if dir == "-" {
+		return paths, nil
+	}
+	names := make([]string, 0, len(d.kubeconfigs))
+	for n := range d.kubeconfigs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		path := filepath.Join(dir, n)
+		if err := lab.WriteFileAtomic(path, d.kubeconfigs[n], 0o600); err != nil {
 			return paths, err
 		}
 		paths = append(paths, path)

@@ -97,6 +97,12 @@ func TestParseBadInput(t *testing.T) {
 		{"password not ASCII", "login: {password: \"pässwörter\"}\n", "login.password: must be printable ASCII"},
 		{"password with shell characters", "login: {password: \"it's $(a) `b` \\\" ok\"}\n", ""},
 		{"kind multi-node", "provider: {type: kind}\nnodesPerCluster: 2\n", "nodesPerCluster: the kind provider makes single-node clusters"},
+		{"kind three nodes", "provider: {type: kind}\nnodesPerCluster: 3\n", "nodesPerCluster: the kind provider makes single-node clusters; set it to 1"},
+		{"kind one node", "provider: {type: kind}\nnodesPerCluster: 1\n", ""},
+		{"kind nodes absent", "provider: {type: kind}\n", ""},
+		{"kind with weave", "provider: {type: kind}\nkubernetes: {cni: weave}\n", "kubernetes.cni: the kind provider's nodes come with their own pod network (bridge), not weave"},
+		{"kind with packages", "provider: {type: kind}\nkubernetes: {source: packages}\n", "kubernetes.source: the kind provider's node image is built from labctl's artifact cache"},
+		{"kind with a subnet", "provider: {type: kind, subnet: 10.89.7.0/24}\n", "provider.subnet: only the local provider takes a subnet"},
 		{"not yaml", "name: [unclosed\n", "lab.yaml: not valid YAML"},
 		{"top level list", "- a\n- b\n", "lab.yaml:1: (top level): expected a mapping of fields"},
 	}
@@ -241,5 +247,15 @@ func TestPulumiSettings(t *testing.T) {
 	}
 	if !l.LocalNodes() || l.Kubernetes.Source != "cache" || l.Kubernetes.CNI != "bridge" {
 		t.Errorf("local target: %+v", l.Kubernetes)
+	}
+}
+
+func TestKindDefaults(t *testing.T) {
+	l, err := Parse("lab.yaml", []byte("name: k\nprovider: {type: kind}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.NodesPerCluster != 1 || l.Kubernetes.CNI != "bridge" || l.Kubernetes.Source != "cache" {
+		t.Errorf("kind defaults: nodes %d, cni %s, source %s", l.NodesPerCluster, l.Kubernetes.CNI, l.Kubernetes.Source)
 	}
 }

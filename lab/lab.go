@@ -191,6 +191,10 @@ type Node struct {
 	HostKey string `json:"hostKey,omitempty"`
 	// ID is the provider's handle (container name, VM id...).
 	ID string `json:"id,omitempty"`
+	// Runtime, when set ("podman", "docker"), says the node is the
+	// container ID on this machine, without sshd (kind): labctl reaches it
+	// with `RUNTIME exec`.
+	Runtime string `json:"runtime,omitempty"`
 }
 
 // Login is the attendee's user and password on a cluster.

@@ -62,6 +62,9 @@ func (l *Lab) applyDefaults() {
 	if l.Attendees == 0 && l.Provider.Type != "inventory" {
 		l.Attendees = 1
 	}
+	if l.NodesPerCluster == 0 && l.Provider.Type == "kind" {
+		l.NodesPerCluster = 1
+	}
 	if l.NodesPerCluster == 0 {
 		l.NodesPerCluster = 4
 		if l.Provider.Type == "inventory" && len(l.Provider.Clusters) > 0 {
@@ -78,13 +81,13 @@ func (l *Lab) applyDefaults() {
 	if l.Kubernetes.CNI == "" {
 		// Weave's images come from a registry; local nodes work offline.
 		l.Kubernetes.CNI = "weave"
-		if l.LocalNodes() {
+		if l.LocalNodes() || l.Provider.Type == "kind" {
 			l.Kubernetes.CNI = "bridge"
 		}
 	}
 	if l.Kubernetes.Source == "" {
 		l.Kubernetes.Source = "packages"
-		if l.LocalNodes() {
+		if l.LocalNodes() || l.Provider.Type == "kind" {
 			l.Kubernetes.Source = "cache"
 		}
 	}
@@ -153,6 +156,11 @@ func (l *Lab) Validate() error {
 	}
 	if l.Provider.Type == "kind" && l.NodesPerCluster != 1 {
 		return fmt.Errorf("nodesPerCluster: the kind provider makes single-node clusters; set it to 1")
+	}
+	if l.Provider.Type == "kind" {
+		if err := l.validateKind(); err != nil {
+			return err
+		}
 	}
 	if !userRE.MatchString(l.Login.User) || l.Login.User == "root" {
 		return fmt.Errorf("login.user: %q is not a valid attendee user name", l.Login.User)
@@ -349,4 +357,19 @@ func oneOf(s string, list []string) bool {
 		}
 	}
 	return false
+}
+
+// validateKind refuses what the kind provider cannot give: its node image
+// carries a one-node bridge pod network, and it makes its own network.
+func (l *Lab) validateKind() error {
+	if l.Kubernetes.CNI != "bridge" {
+		return fmt.Errorf("kubernetes.cni: the kind provider's nodes come with their own pod network (bridge), not %s", l.Kubernetes.CNI)
+	}
+	if l.Provider.Subnet != "" {
+		return fmt.Errorf("provider.subnet: only the local provider takes a subnet")
+	}
+	if l.Kubernetes.Source != "cache" {
+		return fmt.Errorf("kubernetes.source: the kind provider's node image is built from labctl's artifact cache (source: cache), not %s", l.Kubernetes.Source)
+	}
+	return nil
 }

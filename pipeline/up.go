@@ -127,10 +127,15 @@ func (u *Up) Run(ctx context.Context) error {
 	var todo []Phase
 	// nodeprep's probe reaches every node anyway; on its own, provision
 	// checks that the nodes it made can be logged into.
-	if !u.DryRun && !want("nodeprep") && len(u.Phases) == 0 {
+	// kind prepares its node and runs kubeadm itself, in provision.
+	kind := u.Lab.Provider.Type == "kind"
+	if !u.DryRun && (!want("nodeprep") || kind) && len(u.Phases) == 0 {
 		todo = append(todo, &provision.ReachPhase{State: u.State, Exec: exec, Parallel: u.Lab.SSH.Parallel, Out: u.Out, Save: u.save})
 	}
-	if want("nodeprep") {
+	if kind && (want("nodeprep") || want("kubeadm")) {
+		fmt.Fprintln(u.Out, "==> nodeprep, kubeadm (done by kind in provision)")
+	}
+	if want("nodeprep") && !kind {
 		np, err := u.nodeprep(ctx)
 		if err != nil {
 			return err
@@ -138,7 +143,7 @@ func (u *Up) Run(ctx context.Context) error {
 		np.Skip = u.failed
 		todo = append(todo, np)
 	}
-	if want("kubeadm") {
+	if want("kubeadm") && !kind {
 		todo = append(todo, &nodeprep.ClusterPhase{
 			Lab: u.Lab, State: u.State, Parallel: u.Lab.SSH.Parallel, Out: u.Out, Save: u.save,
 			Exec: exec, Kube: u.kube, InContainer: u.Lab.LocalNodes(), Skip: u.failed,

@@ -7,7 +7,11 @@ import (
 
 // HostFor is the SSH endpoint of node n of cluster c.
 func HostFor(c *lab.Cluster, n *lab.Node) remote.Host {
-	return remote.Host{Name: lab.Label(c.Index, n.Name), Address: n.PublicAddress, Port: n.Port, HostKey: n.HostKey}
+	h := remote.Host{Name: lab.Label(c.Index, n.Name), Address: n.PublicAddress, Port: n.Port, HostKey: n.HostKey}
+	if n.Runtime != "" {
+		h.Runtime, h.Container = n.Runtime, n.ID
+	}
+	return h
 }
 
 // ExecutorFor is the executor for node of cluster, or nil if the state

@@ -20,6 +20,11 @@ type Host struct {
 	// HostKey is the pinned host key in authorized_keys format. Empty means
 	// trust on first use: the key offered is accepted and given to Config.Pin.
 	HostKey string
+	// Runtime, when set ("podman", "docker"), says the host is a container
+	// on this machine with no sshd (a kind node): commands run through
+	// `RUNTIME exec Container`, and SSH settings do not apply.
+	Runtime   string
+	Container string
 }
 
 // Addr is host:port.
@@ -33,8 +38,12 @@ func (h Host) Addr() string {
 
 // Config is how the engine logs in and how patient it is.
 type Config struct {
-	User    string
-	Signers []ssh.Signer
+	// ContainerEnv is added to the environment of the container runtime
+	// commands that reach container hosts (Host.Runtime), e.g. the
+	// CONTAINERS_CONF a node was made with.
+	ContainerEnv []string
+	User         string
+	Signers      []ssh.Signer
 	// Password is the nodes' login password; the bastion never gets it.
 	Password string
 	// Bastion is a jump host; BastionUser logs into it (default User).

@@ -21,6 +21,9 @@ type Terminal struct {
 // Shell opens an interactive login shell on h through the engine (same
 // login, same pinned host key) and returns when it ends.
 func (e *Engine) Shell(ctx context.Context, h Host, t Terminal) error {
+	if h.Runtime != "" {
+		return (&containerHost{h: h, env: e.cfg.ContainerEnv}).Shell(ctx, t)
+	}
 	c, err := e.client(ctx, h)
 	if err != nil {
 		return err

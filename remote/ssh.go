@@ -49,6 +49,9 @@ func NewEngine(cfg Config) *Engine {
 
 // Host returns the executor for one host.
 func (e *Engine) Host(h Host) Executor {
+	if h.Runtime != "" {
+		return &containerHost{h: h, env: e.cfg.ContainerEnv, secrets: e.cfg.Secrets, log: newHostLog(e.cfg.LogDir, h.Name)}
+	}
 	return &sshHost{e: e, h: h, log: newHostLog(e.cfg.LogDir, h.Name)}
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/labctl/labctl/cards"
+	"github.com/labctl/labctl/provision/kind"
 )
 
 // pdfTimeout bounds Chromium's start, layout and print.
@@ -46,6 +47,18 @@ The files hold passwords: they are written readable by their owner only.
 				return fmt.Errorf("%w: %w", errUnavailable, err)
 			case err != nil:
 				return usageError{err}
+			}
+			if l.Provider.Type == "kind" {
+				dir, err := a.dir(l)
+				if err != nil {
+					return err
+				}
+				if err := deck.UseKubeconfigs(func(c int) string { return kind.KubeconfigPath(dir, c) }); err != nil {
+					if errors.Is(err, cards.ErrNotReady) {
+						return fmt.Errorf("%w: %w", errUnavailable, err)
+					}
+					return err
+				}
 			}
 			deck.HideSecrets = !a.showSecrets
 			if deck.HideSecrets && slices.Contains(formats, "json") {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"github.com/labctl/labctl/lab"
 	"github.com/labctl/labctl/provision"
 	"github.com/labctl/labctl/provision/inventory"
+	"github.com/labctl/labctl/provision/kind"
 	"github.com/labctl/labctl/provision/local"
 	"github.com/labctl/labctl/provision/pulumi"
 	"github.com/labctl/labctl/remote"
@@ -22,8 +24,10 @@ func providerFor(l *lab.Lab) (provision.Provider, error) {
 		return inventory.Provider{}, nil
 	case "pulumi":
 		return pulumi.New(), nil
+	case "kind":
+		return kind.New(), nil
 	}
-	return nil, fmt.Errorf("provider %s: %w (use local, inventory or pulumi)", l.Provider.Type, errUnavailable)
+	return nil, fmt.Errorf("provider %s: %w (use local, inventory, pulumi or kind)", l.Provider.Type, errUnavailable)
 }
 
 // engineFor builds the SSH engine for a lab. pin records first-seen host keys.
@@ -31,6 +35,14 @@ func engineFor(l *lab.Lab, dir string, s *lab.State, pin func(remote.Host, strin
 	p, err := providerFor(l)
 	if err != nil {
 		return nil, err
+	}
+	if kp, ok := p.(*kind.Provider); ok {
+		// kind nodes have no sshd: commands go through the container runtime.
+		env, err := kp.Env(context.Background())
+		if err != nil {
+			return nil, err
+		}
+		return remote.NewEngine(remote.Config{ContainerEnv: env, LogDir: dir + "/logs", Secrets: s.Secrets()}), nil
 	}
 	signers, err := remote.LoadSigners(p.Identity(provision.Request{Lab: l, StateDir: dir}))
 	if err != nil {
