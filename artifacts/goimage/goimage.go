@@ -55,6 +55,8 @@ type Spec struct {
 	Binary string
 	// LDFlags are passed to go build (version stamps).
 	LDFlags string
+	// Tags are build tags (upstream's switches for optional parts).
+	Tags []string
 	// Args are the image's default arguments after the binary.
 	Args []string
 	// Files are extra files in the image, by absolute path.
@@ -156,7 +158,11 @@ func Build(ctx context.Context, spec Spec, opts Options) (*Result, error) {
 		}
 	}
 	bin := filepath.Join(work, spec.Binary)
-	args := []string{"build", "-trimpath", "-buildvcs=false", "-ldflags", "-s -w " + spec.LDFlags, "-o", bin, spec.Package}
+	args := []string{"build", "-trimpath", "-buildvcs=false", "-ldflags", "-s -w " + spec.LDFlags}
+	if len(spec.Tags) > 0 {
+		args = append(args, "-tags", strings.Join(spec.Tags, ","))
+	}
+	args = append(args, "-o", bin, spec.Package)
 	if _, err := output(ctx, opts.Go, dir, buildEnv(spec.Arch), args...); err != nil {
 		return nil, fmt.Errorf("image %s: %w", spec.Ref, err)
 	}
@@ -216,8 +222,12 @@ func (s Spec) recipe(goVersion string) string {
 	}
 	sort.Strings(files)
 	parts := []any{builderVersion, goVersion, s.Ref, s.Module, s.Version, s.Package, s.Binary, s.LDFlags, s.Args, files, s.User, s.Arch}
-	if s.Assets != nil { // only then: other images keep their recipes
+	// Appended only when set: other images keep their recipes.
+	if s.Assets != nil {
 		parts = append(parts, s.Assets.Dir, s.Assets.Recipe)
+	}
+	if len(s.Tags) > 0 {
+		parts = append(parts, "tags", s.Tags)
 	}
 	b, _ := json.Marshal(parts)
 	return hashOf(string(b))
