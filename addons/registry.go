@@ -123,5 +123,8 @@ func prometheusAddon() Addon {
 		Name:    "prometheus",
 		Images:  []Image{{Key: "prometheus", Upstream: prometheus.Upstream, Build: prometheus.Build()}},
 		Objects: func(e Env) ([]kube.Object, error) { return prometheus.Objects(e.Image("prometheus")), nil },
+		After: func(ctx context.Context, cl *kube.Client, _ ClusterInfo) error {
+			return prometheus.Ready(ctx, cl, 3*time.Minute)
+		},
 	}
 }
