@@ -63,8 +63,8 @@ func Build() *goimage.Spec {
 		Package: "./cmd/prometheus",
 		Binary:  "prometheus",
 		// Upstream's switches: of the service discoveries, only
-		// Kubernetes' (and the built-in static, file and http), which
-		// halves a cold build (the cloud providers' SDKs).
+		// Kubernetes' (and the built-in static, file and http): a cold
+		// build compiles none of the other providers' SDKs.
 		Tags: []string{"remove_all_sd", "enable_kubernetes_sd"},
 		LDFlags: fmt.Sprintf("-X %s.Version=%s -X %s.Revision=%s -X %s.Branch=HEAD -X %s.BuildUser=labctl -X %s.BuildDate=%s",
 			pkg, Release[1:], pkg, Version, pkg, pkg, pkg, published),
