@@ -27,8 +27,9 @@ const (
 	// configDir holds prometheus.yml from the ConfigMap.
 	configDir = "/etc/prometheus"
 	// dataDir is the TSDB: an emptyDir, as the deck's
-	// server.persistentVolume.enabled=false.
-	dataDir = "/prometheus"
+	// server.persistentVolume.enabled=false. Not upstream's /prometheus:
+	// that is the binary in labctl's image (goimage puts it at the root).
+	dataDir = "/data"
 	// configHash is the pod template's annotation that rolls the pod
 	// when the configuration changes (Prometheus reads it at start).
 	configHash = "labctl.io/config-sha256"
@@ -127,7 +128,9 @@ func deployment(image string, meta metav1.ObjectMeta, labels map[string]string, 
 						Args:            Args(),
 						Ports:           []corev1.ContainerPort{{Name: "http", ContainerPort: Port, Protocol: corev1.ProtocolTCP}},
 						ReadinessProbe:  probe("/-/ready", 5),
-						LivenessProbe:   probe("/-/healthy", 30),
+						// A crash's log tail in the pod's status (see Ready).
+						TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
+						LivenessProbe:            probe("/-/healthy", 30),
 						Resources: corev1.ResourceRequirements{
 							Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("256Mi")},
 						},

@@ -46,15 +46,20 @@ func TestObjects(t *testing.T) {
 			if c.Image != "img:1" || p.ServiceAccountName != Name || len(c.Command) != 0 {
 				t.Errorf("image %q, service account %q, command %v", c.Image, p.ServiceAccountName, c.Command)
 			}
-			if !slices.Contains(c.Args, "--config.file=/etc/prometheus/prometheus.yml") || !slices.Contains(c.Args, "--storage.tsdb.path=/prometheus") {
+			if !slices.Contains(c.Args, "--config.file=/etc/prometheus/prometheus.yml") || !slices.Contains(c.Args, "--storage.tsdb.path=/data") {
 				t.Errorf("args %v", c.Args)
 			}
 			mounts := map[string]string{}
 			for _, m := range c.VolumeMounts {
 				mounts[m.Name] = m.MountPath
 			}
-			if mounts["config"] != "/etc/prometheus" || mounts["data"] != "/prometheus" {
+			if mounts["config"] != "/etc/prometheus" || mounts["data"] != "/data" {
 				t.Errorf("mounts %v", mounts)
+			}
+			for _, m := range c.VolumeMounts {
+				if m.MountPath == "/"+Build().Binary {
+					t.Errorf("volume %s mounted over the binary", m.Name)
+				}
 			}
 			if o.Spec.Template.Annotations[configHash] == "" {
 				t.Error("no configuration hash on the pod template: a new configuration would not restart the server")

@@ -53,11 +53,12 @@ func podStates(ctx context.Context, cl *kube.Client) string {
 	for _, p := range pods.Items {
 		st := string(p.Status.Phase)
 		for _, c := range p.Status.ContainerStatuses {
-			switch {
-			case c.State.Waiting != nil:
-				st += " " + c.State.Waiting.Reason + ": " + c.State.Waiting.Message
-			case c.LastTerminationState.Terminated != nil:
-				st += fmt.Sprintf(" last exit %d: %s", c.LastTerminationState.Terminated.ExitCode, c.LastTerminationState.Terminated.Message)
+			if w := c.State.Waiting; w != nil {
+				st += " " + w.Reason + ": " + w.Message
+			}
+			// The tail of its log (FallbackToLogsOnError) says why.
+			if x := c.LastTerminationState.Terminated; x != nil {
+				st += fmt.Sprintf("; last exit %d (%s): %s", x.ExitCode, x.Reason, strings.TrimSpace(x.Message))
 			}
 		}
 		for _, c := range p.Status.Conditions {
