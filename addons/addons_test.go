@@ -41,7 +41,6 @@ func TestSelected(t *testing.T) {
 	}{
 		{testLab("cache", "weave"), true, "kubernetes.cni: weave cannot be installed offline"},
 		{testLab("cache", "bridge", "portworx"), true, "addons: portworx cannot be installed offline"},
-		{testLab("packages", "bridge", "prometheus"), false, "addons: prometheus not available yet"},
 		{withNodes(testLab("packages", "bridge", "portworx"), 2, "10G"), true, "addons: portworx needs 3 nodes per cluster or more"},
 		{withNodes(testLab("packages", "bridge", "portworx"), 4, "0"), true, "addons: portworx needs the loop device /dev/loop4"},
 		{testLab("packages", "bridge", "istio"), false, "addons: istio unknown add-on"},

@@ -9,6 +9,7 @@ import (
 	"github.com/labctl/labctl/addons/netcheck"
 	"github.com/labctl/labctl/addons/netpol"
 	"github.com/labctl/labctl/addons/portworx"
+	"github.com/labctl/labctl/addons/prometheus"
 	"github.com/labctl/labctl/addons/weave"
 	"github.com/labctl/labctl/artifacts/goimage"
 	"github.com/labctl/labctl/kube"
@@ -62,7 +63,7 @@ func Registry() map[string]Addon {
 		"metrics-server": metricsServer(),
 		"traefik":        {Name: "traefik", Unavailable: "remove it from addons"},
 		"storage":        {Name: "storage", Unavailable: "remove it from addons"},
-		"prometheus":     {Name: "prometheus", Unavailable: "remove it from addons"},
+		"prometheus":     prometheusAddon(),
 		// The deck's storage chapter: node1 fetches Portworx's spec from
 		// its spec service; labctl applies it and the deck's StorageClass.
 		"portworx": {
@@ -114,3 +115,16 @@ func metricsServer() Addon {
 // Own says whether an image is built from labctl's own module (a Build
 // spec without an upstream module).
 func (i Image) Own() bool { return i.Build != nil && i.Build.Module == "" }
+
+// prometheusAddon is the metrics chapter's Prometheus server on a NodePort,
+// scraping the kubelets' cAdvisor.
+func prometheusAddon() Addon {
+	return Addon{
+		Name:    "prometheus",
+		Images:  []Image{{Key: "prometheus", Upstream: prometheus.Upstream, Build: prometheus.Build()}},
+		Objects: func(e Env) ([]kube.Object, error) { return prometheus.Objects(e.Image("prometheus")), nil },
+		After: func(ctx context.Context, cl *kube.Client, _ ClusterInfo) error {
+			return prometheus.Ready(ctx, cl, 3*time.Minute)
+		},
+	}
+}

@@ -100,3 +100,10 @@ func goVersionOf(ctx context.Context, goBin string) (string, error) {
 	goVersions.Store(goBin, v)
 	return v, nil
 }
+
+// ModuleDir is module@version's source directory, downloaded through the
+// module proxy when the module cache lacks it (read-only: copy what you
+// would change).
+func ModuleDir(ctx context.Context, module, version string) (string, error) {
+	return moduleDir(ctx, goCommand(), module, version)
+}

@@ -55,10 +55,14 @@ type Spec struct {
 	Binary string
 	// LDFlags are passed to go build (version stamps).
 	LDFlags string
+	// Tags are build tags (upstream's switches for optional parts).
+	Tags []string
 	// Args are the image's default arguments after the binary.
 	Args []string
 	// Files are extra files in the image, by absolute path.
 	Files map[string][]byte
+	// Assets, when set, are files another build makes (see Assets).
+	Assets *Assets
 	// User runs the binary (default "65534:65534"; "0:0" for root).
 	User string
 	// Arch is the target architecture (default amd64).
@@ -154,7 +158,11 @@ func Build(ctx context.Context, spec Spec, opts Options) (*Result, error) {
 		}
 	}
 	bin := filepath.Join(work, spec.Binary)
-	args := []string{"build", "-trimpath", "-buildvcs=false", "-ldflags", "-s -w " + spec.LDFlags, "-o", bin, spec.Package}
+	args := []string{"build", "-trimpath", "-buildvcs=false", "-ldflags", "-s -w " + spec.LDFlags}
+	if len(spec.Tags) > 0 {
+		args = append(args, "-tags", strings.Join(spec.Tags, ","))
+	}
+	args = append(args, "-o", bin, spec.Package)
 	if _, err := output(ctx, opts.Go, dir, buildEnv(spec.Arch), args...); err != nil {
 		return nil, fmt.Errorf("image %s: %w", spec.Ref, err)
 	}
@@ -175,7 +183,13 @@ func Build(ctx context.Context, spec Spec, opts Options) (*Result, error) {
 	if !hasTag(spec.Ref) {
 		spec.Ref += ":" + key[:12]
 	}
-	img, err := assemble(spec, bin)
+	extra := map[string][]byte{}
+	if spec.Assets != nil {
+		if err := addAssets(ctx, spec.Assets, opts, extra); err != nil {
+			return nil, fmt.Errorf("image %s: %w", spec.Ref, err)
+		}
+	}
+	img, err := assemble(spec, bin, extra)
 	if err != nil {
 		return nil, fmt.Errorf("image %s: %w", spec.Ref, err)
 	}
@@ -207,7 +221,15 @@ func (s Spec) recipe(goVersion string) string {
 		files = append(files, p+" "+hashOf(string(data)))
 	}
 	sort.Strings(files)
-	b, _ := json.Marshal([]any{builderVersion, goVersion, s.Ref, s.Module, s.Version, s.Package, s.Binary, s.LDFlags, s.Args, files, s.User, s.Arch})
+	parts := []any{builderVersion, goVersion, s.Ref, s.Module, s.Version, s.Package, s.Binary, s.LDFlags, s.Args, files, s.User, s.Arch}
+	// Appended only when set: other images keep their recipes.
+	if s.Assets != nil {
+		parts = append(parts, s.Assets.Dir, s.Assets.Recipe)
+	}
+	if len(s.Tags) > 0 {
+		parts = append(parts, "tags", s.Tags)
+	}
+	b, _ := json.Marshal(parts)
 	return hashOf(string(b))
 }
 
@@ -239,8 +261,8 @@ func cached(dir string, s Spec, key string) (*Result, bool) {
 }
 
 // assemble makes a two-layer image: a tiny base (users, nsswitch, /tmp)
-// and the binary with the spec's files.
-func assemble(s Spec, bin string) (v1.Image, error) {
+// and the binary with the spec's files and extra (its assets).
+func assemble(s Spec, bin string, extra map[string][]byte) (v1.Image, error) {
 	data, err := os.ReadFile(bin)
 	if err != nil {
 		return nil, err
@@ -254,6 +276,9 @@ func assemble(s Spec, bin string) (v1.Image, error) {
 		return nil, err
 	}
 	files := map[string][]byte{"/" + s.Binary: data}
+	for p, d := range extra {
+		files[p] = d
+	}
 	for p, d := range s.Files {
 		files[p] = d
 	}
