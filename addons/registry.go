@@ -61,7 +61,7 @@ func Registry() map[string]Addon {
 			},
 		},
 		"metrics-server": metricsServer(),
-		"traefik":        {Name: "traefik", Unavailable: "remove it from addons"},
+		"traefik":        traefikAddon(),
 		"storage":        {Name: "storage", Unavailable: "remove it from addons"},
 		"prometheus":     prometheusAddon(),
 		// The deck's storage chapter: node1 fetches Portworx's spec from

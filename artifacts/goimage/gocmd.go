@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 )
@@ -106,4 +107,28 @@ func goVersionOf(ctx context.Context, goBin string) (string, error) {
 // would change).
 func ModuleDir(ctx context.Context, module, version string) (string, error) {
 	return moduleDir(ctx, goCommand(), module, version)
+}
+
+// withOverlay copies the module at dir under work, adds files (paths
+// relative to the module root) and returns the copy.
+func withOverlay(work, dir string, files map[string][]byte) (string, error) {
+	for rel := range files {
+		if filepath.IsAbs(rel) || !filepath.IsLocal(rel) {
+			return "", fmt.Errorf("overlay path %q is not inside the module", rel)
+		}
+	}
+	src := filepath.Join(work, "src")
+	if err := os.CopyFS(src, os.DirFS(dir)); err != nil {
+		return "", fmt.Errorf("copy of %s: %w", dir, err)
+	}
+	for rel, data := range files {
+		p := filepath.Join(src, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return "", err
+		}
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			return "", err
+		}
+	}
+	return src, nil
 }

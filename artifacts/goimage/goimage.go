@@ -63,6 +63,11 @@ type Spec struct {
 	Files map[string][]byte
 	// Assets, when set, are files another build makes (see Assets).
 	Assets *Assets
+	// Overlay are files added to a copy of the module's sources before the
+	// build, by path relative to the module root: what a module zip lacks,
+	// e.g. generated assets a go:embed needs. (Not go build -overlay: it
+	// refuses files under the module cache.)
+	Overlay map[string][]byte
 	// User runs the binary (default "65534:65534"; "0:0" for root).
 	User string
 	// Arch is the target architecture (default amd64).
@@ -158,6 +163,11 @@ func Build(ctx context.Context, spec Spec, opts Options) (*Result, error) {
 		}
 	}
 	bin := filepath.Join(work, spec.Binary)
+	if len(spec.Overlay) > 0 {
+		if dir, err = withOverlay(work, dir, spec.Overlay); err != nil {
+			return nil, fmt.Errorf("image %s: %w", spec.Ref, err)
+		}
+	}
 	args := []string{"build", "-trimpath", "-buildvcs=false", "-ldflags", "-s -w " + spec.LDFlags}
 	if len(spec.Tags) > 0 {
 		args = append(args, "-tags", strings.Join(spec.Tags, ","))
@@ -228,6 +238,15 @@ func (s Spec) recipe(goVersion string) string {
 	}
 	if len(s.Tags) > 0 {
 		parts = append(parts, "tags", s.Tags)
+	}
+	// Only when set: recipes without an overlay keep their cached images.
+	if len(s.Overlay) > 0 {
+		var over []string
+		for p, data := range s.Overlay {
+			over = append(over, p+" "+hashOf(string(data)))
+		}
+		sort.Strings(over)
+		parts = append(parts, over)
 	}
 	b, _ := json.Marshal(parts)
 	return hashOf(string(b))
