@@ -101,7 +101,7 @@ func TestTraefik(t *testing.T) {
 				t.Errorf("node%d: an unknown host did not get Traefik's 404:\n%s", n, out)
 			}
 		}
-		if !regexp.MustCompile(`api: Host\(` + "`" + `cheddar\.\S+\.nip\.io` + "`" + `\) Host\(` + "`" + `stilton\.`).MatchString(out) {
+		if !regexp.MustCompile("api: Host\\(`cheddar\\.\\S+\\.nip\\.io`\\) && PathPrefix\\(`/`\\) Host\\(`stilton\\.").MatchString(out) {
 			t.Errorf("Traefik's API on node2:8080 does not list both routers:\n%s", out)
 		}
 		if !strings.Contains(out, "dashboard: <title>Traefik (labctl)</title>") {
