@@ -82,6 +82,9 @@ func (r *Reset) Run(ctx context.Context) error {
 	if len(clusters) == 0 {
 		return fmt.Errorf("no clusters yet: run `labctl up` first")
 	}
+	if r.Lab.Provider.Type == "kind" {
+		return fmt.Errorf("reset of kind clusters: %w (a kind cluster is recreated in about a minute: labctl destroy --cluster N --yes, then labctl up)", ErrUnavailable)
+	}
 	pin := func(h remote.Host, key string) error {
 		r.mu.Lock()
 		r.State.Pin(h.Name, h.Addr(), key)

@@ -176,7 +176,9 @@ func (u *Up) Run(ctx context.Context) error {
 	if want("health") && !u.DryRun {
 		todo = append(todo, &healthPhase{u: u, timeout: 4 * time.Minute})
 	}
-	if want("baseline") && !u.DryRun {
+	// A kind cluster is recreated in seconds: labctl reset does not serve
+	// kind labs, so no baseline is kept for them.
+	if want("baseline") && !u.DryRun && !kind {
 		todo = append(todo, &baselinePhase{u: u, again: only == "baseline" || len(u.Phases) > 0})
 	}
 	u.probeRound(ctx, todo)
