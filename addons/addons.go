@@ -34,8 +34,6 @@ type Addon struct {
 	// Offline, when set, says why the add-on cannot be had on a lab whose
 	// source is the cache (no Internet on the nodes).
 	Offline string
-	// Unavailable, when set, says the add-on is not in this version yet.
-	Unavailable string
 	// Spec, when set, is the URL of a manifest only the vendor's service
 	// renders: node1 fetches it and the phase applies what it holds
 	// before the typed objects (online labs only).
@@ -112,9 +110,6 @@ func Selected(l *lab.Lab, registry map[string]Addon) ([]Addon, error) {
 		}
 		if l.Kubernetes.Source == "cache" && a.Offline != "" {
 			return nil, &SelectError{Addon: n, Field: field, Offline: true, Reason: "cannot be installed offline (kubernetes.source: cache): " + a.Offline}
-		}
-		if a.Unavailable != "" {
-			return nil, &SelectError{Addon: n, Field: field, Reason: "not available yet in this version: " + a.Unavailable}
 		}
 		if a.Needs != nil {
 			if why := a.Needs(l); why != "" {

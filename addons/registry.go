@@ -62,7 +62,7 @@ func Registry() map[string]Addon {
 		},
 		"metrics-server": metricsServer(),
 		"traefik":        traefikAddon(),
-		"storage":        {Name: "storage", Unavailable: "remove it from addons"},
+		"storage":        storageAddon(),
 		"prometheus":     prometheusAddon(),
 		// The deck's storage chapter: node1 fetches Portworx's spec from
 		// its spec service; labctl applies it and the deck's StorageClass.

@@ -86,10 +86,6 @@ func (u *Up) Run(ctx context.Context) error {
 	// What the add-ons need is found out before any node is touched.
 	selected, err := addons.Selected(u.Lab, addons.Registry())
 	if err != nil {
-		var se *addons.SelectError
-		if errors.As(err, &se) && !se.Offline && !se.BadInput {
-			return fmt.Errorf("%w: %w", ErrUnavailable, err)
-		}
 		return fmt.Errorf("%w: %w", ErrBadInput, err)
 	}
 	u.m = &Manager{Out: u.Out, DryRun: u.DryRun}

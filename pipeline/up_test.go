@@ -31,7 +31,7 @@ func TestRunRefusesBeforeTouchingNodes(t *testing.T) {
 	}{
 		{"weave offline", "weave", "cache", nil, "", ErrBadInput, "kubernetes.cni: weave cannot be installed offline"},
 		{"weave offline with --only kubeadm", "weave", "cache", nil, "kubeadm", ErrBadInput, "kubernetes.cni: weave cannot be installed offline"},
-		{"an add-on this version lacks", "bridge", "cache", []string{"storage"}, "", ErrUnavailable, "addons: storage not available yet"},
+		{"an unknown add-on", "bridge", "cache", []string{"trafik"}, "", ErrBadInput, "trafik"},
 		{"portworx offline", "bridge", "cache", []string{"portworx"}, "", ErrBadInput, "addons: portworx cannot be installed offline"},
 		{"portworx on one node", "bridge", "packages", []string{"portworx"}, "", ErrBadInput, "addons: portworx needs 3 nodes per cluster or more"},
 	} {

@@ -1,10 +1,10 @@
 package traefik
 
 import (
-	"text/template"
 	"slices"
 	"strings"
 	"testing"
+	"text/template"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"

@@ -1,0 +1,167 @@
+// Package storage is the storage add-on: a default StorageClass whose
+// volumes are directories on the node where the pod is scheduled, made and
+// removed by labctl's own provisioner (./cmd/labctl-storage, written with
+// sigs.k8s.io/sig-storage-lib-external-provisioner).
+//
+// The provisioner runs as a DaemonSet: one pod on every node, each acting
+// only for its own node. The class binds on first consumer, so the
+// scheduler picks the node first (the claim's selected-node annotation)
+// and only that node's pod makes the directory, under a hostPath mount of
+// Root, then a local PersistentVolume pinned to the node. Deleting a
+// released volume is again done by the pod of the volume's node. No leader
+// election: a DaemonSet has one pod per node (its rolling update replaces,
+// never surges), so no two provisioners ever act for the same node; a
+// single elected provisioner could not reach other nodes' disks anyway.
+//
+// This package does not import kube: the provisioner binary imports it,
+// and kube would link the SSH engine into the image.
+package storage
+
+import (
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+const (
+	// Package is the provisioner's main package in labctl's module.
+	Package = "./addons/storage/cmd/labctl-storage"
+	// Binary is its file name at the image's root.
+	Binary = "labctl-storage"
+	// Name names the provisioner's objects; Namespace holds the namespaced ones.
+	Name      = "labctl-storage"
+	Namespace = "kube-system"
+	// ClassName is the default StorageClass; ProvisionerName is what it names.
+	ClassName       = "node-local"
+	ProvisionerName = "labctl.io/node-local"
+	// Root is the directory on every node that holds the volumes, one
+	// directory each; the provisioner sees it at the same path.
+	Root = "/var/lib/labctl/volumes"
+	// NodeAnnotation on a PersistentVolume names the node that holds it
+	// (the node whose provisioner deletes it).
+	NodeAnnotation = "labctl.io/node"
+)
+
+// Object has the method set of kube.Object (see the package comment).
+type Object interface {
+	runtime.Object
+	metav1.Object
+}
+
+// Objects are the StorageClass and the provisioner's RBAC and DaemonSet,
+// running image.
+func Objects(image string) []Object {
+	labels := map[string]string{"app.kubernetes.io/name": Name}
+	meta := func(namespaced bool) metav1.ObjectMeta {
+		m := metav1.ObjectMeta{Name: Name, Labels: copyLabels(labels)}
+		if namespaced {
+			m.Namespace = Namespace
+		}
+		return m
+	}
+	deleteData := corev1.PersistentVolumeReclaimDelete
+	firstConsumer := storagev1.VolumeBindingWaitForFirstConsumer
+	class := &storagev1.StorageClass{
+		TypeMeta: typeMeta("storage.k8s.io/v1", "StorageClass"),
+		ObjectMeta: metav1.ObjectMeta{Name: ClassName, Labels: copyLabels(labels),
+			// Claims without storageClassName get this class (the deck's
+			// volumeClaimTemplates name none).
+			Annotations: map[string]string{"storageclass.kubernetes.io/is-default-class": "true"}},
+		Provisioner:   ProvisionerName,
+		ReclaimPolicy: &deleteData,
+		// The scheduler picks the node before the volume exists: the
+		// volume is made where the pod runs.
+		VolumeBindingMode: &firstConsumer,
+	}
+	sa := &corev1.ServiceAccount{TypeMeta: typeMeta("v1", "ServiceAccount"), ObjectMeta: meta(true)}
+	role := &rbacv1.ClusterRole{
+		TypeMeta:   typeMeta("rbac.authorization.k8s.io/v1", "ClusterRole"),
+		ObjectMeta: meta(false),
+		// What the provisioner library reads and writes, and the node's
+		// hostname label.
+		Rules: []rbacv1.PolicyRule{
+			{APIGroups: []string{""}, Resources: []string{"persistentvolumes"}, Verbs: []string{"get", "list", "watch", "create", "delete", "patch"}},
+			{APIGroups: []string{""}, Resources: []string{"persistentvolumeclaims"}, Verbs: []string{"get", "list", "watch", "update"}},
+			{APIGroups: []string{"storage.k8s.io"}, Resources: []string{"storageclasses"}, Verbs: []string{"get", "list", "watch"}},
+			{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"create", "update", "patch"}},
+			{APIGroups: []string{""}, Resources: []string{"nodes"}, Verbs: []string{"get"}},
+		},
+	}
+	binding := &rbacv1.ClusterRoleBinding{
+		TypeMeta:   typeMeta("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),
+		ObjectMeta: meta(false),
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: Name},
+		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: Name, Namespace: Namespace}},
+	}
+	ds := &appsv1.DaemonSet{
+		TypeMeta:   typeMeta("apps/v1", "DaemonSet"),
+		ObjectMeta: meta(true),
+		Spec: appsv1.DaemonSetSpec{
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: copyLabels(labels)},
+				Spec:       podSpec(image),
+			},
+		},
+	}
+	return []Object{class, sa, role, binding, ds}
+}
+
+func podSpec(image string) corev1.PodSpec {
+	hostPathType := corev1.HostPathDirectoryOrCreate
+	return corev1.PodSpec{
+		ServiceAccountName: Name,
+		// Every node, node1 included: a pod that tolerates the control
+		// plane's taint may claim a volume there too.
+		Tolerations:                   []corev1.Toleration{{Operator: corev1.TolerationOpExists}},
+		PriorityClassName:             "system-node-critical",
+		TerminationGracePeriodSeconds: ptr(int64(5)),
+		EnableServiceLinks:            ptr(false),
+		Containers: []corev1.Container{{
+			Name:            "provisioner",
+			Image:           image,
+			ImagePullPolicy: corev1.PullIfNotPresent,
+			Command:         []string{"/" + Binary},
+			Args:            []string{"-root=" + Root},
+			Env: []corev1.EnvVar{{Name: "NODE_NAME", ValueFrom: &corev1.EnvVarSource{
+				FieldRef: &corev1.ObjectFieldSelector{FieldPath: "spec.nodeName"}}}},
+			Resources: corev1.ResourceRequirements{
+				Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("5m"), corev1.ResourceMemory: resource.MustParse("24Mi")},
+				Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("128Mi")},
+			},
+			// Root, to make directories any pod's user can write and to
+			// remove whatever a pod left in them (a database's 0700 data
+			// directory owned by its own user): DAC_OVERRIDE and FOWNER
+			// are the only capabilities that takes.
+			SecurityContext: &corev1.SecurityContext{
+				RunAsUser:                ptr(int64(0)),
+				RunAsNonRoot:             ptr(false),
+				AllowPrivilegeEscalation: ptr(false),
+				ReadOnlyRootFilesystem:   ptr(true),
+				Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"},
+					Add: []corev1.Capability{"DAC_OVERRIDE", "FOWNER"}},
+			},
+			VolumeMounts: []corev1.VolumeMount{{Name: "volumes", MountPath: Root}},
+		}},
+		Volumes: []corev1.Volume{{Name: "volumes", VolumeSource: corev1.VolumeSource{
+			HostPath: &corev1.HostPathVolumeSource{Path: Root, Type: &hostPathType}}}},
+	}
+}
+
+func typeMeta(apiVersion, kind string) metav1.TypeMeta {
+	return metav1.TypeMeta{APIVersion: apiVersion, Kind: kind}
+}
+
+func copyLabels(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+func ptr[T any](v T) *T { return &v }
