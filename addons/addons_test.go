@@ -208,3 +208,29 @@ func TestPortworxSpecFromNode1(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// metrics-server and prometheus run on workers: a lab of one-node clusters
+// (node1 keeps its control-plane taint) is refused before anything
+// changes, except in kind mode, whose node takes pods.
+func TestWorkerAddonsNeedAWorker(t *testing.T) {
+	for _, tc := range []struct {
+		body, refused string
+	}{
+		{"nodesPerCluster: 1\naddons: [metrics-server]\n", "metrics-server needs a node that takes pods: nodesPerCluster is 1"},
+		{"nodesPerCluster: 1\naddons: [traefik, prometheus]\n", "prometheus needs a node that takes pods"},
+		{"nodesPerCluster: 2\naddons: [metrics-server, prometheus]\n", ""},
+		{"nodesPerCluster: 1\nprovider: {type: kind}\naddons: [metrics-server, prometheus]\n", ""},
+	} {
+		l, err := lab.Parse("lab.yaml", []byte("name: w\nkubernetes: {source: cache, cni: bridge}\n"+tc.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = Selected(l, Registry())
+		switch {
+		case tc.refused == "" && err != nil:
+			t.Errorf("%q: %v", tc.body, err)
+		case tc.refused != "" && (err == nil || !strings.Contains(err.Error(), tc.refused)):
+			t.Errorf("%q: got %v, want %q", tc.body, err, tc.refused)
+		}
+	}
+}

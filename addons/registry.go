@@ -103,6 +103,7 @@ func metricsServer() Addon {
 		Images:              []Image{{Key: "metrics-server", Upstream: metricsserver.Upstream, Build: metricsserver.Build()}},
 		Objects:             func(e Env) ([]kube.Object, error) { return metricsserver.Objects(e.Image("metrics-server")), nil },
 		KubeletServingCerts: true,
+		Needs:               needsAWorker,
 		After: func(ctx context.Context, cl *kube.Client, c ClusterInfo) error {
 			if err := metricsserver.ServingCerts(ctx, cl, c.Index, c.Nodes, servingCertsWait, c.Logf); err != nil {
 				return err
@@ -126,5 +127,17 @@ func prometheusAddon() Addon {
 		After: func(ctx context.Context, cl *kube.Client, _ ClusterInfo) error {
 			return prometheus.Ready(ctx, cl, 3*time.Minute)
 		},
+		Needs: needsAWorker,
 	}
+}
+
+// needsAWorker refuses an add-on whose pods run on workers only (they do
+// not tolerate node1's control-plane taint) on a lab without workers,
+// before anything changes: its readiness wait could only time out. kind
+// nodes take pods.
+func needsAWorker(l *lab.Lab) string {
+	if l.NodesPerCluster == 1 && l.Provider.Type != "kind" {
+		return fmt.Sprintf("a node that takes pods: nodesPerCluster is %d and node1 keeps its control-plane taint", l.NodesPerCluster)
+	}
+	return ""
 }
