@@ -85,13 +85,7 @@ func (r *Reset) Run(ctx context.Context) error {
 	if r.Lab.Provider.Type == "kind" {
 		return fmt.Errorf("reset of kind clusters: %w (a kind cluster is recreated in about a minute: labctl destroy --cluster N --yes, then labctl up)", ErrUnavailable)
 	}
-	pin := func(h remote.Host, key string) error {
-		r.mu.Lock()
-		r.State.Pin(h.Name, h.Addr(), key)
-		r.mu.Unlock()
-		return nil
-	}
-	r.eng, err = r.Engine(pin)
+	r.eng, err = r.Engine(pinInto(&r.mu, r.State))
 	if err != nil {
 		return err
 	}

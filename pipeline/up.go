@@ -106,14 +106,7 @@ func (u *Up) Run(ctx context.Context) error {
 	if u.DryRun && only == "provision" {
 		return nil
 	}
-	// New host keys go into the state in memory; phases save it.
-	pin := func(h remote.Host, key string) error {
-		u.mu.Lock()
-		u.State.Pin(h.Name, h.Addr(), key)
-		u.mu.Unlock()
-		return nil
-	}
-	u.eng, err = u.Engine(pin)
+	u.eng, err = u.Engine(pinInto(&u.mu, u.State))
 	if err != nil {
 		return err
 	}
@@ -280,4 +273,15 @@ func (u *Up) report(cause error) error {
 func firstLineOf(s string) string {
 	line, _, _ := strings.Cut(s, "\n")
 	return line
+}
+
+// pinInto records new host keys in the state in memory (the phases save
+// it), under mu since hosts are dialled at once.
+func pinInto(mu *sync.Mutex, st *lab.State) func(remote.Host, string) error {
+	return func(h remote.Host, key string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		st.Pin(h.Name, h.Addr(), key)
+		return nil
+	}
 }
