@@ -23,7 +23,6 @@ func TestClusters(t *testing.T) {
 	needE2E(t)
 	l := newLab(t, "e2e-k8s", "attendees: 2\nnodesPerCluster: 2\nkubernetes: {version: \"1.34.4\", cni: bridge, source: cache}\n")
 
-	loopsBefore := portworxLoops(t)
 	start := time.Now()
 	up := labctl(t, l, "", "up")
 	t.Logf("first up took %s", time.Since(start).Round(time.Second))
@@ -184,7 +183,7 @@ func TestClusters(t *testing.T) {
 		}
 		victim := containerName(l, 2, "node2")
 		// Kill node2 of cluster 2 as soon as the kubeadm phase starts.
-		r := labctlWhen(t, l, "==> kubeadm", func() { exec.Command("podman", "kill", victim).Run() }, "up", "--only", "kubeadm")
+		r := labctlWhen(t, l, "==> kubeadm", func(*os.Process) { exec.Command("podman", "kill", victim).Run() }, "up", "--only", "kubeadm")
 		if r.code == 0 {
 			t.Fatal("up must fail when a node dies")
 		}
@@ -205,11 +204,18 @@ func TestClusters(t *testing.T) {
 	})
 
 	t.Run("destroy gives the loop devices back", func(t *testing.T) {
+		files := labLoopFiles(t, l)
+		if len(files) != 4 {
+			t.Fatalf("want a /portworx.blk on each of the 4 nodes, found %d", len(files))
+		}
+		if held := attachedLoops(t, files); len(held) != 4 {
+			t.Fatalf("want 4 loop devices on the lab's /portworx.blk before destroy, found %d", len(held))
+		}
 		if r := labctl(t, l, "", "destroy", "--yes"); r.code != 0 {
 			t.Fatal("destroy failed")
 		}
-		if n := portworxLoops(t); n != loopsBefore {
-			t.Fatalf("%d loop devices backed by /portworx.blk before up, %d after destroy", loopsBefore, n)
+		if held := attachedLoops(t, files); len(held) > 0 {
+			t.Fatalf("loop devices still attached to the lab's /portworx.blk after destroy: %v", held)
 		}
 	})
 }
@@ -274,15 +280,34 @@ func pinned(key string) ssh.HostKeyCallback {
 	}
 }
 
-// portworxLoops counts the host's loop devices backed by a /portworx.blk:
-// local nodes share the host's loop devices, and destroy must give them back.
-func portworxLoops(t *testing.T) int {
+// labLoopFiles names each node's /portworx.blk the way the host's
+// `losetup -a` does ("[device]:inode", device in decimal): local nodes
+// share the host's loop devices, and other labs may hold some too.
+func labLoopFiles(t *testing.T, l *testLab) []string {
+	t.Helper()
+	r := labctl(t, l, "", "exec", "--", `stat -c '[%04d]:%i' /portworx.blk`)
+	if r.code != 0 {
+		t.Fatalf("stat /portworx.blk: exit %d", r.code)
+	}
+	return regexp.MustCompile(`\[\d{4,}\]:\d+`).FindAllString(r.stdout, -1)
+}
+
+// attachedLoops lists the host's loop devices backed by one of files.
+func attachedLoops(t *testing.T, files []string) []string {
 	t.Helper()
 	out, err := exec.Command("losetup", "-a").Output()
 	if err != nil {
 		t.Fatalf("losetup -a: %v", err)
 	}
-	return strings.Count(string(out), "(/portworx.blk)")
+	var held []string
+	for _, line := range strings.Split(string(out), "\n") {
+		for _, f := range files {
+			if strings.Contains(line, " "+f+" (/portworx.blk)") {
+				held = append(held, line)
+			}
+		}
+	}
+	return held
 }
 
 // commandsPerHost counts the commands in each host's log (one "... $ "

@@ -78,9 +78,9 @@ func labctl(t *testing.T, l *testLab, stdin string, args ...string) result {
 	return r
 }
 
-// labctlWhen runs labctl and calls action once a line of its output
-// contains trigger.
-func labctlWhen(t *testing.T, l *testLab, trigger string, action func(), args ...string) result {
+// labctlWhen runs labctl and calls action (given labctl's process) once a
+// line of its output contains trigger.
+func labctlWhen(t *testing.T, l *testLab, trigger string, action func(labctl *os.Process), args ...string) result {
 	t.Helper()
 	cmd := exec.Command(bin, append([]string{"-f", l.file, "--state-dir", l.state}, args...)...)
 	cmd.Env = append(os.Environ(), "SSH_AUTH_SOCK=")
@@ -101,7 +101,7 @@ func labctlWhen(t *testing.T, l *testLab, trigger string, action func(), args ..
 		so.WriteString(line + "\n")
 		if !fired && strings.Contains(line, trigger) {
 			fired = true
-			action()
+			action(cmd.Process)
 		}
 	}
 	// Stderr is copied by a goroutine that finishes only in Wait: read it after.

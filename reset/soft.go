@@ -177,9 +177,16 @@ func (a *API) nodes(ctx context.Context, want map[string]NodeState) error {
 	return nil
 }
 
+// forcedWait is the least time forced objects get to go. The namespace
+// controller looks at a namespace whose content is held again only after
+// half its estimate (15 s for finalizers, a pod's grace period of 30 s):
+// up to 16 s later.
+const forcedWait = 45 * time.Second
+
 // waitGone waits for objs to be gone; after Grace it removes the
 // finalizers that hold them (and what holds a namespace or a CRD: the
-// objects inside), then gives them as long again.
+// objects inside, its pods deleted at once), then gives them as long
+// again, and at least forcedWait.
 func (a *API) waitGone(ctx context.Context, objs []Object) error {
 	left := a.until(ctx, objs, time.Now().Add(a.Grace))
 	if len(left) == 0 {
@@ -196,7 +203,7 @@ func (a *API) waitGone(ctx context.Context, objs []Object) error {
 			a.Logf("    %s: %s still there after %s: removed %d finalizers to force it\n", a.Client.Name, o, a.Grace, n)
 		}
 	}
-	left = a.until(ctx, left, time.Now().Add(a.Grace))
+	left = a.until(ctx, left, time.Now().Add(max(a.Grace, forcedWait)))
 	if len(left) > 0 {
 		var names []string
 		for _, o := range left {
@@ -280,7 +287,15 @@ func (a *API) unblock(ctx context.Context, o Object) (int, error) {
 	if !container(o) {
 		inner = append(inner, o)
 	}
+	zero := int64(0)
 	for _, x := range inner {
+		if x.Group == "" && x.Resource == "pods" {
+			// Pods still terminating keep a namespace for their grace period.
+			err := a.ri(x).Delete(ctx, x.Name, metav1.DeleteOptions{GracePeriodSeconds: &zero})
+			if err != nil && !apierrors.IsNotFound(err) {
+				return n, fmt.Errorf("%s: deleting %s at once: %w", a.Client.Name, x, err)
+			}
+		}
 		cur, err := a.ri(x).Get(ctx, x.Name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			continue
