@@ -280,20 +280,27 @@ func pinned(key string) ssh.HostKeyCallback {
 	}
 }
 
-// labLoopFiles names each node's /portworx.blk the way the host's
-// `losetup -a` does ("[device]:inode", device in decimal): local nodes
-// share the host's loop devices, and other labs may hold some too.
+// labLoopFiles are the inode numbers of the nodes' /portworx.blk, which
+// the host's `losetup -a` prints as "[device]:inode": local nodes share
+// the host's loop devices, and other labs may hold some too. The device
+// number is the node's overlay mount, which changes when a node restarts;
+// the inode does not.
 func labLoopFiles(t *testing.T, l *testLab) []string {
 	t.Helper()
-	r := labctl(t, l, "", "exec", "--", `stat -c '[%04d]:%i' /portworx.blk`)
+	r := labctl(t, l, "", "exec", "--", `echo "inode=$(stat -c %i /portworx.blk)"`)
 	if r.code != 0 {
 		t.Fatalf("stat /portworx.blk: exit %d", r.code)
 	}
-	return regexp.MustCompile(`\[\d{4,}\]:\d+`).FindAllString(r.stdout, -1)
+	var inodes []string
+	for _, m := range regexp.MustCompile(`inode=(\d+)`).FindAllStringSubmatch(r.stdout, -1) {
+		inodes = append(inodes, m[1])
+	}
+	return inodes
 }
 
-// attachedLoops lists the host's loop devices backed by one of files.
-func attachedLoops(t *testing.T, files []string) []string {
+// attachedLoops lists the host's loop devices backed by one of the files
+// with these inode numbers.
+func attachedLoops(t *testing.T, inodes []string) []string {
 	t.Helper()
 	out, err := exec.Command("losetup", "-a").Output()
 	if err != nil {
@@ -301,8 +308,8 @@ func attachedLoops(t *testing.T, files []string) []string {
 	}
 	var held []string
 	for _, line := range strings.Split(string(out), "\n") {
-		for _, f := range files {
-			if strings.Contains(line, " "+f+" (/portworx.blk)") {
+		for _, ino := range inodes {
+			if strings.HasSuffix(line, "]:"+ino+" (/portworx.blk)") {
 				held = append(held, line)
 			}
 		}

@@ -143,13 +143,13 @@ func (r *Reset) Run(ctx context.Context) error {
 		if errs[i] == nil {
 			fmt.Fprintf(r.Out, "    cluster %02d: reset to its baseline in %s; health ok\n", c.Index, took[i].Round(100*time.Millisecond))
 		} else {
-			res.Step = "reset"
+			res.Step, res.Error = "reset", errs[i].Error()
+			var why error = errs[i]
 			var se *reset.StepError
 			if errors.As(errs[i], &se) {
-				res.Step = se.Step
+				res.Step, why = se.Step, se.Err
 			}
-			res.Error = errs[i].Error()
-			fmt.Fprintf(r.Out, "    cluster %02d: FAILED at %s: %s\n", c.Index, res.Step, errs[i])
+			fmt.Fprintf(r.Out, "    cluster %02d: FAILED at %s: %s\n", c.Index, res.Step, why)
 			failed = append(failed, fmt.Sprintf("cluster %02d (%s)", c.Index, res.Step))
 		}
 		c.SetPhase("reset", res)
@@ -184,7 +184,7 @@ func (r *Reset) cluster(ctx context.Context, c *lab.Cluster) error {
 		r.mu.Unlock()
 	})
 	if err != nil {
-		return stepErr("connect", fmt.Errorf("cluster %02d: %w", c.Index, err))
+		return stepErr("connect", err)
 	}
 	cur, err := reset.Take(ctx, cl)
 	if err != nil {
@@ -208,10 +208,10 @@ func (r *Reset) cluster(ctx context.Context, c *lab.Cluster) error {
 	nodes := nodeExecs(r.State, r.eng, c)
 	fps, err := reset.OnNodes(ctx, nodes, "soft", c.Login.User)
 	if err != nil {
-		return stepErr("node cleanup", fmt.Errorf("cluster %02d: %w", c.Index, err))
+		return stepErr("node cleanup", err)
 	}
 	if err := base.CheckNodes(fps); err != nil {
-		return stepErr("node check", fmt.Errorf("cluster %02d: %w", c.Index, err))
+		return stepErr("node check", err)
 	}
 	hr := health.Wait(ctx, cl, nodes, r.HealthTimeout, 3*time.Second)
 	if len(hr.Findings) > 0 {

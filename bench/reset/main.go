@@ -1,11 +1,12 @@
 // Command reset measures `labctl reset` on local nodes, side by side with
-// the other way back to a clean cluster: a 1 × N lab with DockerCoins is
-// brought up, messed up as an attendee would (-rounds times), and put back
-// by a soft reset, then by a hard reset, then by `destroy --cluster 1` +
-// `up`. It prints a markdown table with the ratios, and destroys the lab
-// at the end.
+// the other way back to a clean cluster: a lab of -clusters × -nodes with
+// DockerCoins is brought up, cluster 1 is messed up as an attendee would
+// (-rounds times) and put back by a soft reset; with several clusters,
+// every cluster is messed up and all are soft-reset at once; then cluster
+// 1 is put back by a hard reset, then by `destroy --cluster 1` + `up`. It
+// prints a markdown table with the ratios, and destroys the lab at the end.
 //
-//	go run ./bench/reset -nodes 2 -rounds 3
+//	go run ./bench/reset -clusters 4 -nodes 2 -rounds 3
 package main
 
 import (
@@ -50,6 +51,7 @@ echo notes > ~/notes.txt; echo x > /tmp/attendee-file
 `
 
 func main() {
+	clusters := flag.Int("clusters", 1, "clusters (attendees) in the lab")
 	nodes := flag.Int("nodes", 2, "nodes per cluster")
 	rounds := flag.Int("rounds", 3, "soft resets to time, each after a fresh mess")
 	flag.Parse()
@@ -61,9 +63,9 @@ func main() {
 	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/labctl").CombinedOutput(); err != nil {
 		log.Fatalf("go build: %v: %s", err, out)
 	}
-	name := fmt.Sprintf("bench-reset-1x%d", *nodes)
+	name := fmt.Sprintf("bench-reset-%dx%d", *clusters, *nodes)
 	file := filepath.Join(dir, "lab.yaml")
-	body := fmt.Sprintf("name: %s\nattendees: 1\nnodesPerCluster: %d\ncoins: {enabled: true}\nprovider: {type: local}\n", name, *nodes)
+	body := fmt.Sprintf("name: %s\nattendees: %d\nnodesPerCluster: %d\ncoins: {enabled: true}\nprovider: {type: local}\n", name, *clusters, *nodes)
 	if err := os.WriteFile(file, []byte(body), 0o644); err != nil {
 		log.Fatal(err)
 	}
@@ -83,28 +85,38 @@ func main() {
 		return d
 	}
 	defer labctl("destroy", "--yes")
-	attendee := func() {
-		must("exec", "--cluster", "1", "--node", "node1", "--timeout", "3m", "--", "su - k8s -c "+quote(mess))
+	attendee := func(cluster string) {
+		must("exec", "--cluster", cluster, "--node", "node1", "--timeout", "3m", "--", "su - k8s -c "+quote(mess))
 	}
 
 	up := must("up")
 	var soft []time.Duration
 	for i := 0; i < *rounds; i++ {
-		attendee()
+		attendee("1")
 		soft = append(soft, must("reset", "--cluster", "1", "--yes"))
 	}
-	attendee()
+	var all time.Duration
+	if *clusters > 1 {
+		for c := 1; c <= *clusters; c++ {
+			attendee(fmt.Sprint(c))
+		}
+		all = must("reset", "--yes")
+	}
+	attendee("1")
 	hard := must("reset", "--cluster", "1", "--level", "hard", "--yes")
-	attendee()
+	attendee("1")
 	destroy := must("destroy", "--cluster", "1", "--yes")
 	reUp := must("up")
 
 	sort.Slice(soft, func(i, j int) bool { return soft[i] < soft[j] })
 	med := soft[len(soft)/2]
-	fmt.Printf("| way back to a clean cluster (1 × %d, DockerCoins) | time | vs soft reset |\n|---|---|---|\n", *nodes)
+	fmt.Printf("| way back to a clean cluster (lab of %d × %d, DockerCoins) | time | vs soft reset |\n|---|---|---|\n", *clusters, *nodes)
 	fmt.Printf("| first `labctl up` (for reference) | %s | %.1fx |\n", up.Round(time.Second), up.Seconds()/med.Seconds())
 	fmt.Printf("| `labctl reset --cluster 1` (soft), median of %d (min %s, max %s) | %s | 1x |\n",
 		len(soft), soft[0].Round(100*time.Millisecond), soft[len(soft)-1].Round(100*time.Millisecond), med.Round(100*time.Millisecond))
+	if all > 0 {
+		fmt.Printf("| `labctl reset` (soft) of all %d clusters at once, each messed up | %s | %.1fx |\n", *clusters, all.Round(100*time.Millisecond), all.Seconds()/med.Seconds())
+	}
 	fmt.Printf("| `labctl reset --cluster 1 --level hard` | %s | %.1fx |\n", hard.Round(100*time.Millisecond), hard.Seconds()/med.Seconds())
 	fmt.Printf("| `labctl destroy --cluster 1` + `labctl up` | %s + %s = %s | %.1fx |\n",
 		destroy.Round(time.Second), reUp.Round(time.Second), (destroy + reUp).Round(time.Second), (destroy+reUp).Seconds()/med.Seconds())
