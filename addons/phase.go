@@ -25,8 +25,9 @@ type Cluster struct {
 	Nodes []remote.Executor
 	// Applied is the digest recorded by the last successful apply.
 	Applied string
-	// Kubeconfig is node1's admin.conf as last read (may be stale or empty).
-	Kubeconfig []byte
+	// Connect gives the run's API client for this cluster (nil: one is
+	// made through Node1 from its admin.conf).
+	Connect func(context.Context) (*kube.Client, error)
 	// Info is the cluster's nodes as labctl knows them (for After hooks).
 	Info []lab.Node
 }
@@ -48,11 +49,9 @@ type Phase struct {
 	// reference; empty when nodes pull from registries.
 	Archives map[string]string
 	// Done receives each cluster's outcome.
-	Done func(Outcome)
-	// SaveKubeconfig keeps an admin.conf read afresh from a cluster's node1.
-	SaveKubeconfig func(cluster int, kubeconfig []byte)
-	Parallel       int
-	Out            io.Writer
+	Done     func(Outcome)
+	Parallel int
+	Out      io.Writer
 
 	mu sync.Mutex
 }
@@ -118,12 +117,11 @@ func (p *Phase) cluster(ctx context.Context, c Cluster, objs []kube.Object, dige
 		p.logf("cluster %02d: add-ons unchanged (%s)", c.Index, Names(p.Addons))
 		return Outcome{Cluster: c.Index, Digest: digest}
 	}
-	save := func(b []byte) {
-		if p.SaveKubeconfig != nil {
-			p.SaveKubeconfig(c.Index, b)
-		}
+	connect := c.Connect
+	if connect == nil {
+		connect = func(ctx context.Context) (*kube.Client, error) { return kube.Connect(ctx, c.Node1, nil, nil) }
 	}
-	cl, err := kube.Connect(ctx, c.Node1, c.Kubeconfig, save)
+	cl, err := connect(ctx)
 	if err != nil {
 		return fail("connect", err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/labctl/labctl/addons"
 	"github.com/labctl/labctl/artifacts/goimage"
+	"github.com/labctl/labctl/kube"
 	"github.com/labctl/labctl/lab"
 	"github.com/labctl/labctl/provision"
 	"github.com/labctl/labctl/remote"
@@ -52,14 +53,16 @@ func (u *Up) addons(ctx context.Context, selected []addons.Addon) (Phase, error)
 		}
 	}
 	p := &addons.Phase{Addons: selected, Env: env, Archives: archives, Parallel: u.Lab.SSH.Parallel, Out: u.Out,
-		Done: u.addonsDone, SaveKubeconfig: u.saveKubeconfig}
+		Done: u.addonsDone}
 	for _, c := range u.State.Clusters {
 		if u.failed(c.Index) {
 			continue
 		}
 		// Through the probe round's executor: an apply drops the round's
 		// answers for this cluster, so the health checks ask afresh.
-		ac := addons.Cluster{Index: c.Index, Applied: c.Addons, Node1: u.exec(c.Index, "node1"), Kubeconfig: []byte(c.Kubeconfig), Info: c.Nodes}
+		idx := c.Index
+		ac := addons.Cluster{Index: idx, Applied: c.Addons, Node1: u.exec(idx, "node1"), Info: c.Nodes,
+			Connect: func(ctx context.Context) (*kube.Client, error) { return u.kube(ctx, idx) }}
 		for _, n := range c.Nodes {
 			ac.Nodes = append(ac.Nodes, u.exec(c.Index, n.Name))
 		}
@@ -81,14 +84,6 @@ func (u *Up) addonsDone(o addons.Outcome) {
 		c.Addons = o.Digest
 	}
 	c.SetPhase("addons", r)
-}
-
-// saveKubeconfig keeps cluster c's admin.conf in the state (0600, with
-// the other secrets), so the next talk to its API server costs no command.
-func (u *Up) saveKubeconfig(c int, kubeconfig []byte) {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	u.State.Cluster(c).Kubeconfig = string(kubeconfig)
 }
 
 // rawExec is a node's executor without the probe round's answers: for

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/labctl/labctl/kube"
 	"github.com/labctl/labctl/lab"
 	"github.com/labctl/labctl/provision"
 	"github.com/labctl/labctl/remote"
@@ -35,7 +34,7 @@ func (b *baselinePhase) Run(ctx context.Context) error {
 	res := remote.Each(ctx, xs, max(1, u.Lab.SSH.Parallel/max(1, u.Lab.NodesPerCluster)), func(ctx context.Context, x1 remote.Executor) error {
 		c, _ := lab.ParseLabel(x1.Name())
 		cl := u.State.Cluster(c)
-		err := b.cluster(ctx, cl, x1)
+		err := b.cluster(ctx, cl)
 		r := lab.PhaseResult{OK: err == nil, At: time.Now().UTC()}
 		if err != nil {
 			r.Step, r.Error = "baseline", err.Error()
@@ -51,14 +50,14 @@ func (b *baselinePhase) Run(ctx context.Context) error {
 	return res.Err()
 }
 
-func (b *baselinePhase) cluster(ctx context.Context, c *lab.Cluster, x1 remote.Executor) error {
+func (b *baselinePhase) cluster(ctx context.Context, c *lab.Cluster) error {
 	u := b.u
 	dir := u.Store.Dir()
 	if old, err := reset.Load(dir, c.Index); err == nil && old.Addons == c.Addons && !b.again {
 		u.logf("    cluster %02d: baseline of %s kept\n", c.Index, old.At.Format("2006-01-02 15:04"))
 		return nil
 	}
-	base, err := recordBaseline(ctx, u.State, u.eng, c, x1, func(k []byte) { u.saveKubeconfig(c.Index, k) })
+	base, err := u.recordBaseline(ctx, c)
 	if err != nil {
 		return err
 	}
@@ -69,13 +68,13 @@ func (b *baselinePhase) cluster(ctx context.Context, c *lab.Cluster, x1 remote.E
 	return nil
 }
 
-// recordBaseline takes cluster c's baseline through node1 (x1).
-func recordBaseline(ctx context.Context, s *lab.State, eng *remote.Engine, c *lab.Cluster, x1 remote.Executor, save func([]byte)) (*reset.Baseline, error) {
-	cl, err := kube.Connect(ctx, x1, []byte(c.Kubeconfig), save)
+// recordBaseline takes cluster c's baseline through the run's API client.
+func (u *Up) recordBaseline(ctx context.Context, c *lab.Cluster) (*reset.Baseline, error) {
+	cl, err := u.kube(ctx, c.Index)
 	if err != nil {
 		return nil, fmt.Errorf("cluster %02d: %w", c.Index, err)
 	}
-	base, err := reset.Record(ctx, cl, c.Index, c.Login.User, nodeExecs(s, eng, c))
+	base, err := reset.Record(ctx, cl, c.Index, c.Login.User, nodeExecs(u.State, u.eng, c))
 	if err != nil {
 		return nil, fmt.Errorf("cluster %02d: baseline: %w", c.Index, err)
 	}

@@ -34,3 +34,11 @@ func (u *Up) kube(ctx context.Context, c int) (*kube.Client, error) {
 	u.clients[c] = cl
 	return cl, nil
 }
+
+// saveKubeconfig keeps cluster c's admin.conf in the state (0600, with
+// the other secrets), so the next talk to its API server costs no command.
+func (u *Up) saveKubeconfig(c int, kubeconfig []byte) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.State.Cluster(c).Kubeconfig = string(kubeconfig)
+}
