@@ -32,7 +32,8 @@ func asAttendee(t *testing.T, l *testLab, timeout, script string) (string, int) 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 // TestCourse replays the deck's chapters as the attendee on a 1 x 3 lab
-// with the defaults: what "cluster 01: ok" must mean.
+// with the defaults: what "cluster 01: ok" must mean; then adds the
+// add-ons and replays their chapters on the same lab.
 func TestCourse(t *testing.T) {
 	needE2E(t)
 	l := newLab(t, "e2e-course", "nodesPerCluster: 3\n")
@@ -256,6 +257,9 @@ kubectl -n dockercoins exec deploy/redis -- redis-cli get hashes | sed 's/^/hash
 			t.Errorf("second up --only coins: exit %d\n%s", r.code, r.stdout)
 		}
 	})
+
+	// Last: the add-ons' chapters, on this lab with DockerCoins mining.
+	addonChapters(t, l)
 }
 
 // waitHealthy polls status until cluster 1 passes the checks (2 minutes).

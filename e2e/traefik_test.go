@@ -5,17 +5,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 )
-
-// traefikLabFile is a 1×3 local lab, with or without the traefik add-on.
-func traefikLabFile(withAddon bool) string {
-	body := "nodesPerCluster: 3\n"
-	if withAddon {
-		body += "addons: [traefik]\n"
-	}
-	return body
-}
 
 // ingressScript replays the deck's ingress chapter as the attendee on
 // node1, with preloaded images standing in for errm/cheese (rng and
@@ -68,69 +58,53 @@ echo "dashboard: $(curl -fsS -m 3 http://node3:8080/dashboard/ | grep -o '<title
 kubectl delete ingress,service,deployment cheddar stilton >/dev/null
 `
 
-// TestTraefik brings up a 1×3 lab with the traefik add-on and replays the
-// deck's ingress chapter as the attendee: every node, node1 included,
-// routes each host to its Service. A second up applies nothing; removing
-// the add-on from the lab file removes the controller.
-func TestTraefik(t *testing.T) {
-	needE2E(t)
-	l := newLab(t, "e2e-traefik", traefikLabFile(true))
-	start := time.Now()
-	if up := labctl(t, l, "", "up"); up.code != 0 {
-		t.Fatalf("up failed (exit %d): %s", up.code, up.stderr)
+// traefikChapter replays the deck's ingress chapter as the attendee on a
+// 1×3 lab with the traefik add-on: every node, node1 included, routes each
+// host to its Service.
+func traefikChapter(t *testing.T, l *testLab) {
+	t.Helper()
+	out, code := asAttendee(t, l, "5m", ingressScript)
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, out)
 	}
-	t.Logf("up with traefik took %s", time.Since(start).Round(time.Second))
-
-	t.Run("Ingress: a host rule reaches its Service from every node", func(t *testing.T) {
-		out, code := asAttendee(t, l, "5m", ingressScript)
-		if code != 0 {
-			t.Fatalf("exit %d:\n%s", code, out)
+	for _, want := range []string{"ds-ready=3/3", "class=traefik"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("want %s:\n%s", want, out)
 		}
-		for _, want := range []string{"ds-ready=3/3", "class=traefik"} {
-			if !strings.Contains(out, want) {
-				t.Errorf("want %s:\n%s", want, out)
+	}
+	for n := 1; n <= 3; n++ {
+		for cheese, body := range map[string]string{"cheddar": "RNG running on cheddar-", "stilton": "HASHER running on stilton-"} {
+			if !strings.Contains(out, fmt.Sprintf("node%d %s: %s", n, cheese, body)) {
+				t.Errorf("node%d did not route %s to its Service (want %q):\n%s", n, cheese, body, out)
 			}
 		}
-		for n := 1; n <= 3; n++ {
-			for cheese, body := range map[string]string{"cheddar": "RNG running on cheddar-", "stilton": "HASHER running on stilton-"} {
-				if !strings.Contains(out, fmt.Sprintf("node%d %s: %s", n, cheese, body)) {
-					t.Errorf("node%d did not route %s to its Service (want %q):\n%s", n, cheese, body, out)
-				}
-			}
-			if !strings.Contains(out, fmt.Sprintf("node%d unknown: 404 page not found", n)) {
-				t.Errorf("node%d: an unknown host did not get Traefik's 404:\n%s", n, out)
-			}
+		if !strings.Contains(out, fmt.Sprintf("node%d unknown: 404 page not found", n)) {
+			t.Errorf("node%d: an unknown host did not get Traefik's 404:\n%s", n, out)
 		}
-		if !regexp.MustCompile("api: Host\\(`cheddar\\.\\S+\\.nip\\.io`\\) && PathPrefix\\(`/`\\) Host\\(`stilton\\.").MatchString(out) {
-			t.Errorf("Traefik's API on node2:8080 does not list both routers:\n%s", out)
-		}
-		if !strings.Contains(out, "dashboard: <title>Traefik (labctl)</title>") {
-			t.Errorf("no dashboard page on node3:8080:\n%s", out)
-		}
-	})
+	}
+	if !regexp.MustCompile("api: Host\\(`cheddar\\.\\S+\\.nip\\.io`\\) && PathPrefix\\(`/`\\) Host\\(`stilton\\.").MatchString(out) {
+		t.Errorf("Traefik's API on node2:8080 does not list both routers:\n%s", out)
+	}
+	if !strings.Contains(out, "dashboard: <title>Traefik (labctl)</title>") {
+		t.Errorf("no dashboard page on node3:8080:\n%s", out)
+	}
+}
 
-	t.Run("a re-run applies nothing", func(t *testing.T) {
-		r := labctl(t, l, "", "up")
-		if r.code != 0 || !strings.Contains(r.stdout, "add-ons unchanged") {
-			t.Fatalf("re-run (exit %d) did work:\n%s", r.code, r.stdout)
-		}
-	})
-
-	t.Run("removed from the lab file, the controller is gone", func(t *testing.T) {
-		write(t, l.file, "name: "+l.name+"\n"+traefikLabFile(false))
-		r := labctl(t, l, "", "up")
-		if r.code != 0 || !strings.Contains(r.stdout, "DaemonSet kube-system/traefik-ingress-controller") || !strings.Contains(r.stdout, "IngressClass/traefik") {
-			t.Fatalf("removing traefik (exit %d):\n%s", r.code, r.stdout)
-		}
-		out, _ := asAttendee(t, l, "2m", `
+// traefikGone checks, after traefik was removed from the lab file and up
+// ran (its output: up), that its objects, pods and port 80 are gone.
+func traefikGone(t *testing.T, l *testLab, up result) {
+	t.Helper()
+	if !strings.Contains(up.stdout, "DaemonSet kube-system/traefik-ingress-controller") || !strings.Contains(up.stdout, "IngressClass/traefik") {
+		t.Errorf("up did not say it removed traefik's objects:\n%s", up.stdout)
+	}
+	out, _ := asAttendee(t, l, "2m", `
 for i in $(seq 30); do kubectl -n kube-system get pods -l app.kubernetes.io/name=traefik --no-headers 2>/dev/null | grep -q . || break; sleep 2; done
 echo "pods: $(kubectl -n kube-system get pods -l app.kubernetes.io/name=traefik --no-headers 2>/dev/null | wc -l)"
 echo "classes: $(kubectl get ingressclass --no-headers 2>/dev/null | wc -l)"
 curl -sS -m 3 http://node2/ >/dev/null 2>&1 && echo port80=open || echo port80=closed`)
-		for _, want := range []string{"pods: 0", "classes: 0", "port80=closed"} {
-			if !strings.Contains(out, want) {
-				t.Errorf("want %s after removal:\n%s", want, out)
-			}
+	for _, want := range []string{"pods: 0", "classes: 0", "port80=closed"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("want %s after removal:\n%s", want, out)
 		}
-	})
+	}
 }
