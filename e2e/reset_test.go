@@ -356,10 +356,24 @@ done`)
 		if killed.code == 0 {
 			t.Fatal("the killed reset exited 0")
 		}
-		again := labctl(t, l, "", "reset", "--cluster", "2", "--yes")
+		// The re-run also rotates cluster 2's passwords: a soft reset with
+		// --new-passwords.
+		before := passwords(t, l)
+		again := labctl(t, l, "", "reset", "--cluster", "2", "--new-passwords", "--yes")
 		if again.code != 0 || !strings.Contains(again.stdout, "cluster 02: reset to its baseline in") {
 			t.Fatalf("the re-run after the kill did not finish the reset (exit %d)", again.code)
 		}
+		after := passwords(t, l)
+		if after[2] == before[2] || after[2] == "" || after[1] != before[1] {
+			t.Errorf("cards' passwords: cluster 2 must change, cluster 1 must not (changed: %v, %v)", after[2] != before[2], after[1] != before[1])
+		}
+		for _, node := range []string{c2node1, c2node2} {
+			out, err := podmanExec(node, `perl -e 'print crypt($ARGV[0], $ARGV[1]) eq $ARGV[1] ? "match" : "nomatch"' `+shellQuote(after[2])+` "$(getent shadow k8s | cut -d: -f2)"`)
+			if err != nil || out != "match" {
+				t.Errorf("%s: the new password is not the login's: %v %s", node, err, out)
+			}
+		}
+		attendeeSSH(t, c2node1, "node2")
 		if out, _ := podmanExec(c2node1, "su - k8s -c 'kubectl get namespace late' 2>&1"); !strings.Contains(out, "NotFound") {
 			t.Errorf("cluster 2's namespace late is still there: %s", out)
 		}
