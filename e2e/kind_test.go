@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/labctl/labctl/provision/kind"
 )
 
 // TestKind: two attendees in kind mode, DockerCoins on, offline (labctl's
@@ -139,4 +141,34 @@ func run(t *testing.T, name string, args ...string) string {
 		t.Fatalf("%s %v: %v: %s", name, args, err, out)
 	}
 	return string(out)
+}
+
+// TestKindPackages: `kubernetes.source: packages` in kind mode uses kind's
+// own kindest/node image. Offline (this machine) the pull fails: up says so
+// in one line, naming the image and what to do, and creates nothing. Where
+// a registry is reachable, the cluster comes up Ready from that image.
+func TestKindPackages(t *testing.T) {
+	needE2E(t)
+	l := newLab(t, "e2e-kindpkg", "attendees: 1\nprovider: {type: kind}\nkubernetes: {source: packages}\n")
+	cluster := "labctl-" + l.name + "-01"
+	r := labctl(t, l, "", "up")
+	if r.code == 0 {
+		kc := kind.KubeconfigPath(l.state, 1)
+		out := run(t, findKubectl(t), "--kubeconfig", kc, "get", "nodes", "--no-headers")
+		if !regexp.MustCompile(`(?m)^node1\s+Ready\s`).MatchString(out) {
+			t.Fatalf("the kindest/node cluster is not Ready: %s", out)
+		}
+		t.Log("a registry was reachable: the cluster runs kind's own node image")
+		return
+	}
+	want := "kind's node image docker.io/kindest/node:v1.34.4 cannot be pulled"
+	if !strings.Contains(r.stderr, want) || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+		t.Errorf("want one line saying %q, got:\n%s", want, r.stderr)
+	}
+	if out, _ := exec.Command("podman", "ps", "-a", "-q", "--filter", "name="+cluster).Output(); len(strings.TrimSpace(string(out))) > 0 {
+		t.Errorf("a failed pull left a container behind: %s", out)
+	}
+	if exec.Command("podman", "network", "exists", "labctl-kind-"+l.name).Run() == nil {
+		t.Error("a failed pull left the lab's network behind")
+	}
 }

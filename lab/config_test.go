@@ -101,7 +101,7 @@ func TestParseBadInput(t *testing.T) {
 		{"kind one node", "provider: {type: kind}\nnodesPerCluster: 1\n", ""},
 		{"kind nodes absent", "provider: {type: kind}\n", ""},
 		{"kind with weave", "provider: {type: kind}\nkubernetes: {cni: weave}\n", "kubernetes.cni: the kind provider's nodes come with their own pod network (bridge), not weave"},
-		{"kind with packages", "provider: {type: kind}\nkubernetes: {source: packages}\n", "kubernetes.source: the kind provider's node image is built from labctl's artifact cache"},
+		{"kind with packages (kindest/node)", "provider: {type: kind}\nkubernetes: {source: packages}\n", ""},
 		{"kind with a subnet", "provider: {type: kind, subnet: 10.89.7.0/24}\n", "provider.subnet: only the local provider takes a subnet"},
 		{"not yaml", "name: [unclosed\n", "lab.yaml: not valid YAML"},
 		{"top level list", "- a\n- b\n", "lab.yaml:1: (top level): expected a mapping of fields"},

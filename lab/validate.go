@@ -368,8 +368,7 @@ func (l *Lab) validateKind() error {
 	if l.Provider.Subnet != "" {
 		return fmt.Errorf("provider.subnet: only the local provider takes a subnet")
 	}
-	if l.Kubernetes.Source != "cache" {
-		return fmt.Errorf("kubernetes.source: the kind provider's node image is built from labctl's artifact cache (source: cache), not %s", l.Kubernetes.Source)
-	}
+	// source: cache builds labctl's own node image offline; packages pulls
+	// kind's kindest/node.
 	return nil
 }

@@ -3,6 +3,7 @@ package kind
 import (
 	"fmt"
 	"regexp"
+	"strings"
 
 	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
 
@@ -23,10 +24,11 @@ func NodeContainer(cluster string) string { return cluster + "-control-plane" }
 func NetworkName(labName string) string { return "labctl-kind-" + labName }
 
 // clusterConfig is the kind configuration of one attendee cluster: one
-// node (the control plane, untainted by kind since it is alone), our node
-// image, our pod network (baked in the image: kind's own CNI is off), the
-// API server published on a host port of loopback.
-func clusterConfig(name, image, podSubnet string) *v1alpha4.Cluster {
+// node (the control plane, untainted by kind since it is alone), the node
+// image, the API server published on a host port of loopback. labctl's own
+// image (ownImage) has the pod network baked in, so kind's own CNI is off;
+// kind's kindest/node brings kindnet, which kind installs.
+func clusterConfig(name, image, podSubnet string, ownImage bool) *v1alpha4.Cluster {
 	return &v1alpha4.Cluster{
 		TypeMeta: v1alpha4.TypeMeta{Kind: "Cluster", APIVersion: "kind.x-k8s.io/v1alpha4"},
 		Name:     name,
@@ -40,7 +42,7 @@ func clusterConfig(name, image, podSubnet string) *v1alpha4.Cluster {
 			APIServerAddress:  "127.0.0.1",
 			PodSubnet:         podSubnet,
 			ServiceSubnet:     "10.96.0.0/16",
-			DisableDefaultCNI: true,
+			DisableDefaultCNI: ownImage,
 		},
 	}
 }
@@ -68,4 +70,11 @@ func CheckVersion(v string) error {
 		return fmt.Errorf("kubernetes.version: %s: the kind provider runs 1.%d to 1.%d", v, minMinor, maxMinor)
 	}
 	return nil
+}
+
+// KindestImage is kind's own node image for a Kubernetes version (what
+// `kubernetes.source: packages` uses): kind publishes one for some patch
+// versions of each minor it supports.
+func KindestImage(version string) string {
+	return "docker.io/kindest/node:v" + strings.TrimPrefix(version, "v")
 }

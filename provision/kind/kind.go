@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -143,10 +144,11 @@ func (p *Provider) Provision(ctx context.Context, r provision.Request) error {
 	}
 	image := ""
 	if len(missing) > 0 {
-		if err := prepareHost(rt, r.Lab.Attendees, r.Out); err != nil {
+		// The image first: a node image that cannot be had changes nothing.
+		if image, err = p.nodeImage(ctx, rt, r.Lab, r.Out); err != nil {
 			return err
 		}
-		if image, err = p.nodeImage(ctx, rt, r.Lab, r.Out); err != nil {
+		if err := prepareHost(rt, r.Lab.Attendees, r.Out); err != nil {
 			return err
 		}
 		if err := ensureNetwork(ctx, rt, r.Lab.Name); err != nil {
@@ -193,7 +195,7 @@ func (p *Provider) ensureCluster(ctx context.Context, rt *Runtime, kp *cluster.P
 		fmt.Fprintf(r.Out, "    cluster %02d: creating kind cluster %s\n", c, name)
 		start := time.Now()
 		err := kp.Create(name,
-			cluster.CreateWithV1Alpha4Config(clusterConfig(name, image, r.Lab.Kubernetes.PodSubnet)),
+			cluster.CreateWithV1Alpha4Config(clusterConfig(name, image, r.Lab.Kubernetes.PodSubnet, r.Lab.Kubernetes.Source == "cache")),
 			cluster.CreateWithWaitForReady(p.ReadyTimeout),
 			cluster.CreateWithKubeconfigPath(kindKubeconfig(r.StateDir, c)),
 			cluster.CreateWithDisplayUsage(false),
@@ -267,10 +269,14 @@ func (p *Provider) Destroy(ctx context.Context, r provision.Request) error {
 	return nil
 }
 
-// nodeImage is the lab's node image: labctl's own, built from the
-// artifact cache (Kubernetes binaries and images) on top of the local
-// provider's Debian node image, once per recipe.
+// nodeImage is the lab's node image: with `source: packages`, kind's own
+// kindest/node (pulled from its registry); with `source: cache`, labctl's
+// own, built from the artifact cache (Kubernetes binaries and images) on
+// top of the local provider's Debian node image, once per recipe.
 func (p *Provider) nodeImage(ctx context.Context, rt *Runtime, l *lab.Lab, out io.Writer) (string, error) {
+	if l.Kubernetes.Source == "packages" {
+		return pullKindest(ctx, rt, l.Kubernetes.Version, out)
+	}
 	m, err := artifacts.Build(ctx, artifacts.Options{KubernetesVersion: l.Kubernetes.Version, CacheDir: l.Kubernetes.Artifacts, Log: out})
 	if err != nil {
 		return "", fmt.Errorf("kind node image: Kubernetes artifacts: %w", err)
@@ -288,6 +294,28 @@ func (p *Provider) nodeImage(ctx context.Context, rt *Runtime, l *lab.Lab, out i
 		Kubernetes: m.Recipe.Kubernetes, Pause: "registry.k8s.io/pause:" + m.Recipe.Pause,
 		PodSubnet: l.Kubernetes.PodSubnet,
 	}, out)
+}
+
+// pullKindest makes sure kind's node image for version is on this machine,
+// pulling it when it is not; the error is one line saying what to do.
+func pullKindest(ctx context.Context, rt *Runtime, version string, out io.Writer) (string, error) {
+	ref := KindestImage(version)
+	if rt.ImageExists(ctx, ref) {
+		return ref, nil
+	}
+	fmt.Fprintf(out, "    pulling kind's node image %s\n", ref)
+	pctx, cancel := context.WithTimeout(ctx, 15*time.Minute)
+	defer cancel()
+	if _, err := rt.Output(pctx, "pull", ref); err != nil {
+		return "", fmt.Errorf("kubernetes.source packages: kind's node image %s cannot be pulled (%s); kind publishes kindest/node for some patch versions only (see its release notes), and offline `kubernetes.source: cache` builds labctl's own node image", ref, lastLine(err.Error()))
+	}
+	return ref, nil
+}
+
+// lastLine is the last non-empty line of s, trimmed: a runtime's reason.
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.TrimSpace(lines[len(lines)-1])
 }
 
 // Env is what the runtime's commands need in their environment to reach

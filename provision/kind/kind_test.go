@@ -71,7 +71,11 @@ func TestNames(t *testing.T) {
 }
 
 func TestClusterConfig(t *testing.T) {
-	c := clusterConfig("labctl-demo-01", "localhost/labctl-kind-node:abc", "10.244.0.0/16")
+	// kind's own image brings kindnet: kind installs it.
+	if k := clusterConfig("labctl-demo-01", KindestImage("1.34.4"), "10.244.0.0/16", false); k.Networking.DisableDefaultCNI || k.Nodes[0].Image != "docker.io/kindest/node:v1.34.4" {
+		t.Errorf("kindest/node: networking %+v, image %s", k.Networking, k.Nodes[0].Image)
+	}
+	c := clusterConfig("labctl-demo-01", "localhost/labctl-kind-node:abc", "10.244.0.0/16", true)
 	if len(c.Nodes) != 1 || c.Nodes[0].Role != "control-plane" || c.Nodes[0].Image != "localhost/labctl-kind-node:abc" {
 		t.Errorf("nodes: %+v", c.Nodes)
 	}
