@@ -94,10 +94,12 @@ func (u *Up) coins(ctx context.Context) (Phase, error) {
 		return nil, fmt.Errorf("coins: %w", err)
 	}
 	var clusters []coinsphase.Cluster
+	index := map[string]int{}
 	for _, c := range u.State.Clusters {
 		if u.failed(c.Index) {
 			continue
 		}
+		index[fmt.Sprintf("%02d", c.Index)] = c.Index
 		cl := coinsphase.Cluster{Name: fmt.Sprintf("%02d", c.Index), // the phase says "cluster NN"
 			Kube: func(ctx context.Context) (*kube.Client, error) { return u.kube(ctx, c.Index) }}
 		for _, n := range c.Nodes {
@@ -106,56 +108,25 @@ func (u *Up) coins(ctx context.Context) (Phase, error) {
 		clusters = append(clusters, cl)
 	}
 	p, err := coinsphase.New(coinsphase.Config{Clusters: clusters, Archive: res.Archive, Mirror: res.Mirror, Deploy: u.Lab.Coins.Enabled,
-		Namespace: u.Lab.Coins.Namespace, Parallel: u.Lab.SSH.Parallel, Out: u.Out})
+		Namespace: u.Lab.Coins.Namespace, Parallel: u.Lab.SSH.Parallel, Out: u.Out,
+		Done: func(name string, err error) { u.coinsDone(index[name], err) }})
 	if err != nil {
 		return nil, err
 	}
-	return &recorded{Phase: p, name: "coins", u: u}, nil
+	return p, nil
+}
+
+// coinsDone records one cluster's DockerCoins outcome in the state.
+func (u *Up) coinsDone(c int, err error) {
+	defer u.save()
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	r := lab.PhaseResult{OK: err == nil, At: time.Now().UTC()}
+	if err != nil {
+		r.Step, r.Error = "coins", err.Error()
+	}
+	u.State.Cluster(c).SetPhase("coins", r)
 }
 
 // ErrNoSource: the DockerCoins images are built from labctl's source tree.
 var ErrNoSource = errors.New("the DockerCoins images are built from labctl's source tree; run labctl from its checkout")
-
-// recorded runs a phase that does not know the lab state and records its
-// outcome per cluster: a cluster fails when the error names one of its
-// nodes or the cluster itself.
-type recorded struct {
-	Phase
-	name string
-	u    *Up
-}
-
-// Probes passes on the wrapped phase's probes (see Prober).
-func (r *recorded) Probes() (map[string][]string, error) {
-	if p, ok := r.Phase.(Prober); ok {
-		return p.Probes()
-	}
-	return nil, nil
-}
-
-func (r *recorded) Run(ctx context.Context) error {
-	err := r.Phase.Run(ctx)
-	now := time.Now().UTC()
-	r.u.mu.Lock()
-	for i := range r.u.State.Clusters {
-		c := &r.u.State.Clusters[i]
-		if r.u.failedLocked(c.Index) {
-			continue
-		}
-		res := lab.PhaseResult{OK: true, At: now}
-		if err != nil {
-			for _, line := range strings.Split(err.Error(), "\n") {
-				if strings.Contains(line, fmt.Sprintf("%02d/node", c.Index)) || strings.Contains(line, fmt.Sprintf("cluster %02d", c.Index)) {
-					res = lab.PhaseResult{OK: false, At: now, Step: r.name, Error: strings.TrimSpace(line)}
-					break
-				}
-			}
-		}
-		c.SetPhase(r.name, res)
-	}
-	r.u.mu.Unlock()
-	if serr := r.u.save(); serr != nil && err == nil {
-		err = serr
-	}
-	return err
-}

@@ -53,6 +53,9 @@ type Config struct {
 	MinePoll time.Duration
 	// Out receives one line per node and step; nil discards them.
 	Out io.Writer
+	// Done, when set, receives each cluster's outcome as Run ends it (nil
+	// error: preloaded, and deployed when Deploy).
+	Done func(cluster string, err error)
 }
 
 // RemoteArchive is where the archive is uploaded on each node.
@@ -151,7 +154,7 @@ func (p *Phase) Run(ctx context.Context) error {
 		}
 		// Deploying is mostly waiting: it takes no slot in sem.
 		return p.deploy(ctx, c)
-	})
+	}, p.cfg.Done)
 }
 
 // DryRun implements pipeline.DryRunner: it probes (read-only) and prints
@@ -188,12 +191,13 @@ func (p *Phase) DryRun(ctx context.Context, w io.Writer) error {
 			p.logf(c.Nodes[0].Name(), "would deploy DockerCoins in namespace %s unless it is mining already", p.cfg.Namespace)
 		}
 		return err
-	})
+	}, nil)
 }
 
 // each runs fn for every cluster concurrently, sharing one bound on the
-// number of busy nodes, and joins the clusters' errors.
-func (p *Phase) each(ctx context.Context, fn func(context.Context, Cluster, chan struct{}) error) error {
+// number of busy nodes, tells done (when set) each cluster's outcome, and
+// joins the clusters' errors.
+func (p *Phase) each(ctx context.Context, fn func(context.Context, Cluster, chan struct{}) error, done func(string, error)) error {
 	sem := make(chan struct{}, p.cfg.Parallel)
 	errs := make([]error, len(p.cfg.Clusters))
 	var wg sync.WaitGroup
@@ -201,6 +205,9 @@ func (p *Phase) each(ctx context.Context, fn func(context.Context, Cluster, chan
 		wg.Go(func() {
 			if err := fn(ctx, c, sem); err != nil {
 				errs[i] = fmt.Errorf("cluster %s: %w", c.Name, err)
+			}
+			if done != nil {
+				done(c.Name, errs[i])
 			}
 		})
 	}

@@ -140,15 +140,30 @@ func TestPreloadFailures(t *testing.T) {
 	stillMissing := newNode("04/node1").answers(listImages, "")
 	stillMissing.On(`^ctr -n k8s\.io images import `, "", 0).On(`^rm -f `, "", 0)
 
+	var mu sync.Mutex
+	outcomes := map[string]error{}
 	p := newPhase(t, Config{Clusters: []Cluster{
 		{Name: "01", Nodes: []remote.Executor{good}},
 		{Name: "02", Nodes: []remote.Executor{badImport}},
 		{Name: "03", Nodes: []remote.Executor{newNode("03/node1").answers(listImages, allImages), lost}},
 		{Name: "04", Nodes: []remote.Executor{stillMissing}},
+	}, Done: func(cluster string, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		outcomes[cluster] = err
 	}})
 	err := p.Run(context.Background())
 	if err == nil {
 		t.Fatal("no error")
+	}
+	// Each cluster's outcome, told once, names only its own failure.
+	if len(outcomes) != 4 || outcomes["01"] != nil {
+		t.Errorf("outcomes: %v", outcomes)
+	}
+	for _, c := range []string{"02", "03", "04"} {
+		if e := outcomes[c]; e == nil || !strings.HasPrefix(e.Error(), "cluster "+c+": "+c+"/node") || strings.Contains(e.Error(), "\n") {
+			t.Errorf("cluster %s's outcome: %v", c, e)
+		}
 	}
 	msg := err.Error()
 	for _, want := range []string{
