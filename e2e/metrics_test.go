@@ -12,7 +12,8 @@ import (
 )
 
 // topScript runs, as the attendee on node1, `kubectl top nodes` until it
-// lists all the cluster's nodes (at most 3 minutes), then `kubectl top
+// gives figures for all the cluster's nodes (at most 3 minutes: a node
+// shows <unknown> until metrics-server has scraped it twice), then `kubectl top
 // pods` and counts metrics-server's log lines about x509. kubectl keeps the
 // API's discovery for hours: the attendee's cache from before
 // metrics-server was (re)added would hide it, so it goes first.
@@ -20,7 +21,7 @@ func topScript(nodes int) string {
 	return `su - k8s -c '
 rm -rf ~/.kube/cache
 for i in $(seq 90); do
-  out=$(kubectl top nodes --no-headers 2>&1) && [ "$(echo "$out" | grep -c "^node")" -eq ` + strconv.Itoa(nodes) + ` ] && break
+  out=$(kubectl top nodes --no-headers 2>&1) && [ "$(echo "$out" | grep -cE "^node[0-9]+ +[0-9]+m ")" -eq ` + strconv.Itoa(nodes) + ` ] && break
   sleep 2
 done
 echo "$out" | sed "s/^/top-nodes: /"
