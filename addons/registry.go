@@ -96,7 +96,8 @@ const servingCertsWait = 3 * time.Minute
 // metricsServer is `kubectl top` and the HPA's metrics. Kubelets' serving
 // certificates are verified, so kubelets get CA-signed ones and labctl
 // approves the requests that match a node, on every run (new nodes,
-// restarted kubelets); up waits until the metrics API is available.
+// restarted kubelets); up waits until the metrics API is available and
+// has figures for every node (what `kubectl top nodes` shows).
 func metricsServer() Addon {
 	return Addon{
 		Name:                "metrics-server",
@@ -108,7 +109,14 @@ func metricsServer() Addon {
 			if err := metricsserver.ServingCerts(ctx, cl, c.Index, c.Nodes, servingCertsWait, c.Logf); err != nil {
 				return err
 			}
-			return metricsserver.Available(ctx, cl, servingCertsWait)
+			if err := metricsserver.Available(ctx, cl, servingCertsWait); err != nil {
+				return err
+			}
+			var names []string
+			for _, n := range c.Nodes {
+				names = append(names, n.Name)
+			}
+			return metricsserver.EveryNode(ctx, cl, names, servingCertsWait)
 		},
 	}
 }

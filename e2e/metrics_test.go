@@ -24,6 +24,7 @@ for i in $(seq 90); do
   out=$(kubectl top nodes --no-headers 2>&1) && [ "$(echo "$out" | grep -cE "^node[0-9]+ +[0-9]+m ")" -eq ` + strconv.Itoa(nodes) + ` ] && break
   sleep 2
 done
+echo "top-tries: $i"
 echo "$out" | sed "s/^/top-nodes: /"
 kubectl top pods -n kube-system --no-headers 2>&1 | sed "s/^/top-pods: /"
 echo "x509-lines: $(kubectl -n kube-system logs deploy/metrics-server 2>&1 | grep -ci x509)"
@@ -51,9 +52,9 @@ kubectl get hpa i9ms-hpa --no-headers
 kubectl delete hpa,deployment i9ms-hpa >/dev/null
 '`
 
-// checkTop runs topScript on a cluster of nodes nodes and checks what it
-// printed.
-func checkTop(t *testing.T, l *testLab, nodes int) {
+// checkTop runs topScript on a cluster of nodes nodes, checks what it
+// printed, and returns how many times it ran kubectl top nodes.
+func checkTop(t *testing.T, l *testLab, nodes int) int {
 	t.Helper()
 	r := labctl(t, l, "", "exec", "--cluster", "1", "--node", "node1", "--timeout", "5m", "--", topScript(nodes))
 	for i := 1; i <= nodes; i++ {
@@ -68,6 +69,12 @@ func checkTop(t *testing.T, l *testLab, nodes int) {
 	if !strings.Contains(r.stdout, "x509-lines: 0") {
 		t.Errorf("metrics-server logged x509 errors:\n%s", r.stdout)
 	}
+	m := regexp.MustCompile(`top-tries: (\d+)`).FindStringSubmatch(r.stdout)
+	if m == nil {
+		t.Fatalf("topScript printed no try count:\n%s", r.stdout)
+	}
+	tries, _ := strconv.Atoi(m[1])
+	return tries
 }
 
 func write(t *testing.T, path, body string) {

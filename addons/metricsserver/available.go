@@ -3,6 +3,7 @@ package metricsserver
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -58,4 +59,49 @@ func availability(ctx context.Context, cl *kube.Client) (status, msg string, err
 		}
 	}
 	return "", "no Available condition yet", nil
+}
+
+var nodeMetrics = schema.GroupVersionResource{Group: "metrics.k8s.io", Version: "v1beta1", Resource: "nodes"}
+
+// EveryNode waits (at most wait) until the metrics API has figures for
+// every node named: until then `kubectl top nodes` shows the missing ones
+// as <unknown> (metrics-server needs two scrapes of a kubelet).
+func EveryNode(ctx context.Context, cl *kube.Client, nodes []string, wait time.Duration) error {
+	deadline := time.Now().Add(wait)
+	for {
+		missing, err := withoutMetrics(ctx, cl, nodes)
+		if err != nil {
+			return err
+		}
+		if len(missing) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s: the metrics API has no figures for %s after %s (kubectl top nodes shows <unknown>)", cl.Name, strings.Join(missing, ", "), wait)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
+// withoutMetrics are the nodes the metrics API has no figures for.
+func withoutMetrics(ctx context.Context, cl *kube.Client, nodes []string) ([]string, error) {
+	list, err := cl.Dynamic.Resource(nodeMetrics).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("%s: list node metrics: %w", cl.Name, err)
+	}
+	have := map[string]bool{}
+	for _, it := range list.Items {
+		have[it.GetName()] = true
+	}
+	var missing []string
+	for _, n := range nodes {
+		if !have[n] {
+			missing = append(missing, n)
+		}
+	}
+	return missing, nil
 }

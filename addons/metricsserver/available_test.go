@@ -38,3 +38,31 @@ func TestAvailable(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func nodeMetric(name string) *unstructured.Unstructured {
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "metrics.k8s.io/v1beta1", "kind": "NodeMetrics",
+		"metadata": map[string]any{"name": name},
+		"usage":    map[string]any{"cpu": "120m", "memory": "700Mi"},
+	}}
+}
+
+func TestEveryNode(t *testing.T) {
+	list := map[schema.GroupVersionResource]string{{Group: "metrics.k8s.io", Version: "v1beta1", Resource: "nodes"}: "NodeMetricsList"}
+	fake := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), list)
+	// The resource is "nodes" (not what the fake would guess from the kind).
+	for _, n := range []string{"node1", "node2"} {
+		if err := fake.Tracker().Create(nodeMetrics, nodeMetric(n), ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cl := &kube.Client{Name: "01/node1", Dynamic: fake}
+	if err := EveryNode(context.Background(), cl, []string{"node1", "node2"}, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	// node3 not scraped yet: kubectl top nodes would show <unknown>.
+	err := EveryNode(context.Background(), cl, []string{"node1", "node2", "node3"}, time.Millisecond)
+	if err == nil || !strings.Contains(err.Error(), "01/node1: the metrics API has no figures for node3 after 1ms") {
+		t.Fatalf("err = %v", err)
+	}
+}
