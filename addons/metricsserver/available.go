@@ -2,6 +2,7 @@ package metricsserver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -22,17 +23,26 @@ var apiServices = schema.GroupVersionResource{Group: "apiregistration.k8s.io", V
 // is available: what `kubectl top` and the HPA need. Ready pods do not
 // prove it; the aggregator's own check does.
 func Available(ctx context.Context, cl *kube.Client, wait time.Duration) error {
+	return poll(ctx, wait, func() (string, error) {
+		status, msg, err := availability(ctx, cl)
+		if err != nil || status == "True" {
+			return "", err
+		}
+		return fmt.Sprintf("%s: APIService %s not available after %s: %s", cl.Name, APIServiceName, wait, msg), nil
+	})
+}
+
+// poll calls check every 2 s until it returns no reason to go on waiting,
+// an error, or wait has passed (then the last reason is the error).
+func poll(ctx context.Context, wait time.Duration, check func() (why string, err error)) error {
 	deadline := time.Now().Add(wait)
 	for {
-		status, msg, err := availability(ctx, cl)
-		if err != nil {
+		why, err := check()
+		if err != nil || why == "" {
 			return err
 		}
-		if status == "True" {
-			return nil
-		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%s: APIService %s not available after %s: %s", cl.Name, APIServiceName, wait, msg)
+			return errors.New(why)
 		}
 		select {
 		case <-ctx.Done():
@@ -67,24 +77,13 @@ var nodeMetrics = schema.GroupVersionResource{Group: "metrics.k8s.io", Version: 
 // every node named: until then `kubectl top nodes` shows the missing ones
 // as <unknown> (metrics-server needs two scrapes of a kubelet).
 func EveryNode(ctx context.Context, cl *kube.Client, nodes []string, wait time.Duration) error {
-	deadline := time.Now().Add(wait)
-	for {
+	return poll(ctx, wait, func() (string, error) {
 		missing, err := withoutMetrics(ctx, cl, nodes)
-		if err != nil {
-			return err
+		if err != nil || len(missing) == 0 {
+			return "", err
 		}
-		if len(missing) == 0 {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s: the metrics API has no figures for %s after %s (kubectl top nodes shows <unknown>)", cl.Name, strings.Join(missing, ", "), wait)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(2 * time.Second):
-		}
-	}
+		return fmt.Sprintf("%s: the metrics API has no figures for %s after %s (kubectl top nodes shows <unknown>)", cl.Name, strings.Join(missing, ", "), wait), nil
+	})
 }
 
 // withoutMetrics are the nodes the metrics API has no figures for.
