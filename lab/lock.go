@@ -27,37 +27,19 @@ var ErrBusy = errors.New("lab is in use by another labctl")
 // another process holds it, Open waits up to wait, then refuses with ErrBusy
 // and says who holds it. purpose ("labctl up") is shown to that other process.
 func Open(dir string, wait time.Duration, purpose string) (*Store, error) {
-	if err := prepareDir(dir); err != nil {
+	if err := prepareDir(dir, false); err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(filepath.Join(dir, "logs"), 0o700); err != nil {
 		return nil, fmt.Errorf("state directory: %w", err)
 	}
 	path := filepath.Join(dir, "lock")
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := openLock(path, os.O_RDWR|os.O_CREATE)
 	if err != nil {
-		return nil, fmt.Errorf("state lock: %w", err)
+		return nil, err
 	}
-	deadline := time.Now().Add(wait)
-	for {
-		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) {
-			f.Close()
-			return nil, fmt.Errorf("state lock %s: %w", path, err)
-		}
-		if time.Now().After(deadline) {
-			holder, _ := os.ReadFile(path)
-			f.Close()
-			who := strings.TrimSpace(string(holder))
-			if who == "" {
-				who = "unknown process"
-			}
-			return nil, fmt.Errorf("%w (%s); wait for it to finish or pass --wait 10m: %s", ErrBusy, who, dir)
-		}
-		time.Sleep(100 * time.Millisecond)
+	if err := flock(f, syscall.LOCK_EX, wait, dir); err != nil {
+		return nil, err
 	}
 	info := fmt.Sprintf("pid %d, %s, since %s\n", os.Getpid(), purpose, time.Now().Format("15:04:05"))
 	if err := f.Truncate(0); err == nil {
@@ -67,18 +49,68 @@ func Open(dir string, wait time.Duration, purpose string) (*Store, error) {
 }
 
 // OpenDryRun is Open for a dry run: the store reads the state but Save
-// writes nothing, and a state directory that does not exist yet is not
-// created (the lab then has an empty state).
+// writes nothing, and nothing in the directory is created or changed (no
+// directory, no logs/, no lock file, no mode). It waits for a labctl that
+// is changing the lab, through a shared lock on an existing lock file.
 func OpenDryRun(dir string, wait time.Duration, purpose string) (*Store, error) {
-	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
-		return &Store{dir: dir, dry: true}, nil
+	if err := prepareDir(dir, true); err != nil {
+		return nil, err
 	}
-	st, err := Open(dir, wait, purpose)
+	st := &Store{dir: dir, dry: true}
+	f, err := openLock(filepath.Join(dir, "lock"), os.O_RDONLY)
+	if errors.Is(err, os.ErrNotExist) {
+		return st, nil
+	}
 	if err != nil {
 		return nil, err
 	}
-	st.dry = true
+	if err := flock(f, syscall.LOCK_SH, wait, dir); err != nil {
+		return nil, err
+	}
+	st.lock = f
 	return st, nil
+}
+
+// openLock opens the lock file, refusing anything but a regular file (a
+// FIFO would block the open, a symbolic link would lead elsewhere).
+func openLock(path string, flags int) (*os.File, error) {
+	f, err := os.OpenFile(path, flags|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0o600)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("state lock %s: %w", path, err)
+	}
+	if info, err := f.Stat(); err != nil || !info.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("state lock %s: not a regular file", path)
+	}
+	return f, nil
+}
+
+// flock takes the lock how (LOCK_EX or LOCK_SH), waiting up to wait.
+func flock(f *os.File, how int, wait time.Duration, dir string) error {
+	deadline := time.Now().Add(wait)
+	for {
+		err := syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) {
+			f.Close()
+			return fmt.Errorf("state lock %s: %w", f.Name(), err)
+		}
+		if time.Now().After(deadline) {
+			holder, _ := ReadSmallFile(f.Name(), 4096)
+			f.Close()
+			who := strings.TrimSpace(string(holder))
+			if who == "" {
+				who = "unknown process"
+			}
+			return fmt.Errorf("%w (%s); wait for it to finish or pass --wait 10m: %s", ErrBusy, who, dir)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // Dir is the state directory.
@@ -92,8 +124,33 @@ func (st *Store) Close() error {
 	if st.lock == nil {
 		return nil
 	}
-	_ = st.lock.Truncate(0)
+	if !st.dry {
+		_ = st.lock.Truncate(0)
+	}
 	err := st.lock.Close() // closing the descriptor releases the flock
 	st.lock = nil
 	return err
+}
+
+// Forget removes everything the lab's state directory holds but its lock
+// and marker: the state, baselines, logs, keys and the provider's files,
+// once the lab's machines are gone. A later lab of the same name starts
+// from nothing (no old baseline, no old key).
+func (st *Store) Forget() error {
+	if st.dry {
+		return nil
+	}
+	entries, err := os.ReadDir(st.dir)
+	if err != nil {
+		return fmt.Errorf("state directory: %w", err)
+	}
+	for _, e := range entries {
+		if e.Name() == "lock" || e.Name() == markerFile {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(st.dir, e.Name())); err != nil {
+			return fmt.Errorf("state directory: %w", err)
+		}
+	}
+	return nil
 }

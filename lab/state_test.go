@@ -19,7 +19,7 @@ func sampleState(pw string) *State {
 }
 
 func TestSaveLoadRoundTripAndMode(t *testing.T) {
-	dir := t.TempDir()
+	dir := filepath.Join(t.TempDir(), "state")
 	st, err := Open(dir, 0, "test")
 	if err != nil {
 		t.Fatal(err)
@@ -218,11 +218,15 @@ func TestOpenRefusesADirectoryThatIsNotLabctls(t *testing.T) {
 		{"with other files", mk("home", 0o755, ".bashrc"), "it holds files that are not labctl's"},
 		{"private with other files", mk("ssh", 0o700, "id_ed25519"), "it holds files that are not labctl's"},
 		{"empty", mk("empty", 0o755), ""},
+		{"empty but writable by others", mk("ww", 0o777), "others can write to it (mode 0777)"},
 		{"labctl's own", mk("own", 0o750, "state.json", "lock"), ""},
+		{"a lock is not enough (/var, /run)", mk("var", 0o755, "lock", "log"), "it holds files that are not labctl's"},
+		{"a state.json that is not private", withFile(t, mk("pub", 0o700), "state.json", 0o644), "it holds files that are not labctl's"},
+		{"a symbolic link", symlink(t, base, "link", mk("target", 0o700)), "it is a symbolic link"},
 		{"new", filepath.Join(base, "new", "state"), ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			before, _ := os.Stat(c.dir)
+			before, _ := os.Lstat(c.dir)
 			st, err := Open(c.dir, 0, "test")
 			if c.want == "" {
 				if err != nil {
@@ -230,8 +234,12 @@ func TestOpenRefusesADirectoryThatIsNotLabctls(t *testing.T) {
 				}
 				st.Close()
 				info, _ := os.Stat(c.dir)
-				if info.Mode().Perm() != 0o700 {
-					t.Fatalf("mode %o, want 0700", info.Mode().Perm())
+				want := os.FileMode(0o700) // made by labctl
+				if before != nil {
+					want = before.Mode().Perm() // never changed
+				}
+				if info.Mode().Perm() != want {
+					t.Fatalf("mode %o, want %o", info.Mode().Perm(), want)
 				}
 				return
 			}
@@ -241,13 +249,98 @@ func TestOpenRefusesADirectoryThatIsNotLabctls(t *testing.T) {
 			if err == nil || !errors.Is(err, ErrStateDir) || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
 				t.Fatalf("got %v, want ErrStateDir with %q", err, c.want)
 			}
-			after, _ := os.Stat(c.dir)
+			after, _ := os.Lstat(c.dir)
 			if after.Mode() != before.Mode() {
 				t.Fatalf("mode changed from %v to %v", before.Mode(), after.Mode())
 			}
-			if _, err := os.Stat(filepath.Join(c.dir, "lock")); !os.IsNotExist(err) {
-				t.Fatal("a refused directory got a lock file")
+			if data, err := os.ReadFile(filepath.Join(c.dir, "lock")); err == nil && string(data) != "x" {
+				t.Fatalf("a refused directory's lock file was written: %q", data)
+			} else if err != nil && !os.IsNotExist(err) {
+				t.Fatal(err)
+			}
+			if _, err := os.Stat(filepath.Join(c.dir, "logs")); !os.IsNotExist(err) {
+				t.Fatal("a refused directory got logs/")
 			}
 		})
+	}
+}
+
+func symlink(t *testing.T, base, name, target string) string {
+	t.Helper()
+	p := filepath.Join(base, name)
+	if err := os.Symlink(target, p); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func withFile(t *testing.T, dir, name string, mode os.FileMode) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte("{}"), mode); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(p, mode)
+	return dir
+}
+
+// A dry run changes nothing in the state directory: no directory, no
+// logs/, no lock file, no lock content, no mode.
+func TestDryRunWritesNothing(t *testing.T) {
+	base := t.TempDir()
+	missing := filepath.Join(base, "missing")
+	st, err := OpenDryRun(missing, 0, "dry")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if _, err := os.Stat(missing); !os.IsNotExist(err) {
+		t.Fatal("a dry run created the state directory")
+	}
+	own, err := Open(filepath.Join(base, "own"), 0, "up")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := own.Save(&State{Lab: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	own.Close()
+	os.RemoveAll(filepath.Join(base, "own", "logs"))
+	os.WriteFile(filepath.Join(base, "own", "lock"), []byte("holder"), 0o600)
+	os.Chmod(filepath.Join(base, "own"), 0o750)
+	dry, err := OpenDryRun(filepath.Join(base, "own"), 0, "dry")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := dry.Save(&State{Lab: "changed"}); err != nil {
+		t.Fatal(err)
+	}
+	dry.Close()
+	if data, _ := os.ReadFile(filepath.Join(base, "own", "lock")); string(data) != "holder" {
+		t.Fatalf("a dry run wrote the lock file: %q", data)
+	}
+	if _, err := os.Stat(filepath.Join(base, "own", "logs")); !os.IsNotExist(err) {
+		t.Fatal("a dry run made logs/")
+	}
+	if info, _ := os.Stat(filepath.Join(base, "own")); info.Mode().Perm() != 0o750 {
+		t.Fatalf("a dry run changed the mode to %o", info.Mode().Perm())
+	}
+	if s, _ := ReadState(filepath.Join(base, "own")); s.Lab != "a" {
+		t.Fatalf("a dry run saved the state: %+v", s)
+	}
+}
+
+// A state directory holding another lab's state is refused, naming both.
+func TestCheckLab(t *testing.T) {
+	s := &State{Lab: "lab-b"}
+	err := s.CheckLab("/x", "lab-a")
+	if err == nil || !errors.Is(err, ErrStateDir) || !strings.Contains(err.Error(), `lab "lab-b", not of "lab-a"`) {
+		t.Fatalf("got %v", err)
+	}
+	if err := s.CheckLab("/x", "lab-b"); err != nil {
+		t.Fatal(err)
+	}
+	if err := (&State{}).CheckLab("/x", "new"); err != nil {
+		t.Fatal(err)
 	}
 }

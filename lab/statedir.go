@@ -11,27 +11,42 @@ import (
 // ErrStateDir marks a state directory labctl will not use.
 var ErrStateDir = errors.New("not usable as a state directory")
 
-// labctlFiles are what a directory holds once labctl has used it.
-var labctlFiles = []string{stateFile, "lock"}
+// markerFile is written when labctl creates a state directory, so a
+// directory it made is known as its own before state.json exists.
+const markerFile = ".labctl-state"
 
 // prepareDir makes dir the lab's state directory, private to its owner
 // (mode 0700): the state holds passwords and keys. A new directory is
-// created. An existing one is taken only if it is this user's and either
-// empty or already labctl's; anything else (a shared directory like /tmp,
-// a home directory) is refused rather than having its mode changed.
-func prepareDir(dir string) error {
-	info, err := os.Stat(dir)
+// created (0700) and marked. An existing one is taken only if it is this
+// user's, not writable by others, and either empty or already labctl's:
+// its state.json (or the marker labctl writes when it creates the
+// directory) is a regular file of this user's, mode 0600. A file merely
+// named like one of labctl's (a "lock" in /var or /run) is not enough.
+// labctl never changes the mode of a directory it did not create. With
+// check set (a dry run) nothing is created.
+func prepareDir(dir string, check bool) error {
+	info, err := os.Lstat(dir)
 	if errors.Is(err, os.ErrNotExist) {
+		if check {
+			return nil
+		}
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return fmt.Errorf("state directory: %w", err)
 		}
-		return private(dir)
+		// MkdirAll's mode passes through the umask.
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return fmt.Errorf("state directory: %w", err)
+		}
+		return WriteFileAtomic(filepath.Join(dir, markerFile), []byte("labctl state directory\n"), 0o600)
 	}
 	if err != nil {
 		return fmt.Errorf("state directory: %w", err)
 	}
 	refuse := func(format string, a ...any) error {
 		return &stateDirError{dir: dir, why: fmt.Sprintf(format, a...)}
+	}
+	if info.Mode()&os.ModeSymlink != 0 {
+		return refuse("it is a symbolic link")
 	}
 	if !info.IsDir() {
 		return refuse("not a directory")
@@ -40,8 +55,12 @@ func prepareDir(dir string) error {
 		if int(st.Uid) != os.Geteuid() {
 			return refuse("it belongs to uid %d", st.Uid)
 		}
-		if mode := st.Mode & 0o7777; mode&0o1000 != 0 {
+		mode := st.Mode & 0o7777
+		if mode&0o1000 != 0 {
 			return refuse("it is shared (mode %04o)", mode)
+		}
+		if mode&0o022 != 0 {
+			return refuse("others can write to it (mode %04o)", mode)
 		}
 	}
 	entries, err := os.ReadDir(dir)
@@ -51,26 +70,31 @@ func prepareDir(dir string) error {
 	if len(entries) > 0 && !labctls(dir) {
 		return refuse("it holds files that are not labctl's")
 	}
-	return private(dir)
-}
-
-func private(dir string) error {
-	// MkdirAll's mode passes through the umask, and an empty directory
-	// made for the state may be 0755.
-	if err := os.Chmod(dir, 0o700); err != nil {
-		return fmt.Errorf("state directory: %w", err)
+	if len(entries) == 0 && !check {
+		// An empty directory of this user's becomes labctl's.
+		return WriteFileAtomic(filepath.Join(dir, markerFile), []byte("labctl state directory\n"), 0o600)
 	}
 	return nil
 }
 
-// labctls says whether labctl has used dir as a state directory.
+// labctls says whether labctl has used dir as a state directory: its
+// state.json or its marker is a regular file of this user's, mode 0600.
 func labctls(dir string) bool {
-	for _, f := range labctlFiles {
-		if _, err := os.Lstat(filepath.Join(dir, f)); err == nil {
+	for _, f := range []string{stateFile, markerFile} {
+		if ownPrivateFile(filepath.Join(dir, f)) {
 			return true
 		}
 	}
 	return false
+}
+
+func ownPrivateFile(path string) bool {
+	info, err := os.Lstat(path)
+	if err != nil || !info.Mode().IsRegular() || info.Mode().Perm() != 0o600 {
+		return false
+	}
+	st, ok := info.Sys().(*syscall.Stat_t)
+	return ok && int(st.Uid) == os.Geteuid()
 }
 
 // stateDirError says why a directory is not used; it is ErrStateDir.
@@ -81,3 +105,13 @@ func (e *stateDirError) Error() string {
 }
 
 func (e *stateDirError) Is(target error) bool { return target == ErrStateDir }
+
+// CheckLab refuses a state that belongs to another lab: a state directory
+// named by --state-dir (or shared by mistake) must be this lab's, or
+// destroy with lab A's file would delete lab B's machines and state.
+func (s *State) CheckLab(dir, name string) error {
+	if s.Lab == "" || s.Lab == name {
+		return nil
+	}
+	return &stateDirError{dir: dir, why: fmt.Sprintf("it holds the state of lab %q, not of %q (the lab file's name)", s.Lab, name)}
+}

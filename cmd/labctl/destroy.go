@@ -4,13 +4,13 @@ import (
 	"bufio"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
 	"github.com/labctl/labctl/provision"
+	"github.com/labctl/labctl/reset"
 )
 
 func newDestroyCmd(a *app) *cobra.Command {
@@ -26,6 +26,11 @@ func newDestroyCmd(a *app) *cobra.Command {
 				return err
 			}
 			defer store.Close()
+			for _, n := range clusters {
+				if s.Cluster(n) == nil {
+					return badInput("--cluster: lab %s has no cluster %d", l.Name, n)
+				}
+			}
 			what := fmt.Sprintf("every cluster of lab %s (%d)", l.Name, len(s.Clusters))
 			if len(clusters) > 0 {
 				what = fmt.Sprintf("clusters %v of lab %s", clusters, l.Name)
@@ -61,11 +66,17 @@ func newDestroyCmd(a *app) *cobra.Command {
 					}
 				}
 				s.Clusters = kept
+				for _, n := range clusters {
+					if err := os.Remove(reset.Path(store.Dir(), n)); err != nil && !os.IsNotExist(err) {
+						return err
+					}
+				}
 				a.printf("removed %s\n", what)
 				return store.Save(s)
 			}
-			// The whole lab is gone: so are its passwords and host keys.
-			if err := os.Remove(filepath.Join(store.Dir(), "state.json")); err != nil && !os.IsNotExist(err) {
+			// The whole lab is gone: so are its passwords, host keys,
+			// baselines, logs and SSH key.
+			if err := store.Forget(); err != nil {
 				return err
 			}
 			a.printf("removed %s\n", what)

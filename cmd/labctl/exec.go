@@ -25,6 +25,9 @@ func newExecCmd(a *app) *cobra.Command {
 		Short: "Run a command on nodes in parallel, output prefixed by cluster and node",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkDuration("--timeout", timeout, 24*time.Hour); err != nil {
+				return err
+			}
 			l, s, err := a.readState()
 			if err != nil {
 				return err

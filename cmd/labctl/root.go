@@ -34,6 +34,9 @@ func newRootCmd() *cobra.Command {
 		Short:         "Get a Kubernetes class ready: clusters, nodes, sample app, access cards",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		PersistentPreRunE: func(*cobra.Command, []string) error {
+			return checkDuration("--wait", a.wait, 24*time.Hour)
+		},
 	}
 	pf := root.PersistentFlags()
 	pf.StringVarP(&a.file, "file", "f", envOr("LABCTL_FILE", "lab.yaml"), "lab file")
@@ -107,6 +110,11 @@ func (a *app) openStore(l *lab.Lab, purpose string, open func(string, time.Durat
 		return nil, nil, nil, err
 	}
 	s, err := st.Load()
+	if err == nil {
+		if err = s.CheckLab(dir, l.Name); err != nil {
+			err = usageError{err}
+		}
+	}
 	if err != nil {
 		st.Close()
 		return nil, nil, nil, err
@@ -129,7 +137,22 @@ func (a *app) readState() (*lab.Lab, *lab.State, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := s.CheckLab(dir, l.Name); err != nil {
+		return nil, nil, usageError{err}
+	}
 	return l, s, nil
+}
+
+// checkDuration refuses a negative duration flag, or one above max (an
+// hour typed as 1000000h is a typo, not a plan).
+func checkDuration(flag string, d, max time.Duration) error {
+	if d < 0 {
+		return badInput("%s %s: must not be negative", flag, d)
+	}
+	if d > max {
+		return badInput("%s %s: at most %s", flag, d, max)
+	}
+	return nil
 }
 
 func envOr(name, def string) string {

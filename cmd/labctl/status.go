@@ -34,8 +34,14 @@ for scripts, without secrets. --watch redraws every --interval until Ctrl-C.`,
 			if timeout <= 0 {
 				return badInput("--timeout: must be positive")
 			}
+			if err := checkDuration("--timeout", timeout, 10*time.Minute); err != nil {
+				return err
+			}
 			if interval < time.Second {
 				return badInput("--interval: must be at least 1s")
+			}
+			if err := checkDuration("--interval", interval, time.Hour); err != nil {
+				return err
 			}
 			l, s, err := a.readState()
 			if err != nil {

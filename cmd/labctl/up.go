@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -55,6 +56,9 @@ func newUpCmd(a *app) *cobra.Command {
 					return usageError{err}
 				}
 			}
+			if w := privilegedNodes(l); w != "" {
+				fmt.Fprintln(a.errOut, w)
+			}
 			wd, _ := os.Getwd()
 			u := &pipeline.Up{
 				Lab: l, State: s, Store: store, Provider: prov, Out: a.out,
@@ -69,4 +73,16 @@ func newUpCmd(a *app) *cobra.Command {
 	cmd.Flags().StringVar(&only, "only", "", "run one phase: "+strings.Join(pipeline.Phases, ", "))
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the plan, change nothing")
 	return cmd
+}
+
+// privilegedNodes warns when a lab of several attendees runs its nodes as
+// privileged containers on this machine: an attendee's sudo on a node is
+// root here, and reaches the other attendees' nodes and the instructor's
+// files. Fine for rehearsals and CI; not for a class of strangers.
+func privilegedNodes(l *lab.Lab) string {
+	if !(l.LocalNodes() || l.Provider.Type == "kind") || l.Attendees < 2 {
+		return ""
+	}
+	return fmt.Sprintf("warning: %d attendees share this machine: %s nodes are privileged containers, so an attendee with sudo on a node is root on this machine (and on every other attendee's nodes); use them for rehearsals and CI, and VMs (provider pulumi/aws, inventory) for a class of strangers",
+		l.Attendees, l.Provider.Type)
 }

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/labctl/labctl/lab"
+)
+
+// writeLab writes a lab file and a state directory holding a saved state
+// of lab stateLab with n clusters, as `labctl up` would have left it.
+func writeLab(t *testing.T, name, stateLab string, n int) (file, state string) {
+	t.Helper()
+	dir := t.TempDir()
+	file = filepath.Join(dir, "lab.yaml")
+	os.WriteFile(file, []byte("name: "+name+"\n"), 0o644)
+	state = filepath.Join(dir, "state")
+	st, err := lab.Open(state, 0, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &lab.State{Lab: stateLab, Provider: lab.ProviderState{Type: "inventory"}}
+	for i := 1; i <= n; i++ {
+		s.Clusters = append(s.Clusters, lab.Cluster{Index: i})
+	}
+	if err := st.Save(s); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	return file, state
+}
+
+func oneLine(t *testing.T, out string, code int, want string) {
+	t.Helper()
+	if code != exitBadInput || !strings.Contains(out, want) || strings.Contains(strings.TrimSpace(out), "\n") {
+		t.Fatalf("want one line with %q, exit 2; got %d %q", want, code, out)
+	}
+}
+
+// Durations that are negative or absurd are refused before anything runs.
+func TestDurationFlags(t *testing.T) {
+	file, state := writeLab(t, "guards", "guards", 1)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--wait", "-5s", "status"}, "--wait -5s: must not be negative"},
+		{[]string{"--wait", "1000000h", "status"}, "--wait 1000000h0m0s: at most 24h0m0s"},
+		{[]string{"exec", "--timeout", "-1s", "--", "true"}, "--timeout -1s: must not be negative"},
+		{[]string{"exec", "--timeout", "1000000h", "--", "true"}, "--timeout 1000000h0m0s: at most 24h0m0s"},
+		{[]string{"status", "--timeout", "1000000h"}, "--timeout 1000000h0m0s: at most 10m0s"},
+		{[]string{"status", "--interval", "1000000h", "--watch"}, "--interval 1000000h0m0s: at most 1h0m0s"},
+	} {
+		out, code := runCLI(t, append([]string{"-f", file, "--state-dir", state}, c.args...)...)
+		oneLine(t, out, code, c.want)
+	}
+}
+
+// destroy --cluster of a cluster the lab does not have is bad input, and
+// nothing is removed.
+func TestDestroyUnknownCluster(t *testing.T) {
+	file, state := writeLab(t, "guards", "guards", 1)
+	out, code := runCLI(t, "-f", file, "--state-dir", state, "destroy", "--cluster", "9", "--yes")
+	oneLine(t, out, code, "--cluster: lab guards has no cluster 9")
+	if s, err := lab.ReadState(state); err != nil || len(s.Clusters) != 1 {
+		t.Fatalf("state changed: %+v %v", s, err)
+	}
+}
+
+// A state directory of another lab is refused by every command: destroy
+// with lab A's file and lab B's state once deleted B's state.
+func TestStateOfAnotherLab(t *testing.T) {
+	file, state := writeLab(t, "lab-a", "lab-b", 1)
+	before, _ := os.ReadFile(filepath.Join(state, "state.json"))
+	for _, args := range [][]string{{"destroy", "--yes"}, {"status"}, {"up", "--dry-run"}, {"cards"}} {
+		out, code := runCLI(t, append([]string{"-f", file, "--state-dir", state}, args...)...)
+		oneLine(t, out, code, `it holds the state of lab "lab-b", not of "lab-a"`)
+	}
+	after, _ := os.ReadFile(filepath.Join(state, "state.json"))
+	if string(before) != string(after) {
+		t.Fatal("lab-b's state changed")
+	}
+}
+
+// destroy of the whole lab leaves no baseline, log or key behind: a later
+// lab of the same name must not reuse an old baseline.
+func TestDestroyForgetsEverything(t *testing.T) {
+	file, state := writeLab(t, "guards", "guards", 0)
+	for _, p := range []string{"baseline/cluster-01.json", "logs/01-node1.log", "ssh/id_ed25519"} {
+		os.MkdirAll(filepath.Join(state, filepath.Dir(p)), 0o700)
+		os.WriteFile(filepath.Join(state, p), []byte("old"), 0o600)
+	}
+	os.WriteFile(file, []byte("name: guards\nprovider: {type: inventory, clusters: [[{address: 127.0.0.1}]]}\n"), 0o644)
+	out, code := runCLI(t, "-f", file, "--state-dir", state, "destroy", "--yes")
+	if code != 0 {
+		t.Fatalf("destroy: exit %d: %s", code, out)
+	}
+	entries, _ := os.ReadDir(state)
+	var left []string
+	for _, e := range entries {
+		left = append(left, e.Name())
+	}
+	if strings.Join(left, ",") != ".labctl-state,lock" {
+		t.Fatalf("destroy left %v", left)
+	}
+}
+
+func TestPrivilegedNodesWarning(t *testing.T) {
+	for _, c := range []struct {
+		body string
+		warn bool
+	}{
+		{"attendees: 2\n", true},
+		{"attendees: 1\n", false},
+		{"attendees: 3\nprovider: {type: kind}\nnodesPerCluster: 1\n", true},
+		{"attendees: 3\nprovider: {type: inventory, clusters: [[{address: 10.0.0.1}], [{address: 10.0.0.2}], [{address: 10.0.0.3}]]}\n", false},
+	} {
+		l, err := lab.Parse("lab.yaml", []byte("name: w\n"+c.body))
+		if err != nil {
+			t.Fatalf("%s: %v", c.body, err)
+		}
+		w := privilegedNodes(l)
+		if (w != "") != c.warn || (c.warn && !strings.Contains(w, "root on this machine")) {
+			t.Fatalf("%q: warning %q", c.body, w)
+		}
+	}
+}
