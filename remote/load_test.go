@@ -75,9 +75,9 @@ func TestUnreachableNamesWhatFailed(t *testing.T) {
 	const budget = 2 * time.Second
 	cases := []struct {
 		name, stage, says string
-		host             remote.Host
-		signers          bool // a key the server does not know
-		least            time.Duration
+		host              remote.Host
+		signers           bool // a key the server does not know
+		least             time.Duration
 	}{
 		{"refused", remote.StageTCP, "connection refused", remote.Host{Name: "01/node1", Address: "127.0.0.1", Port: refused}, false, budget - time.Second},
 		{"stalled handshake", remote.StageHandshake, "timeout", remote.Host{Name: "01/node2", Address: "127.0.0.1", Port: silent}, false, budget - time.Second},
