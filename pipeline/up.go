@@ -119,7 +119,7 @@ func (u *Up) Run(ctx context.Context) error {
 	// kind prepares its node and runs kubeadm itself, in provision.
 	kind := u.Lab.Provider.Type == "kind"
 	if !u.DryRun && (!want("nodeprep") || kind) && len(u.Phases) == 0 {
-		todo = append(todo, &provision.ReachPhase{State: u.State, Exec: exec, Parallel: u.Lab.SSH.Parallel, Out: u.Out, Save: u.save})
+		todo = append(todo, &provision.ReachPhase{State: u.State, Exec: exec, Parallel: u.Lab.SSH.Parallel, Timeout: u.eng.Budget() + time.Minute, Out: u.Out, Save: u.save})
 	}
 	if kind && (want("nodeprep") || want("kubeadm")) {
 		fmt.Fprintln(u.Out, "==> nodeprep, kubeadm (done by kind in provision)")
