@@ -43,6 +43,7 @@ func main() {
 type row struct {
 	cond, what       string
 	wall, cpu        time.Duration
+	serversCPU       time.Duration // the sshd farm's, during the command
 	rssMB            float64
 	failed           int // hosts reported failed or unreachable
 	note, loadBefore string
@@ -52,6 +53,7 @@ type bench struct {
 	bin, labFile, hostsFile, key string
 	hosts                        int
 	env                          []string
+	farm                         *testenv.Farm
 	rows                         []row
 }
 
@@ -75,6 +77,7 @@ func run(clusters, nodes, rounds, load, port int, out string) error {
 		return err
 	}
 	defer farm.Stop()
+	b.farm = farm
 	if o, err := exec.Command("go", "build", "-o", b.bin, "./cmd/labctl").CombinedOutput(); err != nil {
 		return fmt.Errorf("go build: %v: %s", err, o)
 	}
@@ -104,7 +107,7 @@ func run(clusters, nodes, rounds, load, port int, out string) error {
 		b.env = append(os.Environ(), "SSH_AUTH_SOCK=", "LABCTL_STATE_DIR="+filepath.Join(dir, fmt.Sprintf("state%d", i)))
 		if i > 0 {
 			stop := testenv.CPULoad(load, 15*time.Minute) // stops by itself
-			time.Sleep(20 * time.Second)                   // let the load average climb
+			time.Sleep(20 * time.Second)                  // let the load average climb
 			err = b.measure(cond, rounds)
 			stop()
 		} else {
@@ -176,7 +179,7 @@ func (b *bench) measure(cond string, rounds int) error {
 
 func (b *bench) add(cond, what string, r row) {
 	r.cond, r.what = cond, what
-	fmt.Printf("%-32s %-28s %8s  cpu %7s  rss %4.0f MB  failed %d  %s  (load %s)\n", cond, what, r.wall.Round(time.Millisecond), r.cpu.Round(time.Millisecond), r.rssMB, r.failed, r.note, r.loadBefore)
+	fmt.Printf("%-32s %-28s %8s  sshd cpu %7s  cpu %7s  rss %4.0f MB  failed %d  %s  (load %s)\n", cond, what, r.wall.Round(time.Millisecond), r.serversCPU, r.cpu.Round(time.Millisecond), r.rssMB, r.failed, r.note, r.loadBefore)
 	b.rows = append(b.rows, r)
 }
 
@@ -185,9 +188,11 @@ func (b *bench) time(argv []string) (row, string, error) {
 	r := row{loadBefore: testenv.LoadAverage()}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = b.env
-	start := time.Now()
+	start, cpu0 := time.Now(), b.farm.CPU()
 	o, err := cmd.CombinedOutput()
 	r.wall = time.Since(start)
+	time.Sleep(500 * time.Millisecond) // the servers reap the connections just closed
+	r.serversCPU = b.farm.CPU() - cpu0
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		r.rssMB = float64(ru.Maxrss) / 1024
 		r.cpu = time.Duration(syscall.TimevalToNsec(ru.Utime) + syscall.TimevalToNsec(ru.Stime))
@@ -213,9 +218,9 @@ func (b *bench) write(path string, clusters, nodes, rounds, load int) error {
 	fmt.Fprintf(&s, "address (%d per sshd process), each command a fresh process (cold connections).\n", testenv.AddrsPerSSHD)
 	fmt.Fprintf(&s, "exec and parallel-ssh: median of %d runs each, alternating. Loaded: %d goroutines spinning on their own\n", rounds, load)
 	fmt.Fprintf(&s, "threads in the bench process (testenv.CPULoad, stops by itself). Reproduce:\n`go run ./bench/scale -clusters %d -nodes %d -rounds %d -load %d`\n\n", clusters, nodes, rounds, load)
-	fmt.Fprintf(&s, "| condition | command | wall | labctl CPU | max RSS | hosts failed | load avg before | note |\n|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(&s, "| condition | command | wall | client CPU | servers' CPU (sshd, shells) | max RSS | hosts failed | load avg before | note |\n|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range b.rows {
-		fmt.Fprintf(&s, "| %s | %s | %s | %s | %.0f MB | %d | %s | %s |\n", r.cond, r.what, r.wall.Round(time.Millisecond), r.cpu.Round(time.Millisecond), r.rssMB, r.failed, r.loadBefore, r.note)
+		fmt.Fprintf(&s, "| %s | %s | %s | %s | %s | %.0f MB | %d | %s | %s |\n", r.cond, r.what, r.wall.Round(time.Millisecond), r.cpu.Round(time.Millisecond), r.serversCPU, r.rssMB, r.failed, r.loadBefore, r.note)
 	}
 	s.WriteString("\n| condition | parallel-ssh -p 100 / labctl exec |\n|---|---|\n")
 	for i := range b.rows {

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -183,4 +184,30 @@ func sshdSetup(dir, authorizedKey, maxStartups string) ([]string, func([]string)
 		}
 	}
 	return args, wrap, fl[0] + " " + fl[1], nil
+}
+
+// CPU is the processor time the servers used so far, with the connections
+// and commands they served and reaped (from /proc: user, system, and the
+// same for reaped children).
+func (f *Farm) CPU() time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var ticks int64
+	for _, c := range f.procs {
+		if c == nil || c.Process == nil {
+			continue
+		}
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", c.Process.Pid))
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		fl := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		// after "(comm)": state is field 3 of stat, utime 14 .. cstime 17
+		for _, v := range fl[11:15] {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			ticks += n
+		}
+	}
+	return time.Duration(ticks) * time.Second / 100 // USER_HZ
 }
