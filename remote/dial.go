@@ -168,6 +168,7 @@ func (e *Engine) dialRetry(ctx context.Context, h Host) (*ssh.Client, *ssh.Sessi
 		}
 		if start.IsZero() {
 			start = time.Now()
+			startTurn(ctx)
 		}
 		t := max(min(timeout, budget-time.Since(start)), time.Millisecond)
 		c, err := e.dialOnce(ctx, h, t)

@@ -176,3 +176,40 @@ func silentListener(t *testing.T) int {
 	}()
 	return ln.Addr().(*net.TCPAddr).Port
 }
+
+// A command's timeout from its turn does not run while the host waits
+// for a handshake slot behind another host.
+func TestTimeoutFromTurn(t *testing.T) {
+	r := newRig(t)
+	slow := testenv.StartSSHServer(t, "127.0.0.1:0", r.key.PublicKey())
+	slow.DelayHandshakes(1, 3*time.Second)
+	e := r.engine(t, func(c *remote.Config) { c.Handshakes = 1; c.DialTimeout = 5 * time.Second; c.RetryWindow = 10 * time.Second })
+	first := make(chan error, 1)
+	go func() {
+		_, err := e.Host(hostOf(slow, slow.HostKey)).Run(context.Background(), remote.Command{Line: "true"})
+		first <- err
+	}()
+	for slow.Conns.Load() == 0 { // the slow host holds the only slot
+		time.Sleep(10 * time.Millisecond)
+	}
+	ctx, cancel := remote.TimeoutFromTurn(context.Background(), 2*time.Second, 20*time.Second)
+	defer cancel()
+	h := hostOf(r.srv, r.srv.HostKey)
+	h.Name = "02/node1"
+	start := time.Now()
+	if _, err := e.Host(h).Run(ctx, remote.Command{Line: "true"}); err != nil {
+		t.Fatalf("a host waiting its turn timed out: %v", err)
+	}
+	if took := time.Since(start); took < 2500*time.Millisecond {
+		t.Fatalf("the second host did not wait for the slot (%s): the test proves nothing", took)
+	}
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	// Once its turn came, the timeout runs.
+	ctx2, cancel2 := remote.TimeoutFromTurn(context.Background(), 300*time.Millisecond, 10*time.Second)
+	defer cancel2()
+	if _, err := e.Host(h).Run(ctx2, remote.Command{Line: "sleep 5"}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("want the turn's timeout, got %v", err)
+	}
+}

@@ -91,6 +91,7 @@ func (e *Engine) open(ctx context.Context, h Host) (*client, *ssh.Session, error
 	}
 	if c, ok := e.clients[h.Addr()]; ok {
 		e.mu.Unlock()
+		startTurn(ctx)
 		return c, nil, nil
 	}
 	e.mu.Unlock()
