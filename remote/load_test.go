@@ -183,7 +183,11 @@ func TestTimeoutFromTurn(t *testing.T) {
 	r := newRig(t)
 	slow := testenv.StartSSHServer(t, "127.0.0.1:0", r.key.PublicKey())
 	slow.DelayHandshakes(1, 3*time.Second)
-	e := r.engine(t, func(c *remote.Config) { c.Handshakes = 1; c.DialTimeout = 5 * time.Second; c.RetryWindow = 10 * time.Second })
+	e := r.engine(t, func(c *remote.Config) {
+		c.Handshakes = 1
+		c.DialTimeout = 5 * time.Second
+		c.RetryWindow = 10 * time.Second
+	})
 	first := make(chan error, 1)
 	go func() {
 		_, err := e.Host(hostOf(slow, slow.HostKey)).Run(context.Background(), remote.Command{Line: "true"})
