@@ -32,7 +32,9 @@ func main() {
 	load := flag.Int("load", 4, "spinning threads for the loaded half (0: unloaded only)")
 	port := flag.Int("port", 2322, "port of every sshd")
 	out := flag.String("out", "bench/results/scale.md", "results file")
+	only := flag.String("only", "", "measure only these (comma-separated: exec, status, cards); the first up always runs")
 	flag.Parse()
+	measured = func(what string) bool { return *only == "" || strings.Contains(","+*only+",", ","+what+",") }
 	if err := run(*clusters, *nodes, *rounds, *load, *port, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "scale:", err)
 		os.Exit(1)
@@ -120,6 +122,9 @@ func run(clusters, nodes, rounds, load, port int, out string) error {
 	return b.write(out, clusters, nodes, rounds, load)
 }
 
+// measured says whether a command is measured in this run.
+var measured = func(string) bool { return true }
+
 var reachable = regexp.MustCompile(`(\d+) of (\d+) nodes reachable`)
 var answered = regexp.MustCompile(`(\d+) of (\d+) nodes answered\n\s+done in (\S+)`)
 var execSummary = regexp.MustCompile(`---- (\d+) ok, (\d+) failed`)
@@ -128,7 +133,11 @@ func (b *bench) measure(cond string, rounds int) error {
 	labctl := func(args ...string) []string { return append([]string{b.bin, "-f", b.labFile}, args...) }
 	// A first up records the nodes and pins their keys; the second finds
 	// nothing to do but its probe round (the SSH part of a no-op up).
-	for _, what := range []string{"up --only provision (first)", "up --only provision (no-op)"} {
+	ups := []string{"up --only provision (first)", "up --only provision (no-op)"}
+	if !measured("up") {
+		ups = ups[:1]
+	}
+	for _, what := range ups {
 		r, o, err := b.time(labctl("up", "--only", "provision"))
 		if err != nil && !strings.Contains(o, "reachable") {
 			return fmt.Errorf("%s: %v: %s", what, err, o)
@@ -142,7 +151,7 @@ func (b *bench) measure(cond string, rounds int) error {
 		b.add(cond, what, r)
 	}
 	var ex, ps []row
-	for i := 0; i < rounds; i++ {
+	for i := 0; i < rounds && measured("exec"); i++ {
 		r, o, _ := b.time(labctl("exec", "--", "true"))
 		if m := execSummary.FindStringSubmatch(o); m != nil {
 			r.failed = atoi(m[2])
@@ -155,9 +164,28 @@ func (b *bench) measure(cond string, rounds int) error {
 		r.failed = strings.Count(o, "[FAILURE]")
 		ps = append(ps, r)
 	}
-	b.add(cond, "exec -- true", median(ex))
-	b.add(cond, "parallel-ssh -p 100 true", median(ps))
-	r, o, err := b.time(labctl("status", "--json"))
+	if len(ex) > 0 {
+		b.add(cond, "exec -- true", median(ex))
+		b.add(cond, "parallel-ssh -p 100 true", median(ps))
+	}
+	if measured("status") {
+		if err := b.status(cond, labctl("status", "--json")); err != nil {
+			return err
+		}
+	}
+	if !measured("cards") {
+		return nil
+	}
+	r, o, err := b.time(labctl("cards"))
+	if err != nil {
+		return fmt.Errorf("cards: %v: %s", err, lastLines(o, 5))
+	}
+	b.add(cond, "cards", r)
+	return nil
+}
+
+func (b *bench) status(cond string, argv []string) error {
+	r, o, err := b.time(argv)
 	if err != nil {
 		return fmt.Errorf("status: %v: %s", err, lastLines(o, 5))
 	}
@@ -169,11 +197,6 @@ func (b *bench) measure(cond string, rounds int) error {
 		r.failed += x.Total - x.Reachable
 	}
 	b.add(cond, "status", r)
-	r, o, err = b.time(labctl("cards"))
-	if err != nil {
-		return fmt.Errorf("cards: %v: %s", err, lastLines(o, 5))
-	}
-	b.add(cond, "cards", r)
 	return nil
 }
 
