@@ -211,6 +211,7 @@ func (b *bench) time(argv []string) (row, string, error) {
 	r := row{loadBefore: testenv.LoadAverage()}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = b.env
+	cmd.Dir = filepath.Dir(b.labFile) // cards writes its file here
 	start, cpu0 := time.Now(), b.farm.CPU()
 	o, err := cmd.CombinedOutput()
 	r.wall = time.Since(start)
