@@ -50,7 +50,8 @@ func (u *Up) probeRound(ctx context.Context, phases []Phase) {
 	}
 	fmt.Fprintln(u.Out, "==> probe every node (one round for all phases)")
 	start := time.Now()
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	// Each node gets its connection budget and a minute for its probes.
+	ctx, cancel := context.WithTimeout(ctx, u.eng.Budget()+time.Minute)
 	defer cancel()
 	res := u.prefetch.Fetch(ctx, xs, probes, u.Lab.SSH.Parallel)
 	answered := 0

@@ -50,6 +50,9 @@ type Up struct {
 	// some); empty: all. Phases, when set, are the phases to run.
 	Clusters []int
 	Phases   []string
+	// Verbose reports every cluster; otherwise a class of more than
+	// ListAll clusters reports those that did not end ok, and a count.
+	Verbose bool
 
 	m        *Manager
 	mu       sync.Mutex
@@ -119,7 +122,7 @@ func (u *Up) Run(ctx context.Context) error {
 	// kind prepares its node and runs kubeadm itself, in provision.
 	kind := u.Lab.Provider.Type == "kind"
 	if !u.DryRun && (!want("nodeprep") || kind) && len(u.Phases) == 0 {
-		todo = append(todo, &provision.ReachPhase{State: u.State, Exec: exec, Parallel: u.Lab.SSH.Parallel, Out: u.Out, Save: u.save})
+		todo = append(todo, &provision.ReachPhase{State: u.State, Exec: exec, Parallel: u.Lab.SSH.Parallel, Timeout: u.eng.Budget() + time.Minute, Out: u.Out, Save: u.save})
 	}
 	if kind && (want("nodeprep") || want("kubeadm")) {
 		fmt.Fprintln(u.Out, "==> nodeprep, kubeadm (done by kind in provision)")
@@ -221,6 +224,9 @@ func (u *Up) healthy() int {
 	return n
 }
 
+// ListAll is how many clusters a report lists one by one, ok or not.
+const ListAll = 20
+
 // report prints one line per cluster and returns an error naming the
 // clusters that failed, with the phase, host and step.
 func (u *Up) report(cause error) error {
@@ -235,6 +241,12 @@ func (u *Up) report(cause error) error {
 		unfinished = "interrupted before the end of the run (`labctl up` resumes it)"
 	}
 	var failed []string
+	ok := 0 // clusters ok, not listed
+	defer func() {
+		if ok > 0 {
+			fmt.Fprintf(u.Out, "    %d other clusters: ok (-v lists them)\n", ok)
+		}
+	}()
 	for _, c := range u.State.Clusters {
 		if u.left(c.Index) {
 			continue
@@ -250,6 +262,10 @@ func (u *Up) report(cause error) error {
 		if r, ok := c.Phases["reach"]; ok && !r.OK && !r.At.Before(u.start) {
 			line = fmt.Sprintf("FAILED: unreachable: %s", r.Error)
 			failed = append(failed, fmt.Sprintf("cluster %02d (%s)", c.Index, r.Step))
+		}
+		if line == "ok" && !u.Verbose && len(u.State.Clusters) > ListAll {
+			ok++
+			continue
 		}
 		fmt.Fprintf(u.Out, "    cluster %02d: %s\n", c.Index, firstLineOf(line))
 		if r, ok := c.Phases["health"]; ok && !r.OK && !r.At.Before(u.start) && strings.HasPrefix(line, "FAILED in health") {

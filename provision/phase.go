@@ -80,7 +80,11 @@ type ReachPhase struct {
 	State    *lab.State
 	Exec     func(cluster int, node string) remote.Executor
 	Parallel int
-	Out      io.Writer
+	// Timeout bounds each node's login and probe (a minute when 0): more
+	// than the engine's connection budget, so that a slow node is not
+	// given up before the engine did.
+	Timeout time.Duration
+	Out     io.Writer
 	// Save persists the state (host keys met for the first time, results).
 	Save func() error
 }
@@ -109,7 +113,11 @@ func (p *ReachPhase) Run(ctx context.Context) error {
 		}
 	}
 	res := remote.Each(ctx, xs, p.Parallel, func(ctx context.Context, x remote.Executor) error {
-		ctx, cancel := context.WithTimeout(ctx, time.Minute)
+		timeout := p.Timeout
+		if timeout <= 0 {
+			timeout = time.Minute
+		}
+		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
 		_, err := x.Run(ctx, remote.Command{Line: reachProbe})
 		return err

@@ -50,10 +50,20 @@ type Config struct {
 	Bastion     *Host
 	BastionUser string
 
-	// DialTimeout bounds one connection attempt (default 10s).
+	// DialTimeout bounds the first connection attempt (default 10s); an
+	// attempt that timed out gives the next one twice as long, up to 4x.
 	DialTimeout time.Duration
-	// RetryWindow is how long refused or timed-out dials are retried (default 30s).
+	// RetryWindow is how long a lone host's refused or timed-out dials are
+	// retried (default 30s); with Hosts it makes the budget (see Budget).
 	RetryWindow time.Duration
+	// Hosts is how many hosts the run drives: the budget of each grows
+	// with it (see BudgetFor).
+	Hosts int
+	// Budget, when set, replaces BudgetFor(RetryWindow, Hosts).
+	Budget time.Duration
+	// Handshakes bounds the handshakes in flight at once (default
+	// DefaultHandshakes; the limit adapts below it, see limiter).
+	Handshakes int
 	// AuthRetryWindow is how long a refused login is retried: a fresh VM may
 	// not have its key installed yet (default 20s).
 	AuthRetryWindow time.Duration

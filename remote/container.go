@@ -52,6 +52,7 @@ func (x *containerHost) redact(cmd Command, s string) string {
 }
 
 func (x *containerHost) Run(ctx context.Context, cmd Command) (Result, error) {
+	startTurn(ctx)
 	start := time.Now()
 	res, err := x.run(ctx, cmd)
 	status := fmt.Sprintf("exit %d", res.ExitCode)

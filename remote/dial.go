@@ -44,18 +44,51 @@ type DialError struct {
 	Host, Addr string
 	Attempts   int
 	Retryable  bool
-	Err        error
+	// Stage is what failed last: StageTCP, StageHandshake, StageAuth or
+	// StageCommand (empty when the run stopped before an attempt ended).
+	Stage string
+	// Took is the time from the first attempt to the last one's end.
+	Took time.Duration
+	Err  error
 }
+
+// What a connection attempt was doing when it failed.
+const (
+	StageTCP       = "tcp"       // connecting (refused, no route, timeout)
+	StageHandshake = "handshake" // the SSH handshake (no banner, key exchange)
+	StageAuth      = "auth"      // the login was refused
+	StageCommand   = "command"   // opening the session of the first command
+)
 
 func (e *DialError) Error() string {
 	s := fmt.Sprintf("%s (%s): cannot connect", e.Host, e.Addr)
 	if e.Attempts > 1 {
-		s += fmt.Sprintf(" after %d attempts", e.Attempts)
+		s += fmt.Sprintf(" after %d attempts in %s", e.Attempts, e.Took.Round(100*time.Millisecond))
+	}
+	if e.Stage != "" {
+		s += " (" + e.Stage + ")"
 	}
 	return s + ": " + e.Err.Error()
 }
 
 func (e *DialError) Unwrap() error { return e.Err }
+
+// stageError is an attempt's error with the stage it failed at.
+type stageError struct {
+	stage string
+	err   error
+}
+
+func (e *stageError) Error() string { return e.err.Error() }
+func (e *stageError) Unwrap() error { return e.err }
+
+func stageOf(err error) string {
+	var se *stageError
+	if errors.As(err, &se) {
+		return se.stage
+	}
+	return ""
+}
 
 // failure classes for dial errors
 type failure int
@@ -106,61 +139,165 @@ func backoff(n int) time.Duration {
 	return min(d, 4*time.Second)
 }
 
-// dialRetry connects to h, retrying transient failures for RetryWindow and
-// refused logins for AuthRetryWindow, never past ctx.
-func (e *Engine) dialRetry(ctx context.Context, h Host) (*ssh.Client, error) {
-	start := time.Now()
+// dialRetry connects to h and opens the first session, retrying with
+// backoff what may pass: refusals, resets and timeouts (a busy machine is
+// slow, not dead) within the budget (see Budget), refused logins within
+// AuthRetryWindow, never past ctx. Each attempt first waits for a
+// handshake slot (see limiter); the budget starts with the first attempt,
+// not while the host waits its turn. An attempt that timed out gives the
+// next one twice its time, up to 4x DialTimeout.
+func (e *Engine) dialRetry(ctx context.Context, h Host) (*ssh.Client, *ssh.Session, error) {
+	var start time.Time
+	budget := e.Budget()
+	timeout := e.cfg.DialTimeout
+	fail := func(attempts int, retryable bool, err error) error {
+		var hk *HostKeyError
+		if errors.As(err, &hk) {
+			return hk
+		}
+		took := time.Duration(0)
+		if !start.IsZero() {
+			took = time.Since(start)
+		}
+		return &DialError{Host: h.Name, Addr: h.Addr(), Attempts: attempts, Retryable: retryable, Stage: stageOf(err), Took: took, Err: err}
+	}
 	for attempt := 1; ; attempt++ {
-		c, err := e.dialOnce(ctx, h)
+		gen, err := e.hs.acquire(ctx)
+		if err != nil {
+			return nil, nil, fail(attempt-1, true, err)
+		}
+		if start.IsZero() {
+			start = time.Now()
+			startTurn(ctx)
+		}
+		t := max(min(timeout, budget-time.Since(start)), time.Millisecond)
+		c, err := e.dialOnce(ctx, h, t)
+		e.hs.release(gen, err == nil, err != nil && timedOut(err) && ctx.Err() == nil)
+		var sess *ssh.Session
 		if err == nil {
-			return c, nil
+			if sess, err = firstSession(ctx, c, t); err == nil {
+				return c, sess, nil
+			}
+			c.Close()
 		}
 		class := classify(err)
-		window := e.cfg.RetryWindow
+		window := budget
 		if class == authWait {
 			window = e.cfg.AuthRetryWindow
 		}
+		if timedOut(err) {
+			timeout = min(2*timeout, 4*e.cfg.DialTimeout)
+		}
 		wait := backoff(attempt)
 		if class == final || time.Since(start)+wait > window || ctx.Err() != nil {
-			var hk *HostKeyError
-			if errors.As(err, &hk) {
-				return nil, hk
+			if ctx.Err() != nil {
+				err = fmt.Errorf("%w (%w)", context.Cause(ctx), err)
 			}
-			return nil, &DialError{Host: h.Name, Addr: h.Addr(), Attempts: attempt, Retryable: class != final, Err: err}
+			return nil, nil, fail(attempt, class != final, err)
 		}
 		select {
 		case <-ctx.Done():
-			return nil, &DialError{Host: h.Name, Addr: h.Addr(), Attempts: attempt, Retryable: true, Err: context.Cause(ctx)}
+			return nil, nil, fail(attempt, true, context.Cause(ctx))
 		case <-time.After(wait):
 		}
 	}
 }
 
-func (e *Engine) dialOnce(ctx context.Context, h Host) (*ssh.Client, error) {
+func timedOut(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// firstSession opens a fresh connection's first session within t. A
+// server too busy to open it is closed and dialled again: no command has
+// been asked for yet, so this is safe for any command.
+func firstSession(ctx context.Context, c *ssh.Client, t time.Duration) (*ssh.Session, error) {
+	type opened struct {
+		s   *ssh.Session
+		err error
+	}
+	ch := make(chan opened, 1)
+	go func() {
+		s, err := c.NewSession()
+		ch <- opened{s, err}
+	}()
+	timer := time.NewTimer(t)
+	defer timer.Stop()
+	var err error
+	select {
+	case o := <-ch:
+		if o.err == nil {
+			return o.s, nil
+		}
+		err = o.err
+	case <-timer.C:
+		err = fmt.Errorf("no session within %s: %w", t, context.DeadlineExceeded)
+	case <-ctx.Done():
+		err = context.Cause(ctx)
+	}
+	c.Close() // ends a NewSession still waiting
+	return nil, &stageError{StageCommand, fmt.Errorf("opening a session: %w", err)}
+}
+
+// session opens a session on h for one command. A fresh connection's
+// first session comes from dialRetry; a cached connection that died since
+// its last use is dialled again once.
+func (e *Engine) session(ctx context.Context, h Host) (*client, *ssh.Session, error) {
+	c, sess, err := e.open(ctx, h)
+	if err != nil || sess != nil {
+		return c, sess, err
+	}
+	if sess, err = c.ssh.NewSession(); err == nil {
+		return c, sess, nil
+	}
+	e.drop(h, c)
+	if c, sess, err = e.open(ctx, h); err != nil || sess != nil {
+		return c, sess, err
+	}
+	if sess, err = c.ssh.NewSession(); err != nil { // another command's fresh connection
+		e.drop(h, c)
+		return nil, nil, fmt.Errorf("%s: new session: %w: %w", h.Name, ErrConnectionLost, err)
+	}
+	return c, sess, nil
+}
+
+// dialOnce connects to h (TCP, handshake, login) within t.
+func (e *Engine) dialOnce(ctx context.Context, h Host, t time.Duration) (*ssh.Client, error) {
 	cfg, err := e.clientConfig(h, e.cfg.User, e.cfg.Password)
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, e.cfg.DialTimeout)
+	ctx, cancel := context.WithTimeout(ctx, t)
 	defer cancel()
 	var conn net.Conn
 	if e.cfg.Bastion != nil {
 		jump, err := e.bastion(ctx)
 		if err != nil {
-			return nil, err
+			return nil, &stageError{StageTCP, err}
 		}
 		conn, err = jump.DialContext(ctx, "tcp", h.Addr())
 		if err != nil {
 			e.dropBastion(jump)
-			return nil, fmt.Errorf("through bastion %s: %w", e.cfg.Bastion.Addr(), err)
+			return nil, &stageError{StageTCP, fmt.Errorf("through bastion %s: %w", e.cfg.Bastion.Addr(), err)}
 		}
 	} else {
 		conn, err = (&net.Dialer{}).DialContext(ctx, "tcp", h.Addr())
 		if err != nil {
-			return nil, err
+			return nil, &stageError{StageTCP, err}
 		}
 	}
-	return handshake(ctx, conn, h.Addr(), cfg)
+	c, err := handshake(ctx, conn, h.Addr(), cfg)
+	if err != nil {
+		stage := StageHandshake
+		if strings.Contains(err.Error(), "unable to authenticate") {
+			stage = StageAuth
+		}
+		return nil, &stageError{stage, err}
+	}
+	return c, nil
 }
 
 // handshake runs the SSH handshake on conn, bounded by ctx.

@@ -33,6 +33,11 @@ func Redact(s string, secrets ...[]string) string {
 	return s
 }
 
+// MaxLogSize is the size past which a host's log file is rotated: it
+// becomes NAME.log.1 (replacing the one before) and a new NAME.log starts,
+// so a node keeps at most twice this on disk however long the class.
+var MaxLogSize int64 = 4 << 20
+
 // hostLog appends a host's commands and their output to its log file.
 type hostLog struct {
 	mu   sync.Mutex
@@ -54,7 +59,7 @@ func (l *hostLog) write(line string, out []byte, status string, took time.Durati
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	f, err := os.OpenFile(l.path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+	f, err := l.open()
 	if err != nil {
 		return // a log we cannot write must not fail the command
 	}
@@ -77,10 +82,18 @@ func (l *hostLog) note(msg string) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	f, err := os.OpenFile(l.path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+	f, err := l.open()
 	if err != nil {
 		return
 	}
 	defer f.Close()
 	fmt.Fprintf(f, "%s # labctl: %s\n", time.Now().Format(time.RFC3339), msg)
+}
+
+// open opens the log for appending, rotating it first when it is full.
+func (l *hostLog) open() (*os.File, error) {
+	if fi, err := os.Stat(l.path); err == nil && fi.Size() >= MaxLogSize {
+		_ = os.Rename(l.path, l.path+".1")
+	}
+	return os.OpenFile(l.path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
 }

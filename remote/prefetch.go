@@ -65,7 +65,8 @@ func (p *Prefetch) Fetch(ctx context.Context, xs []Executor, probes map[string][
 		res, err := x.Run(ctx, Command{Line: "bash -s", Stdin: strings.NewReader(probeRound(marker, lines))})
 		if err != nil {
 			var de *DialError
-			if errors.As(err, &de) {
+			// A round stopped by its deadline says nothing of the host.
+			if errors.As(err, &de) && ctx.Err() == nil {
 				p.mu.Lock()
 				p.unreachable[x.Name()] = err
 				p.mu.Unlock()

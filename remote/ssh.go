@@ -26,6 +26,7 @@ type Engine struct {
 	closed  bool
 	// sudoAlways: sudo even as root (tests).
 	sudoAlways bool
+	hs         *limiter // handshakes in flight
 }
 
 type client struct {
@@ -44,7 +45,7 @@ func (c *client) close() {
 // NewEngine returns an engine; it dials nothing until a command needs it.
 func NewEngine(cfg Config) *Engine {
 	cfg.setDefaults()
-	return &Engine{cfg: cfg, clients: map[string]*client{}, learned: map[string]string{}}
+	return &Engine{cfg: cfg, clients: map[string]*client{}, learned: map[string]string{}, hs: newLimiter(cfg.Handshakes)}
 }
 
 // Host returns the executor for one host.
@@ -73,31 +74,43 @@ func (e *Engine) Close() error {
 
 // client returns the live client for h, dialling if there is none.
 func (e *Engine) client(ctx context.Context, h Host) (*client, error) {
+	c, sess, err := e.open(ctx, h)
+	if sess != nil {
+		sess.Close()
+	}
+	return c, err
+}
+
+// open returns the live client for h, dialling if there is none; a fresh
+// connection comes with its first session already open (see dialRetry).
+func (e *Engine) open(ctx context.Context, h Host) (*client, *ssh.Session, error) {
 	e.mu.Lock()
 	if e.closed {
 		e.mu.Unlock()
-		return nil, errors.New("ssh engine closed")
+		return nil, nil, errors.New("ssh engine closed")
 	}
 	if c, ok := e.clients[h.Addr()]; ok {
 		e.mu.Unlock()
-		return c, nil
+		startTurn(ctx)
+		return c, nil, nil
 	}
 	e.mu.Unlock()
-	sc, err := e.dialRetry(ctx, h)
+	sc, sess, err := e.dialRetry(ctx, h)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	c := &client{ssh: sc, stop: make(chan struct{})}
 	e.mu.Lock()
 	if old, ok := e.clients[h.Addr()]; ok { // another goroutine won the race
 		e.mu.Unlock()
+		sess.Close()
 		c.close()
-		return old, nil
+		return old, nil, nil
 	}
 	e.clients[h.Addr()] = c
 	e.mu.Unlock()
 	go e.keepAlive(h, c)
-	return c, nil
+	return c, sess, nil
 }
 
 // drop forgets a broken client so the next command redials.
@@ -234,21 +247,9 @@ func (x *sshHost) run(ctx context.Context, cmd Command) (Result, error) {
 	if ctx.Err() != nil { // stopped: start nothing more on the host
 		return Result{}, fmt.Errorf("%s: %q: %w", x.h.Name, x.redact(cmd, cmd.Line), context.Cause(ctx))
 	}
-	c, err := x.e.client(ctx, x.h)
+	c, sess, err := x.e.session(ctx, x.h)
 	if err != nil {
 		return Result{}, err
-	}
-	sess, err := c.ssh.NewSession()
-	if err != nil {
-		// The cached connection died since its last use: redial once.
-		x.e.drop(x.h, c)
-		if c, err = x.e.client(ctx, x.h); err != nil {
-			return Result{}, err
-		}
-		if sess, err = c.ssh.NewSession(); err != nil {
-			x.e.drop(x.h, c)
-			return Result{}, fmt.Errorf("%s: new session: %w: %w", x.h.Name, ErrConnectionLost, err)
-		}
 	}
 	defer sess.Close()
 	var stdout, stderr syncBuffer

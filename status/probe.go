@@ -114,9 +114,10 @@ type target struct {
 }
 
 // Probe checks every node of every cluster at once, each within
-// o.Timeout, and returns one row per cluster in cluster order. exec gives
-// the executor of a node (nil when it has none). Probe returns within about
-// the timeout per wave of o.Parallel nodes even if an executor ignores its
+// o.Timeout from its turn to connect (remote.TimeoutFromTurn), and
+// returns one row per cluster in cluster order. exec gives the executor of
+// a node (nil when it has none). Probe returns within about turnLimit
+// timeouts per wave of o.Parallel nodes even if an executor ignores its
 // context.
 func Probe(ctx context.Context, st *lab.State, exec func(cluster int, node string) remote.Executor, o Options) []Row {
 	if o.Timeout <= 0 {
@@ -161,8 +162,14 @@ func Probe(ctx context.Context, st *lab.State, exec func(cluster int, node strin
 	return rows
 }
 
+// turnLimit bounds a probe with its wait for its turn to connect (see
+// remote.TimeoutFromTurn), in timeouts.
+const turnLimit = 4
+
 func probeNode(ctx context.Context, t *target, row *Row, timeout time.Duration, secrets []string) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	// The timeout starts when the engine starts connecting to the node, not
+	// while the node waits for a handshake slot behind the others.
+	ctx, cancel := remote.TimeoutFromTurn(ctx, timeout, turnLimit*timeout)
 	defer cancel()
 	line := PingCommand
 	if t.first {

@@ -63,7 +63,7 @@ func newExecCmd(a *app) *cobra.Command {
 				stderr.Flush()
 				return err
 			})
-			printSummary(a.out, res)
+			printSummary(a.out, res, a.verbose)
 			if n := res.Failed(); n > 0 {
 				// The summary above says which and why.
 				return fmt.Errorf("%d of %d hosts failed", n, len(res))
@@ -77,12 +77,20 @@ func newExecCmd(a *app) *cobra.Command {
 	return cmd
 }
 
-// printSummary prints one line per host: ok, or failed with the reason.
-func printSummary(w io.Writer, res remote.Results) {
+// listAll is how many hosts a summary lists one by one, ok or not; above
+// it, only the failed ones unless verbose.
+const listAll = 20
+
+// printSummary prints one line per host (above listAll hosts, per failed
+// host unless verbose): ok, or failed with the reason.
+func printSummary(w io.Writer, res remote.Results, verbose bool) {
 	fmt.Fprintf(w, "---- %d ok, %d failed\n", len(res)-res.Failed(), res.Failed())
+	all := verbose || len(res) <= listAll
 	for _, r := range res {
 		if r.Err == nil {
-			fmt.Fprintf(w, "%-10s ok      %s\n", r.Host, r.Duration.Round(time.Millisecond))
+			if all {
+				fmt.Fprintf(w, "%-10s ok      %s\n", r.Host, r.Duration.Round(time.Millisecond))
+			}
 			continue
 		}
 		var ee *remote.ExitError

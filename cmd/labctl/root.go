@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/labctl/labctl/lab"
+	"github.com/labctl/labctl/remote"
 )
 
 // app carries the global flags and what every command loads from them.
@@ -37,6 +38,12 @@ func newRootCmd() *cobra.Command {
 		PersistentPreRunE: func(*cobra.Command, []string) error {
 			return checkDuration("--wait", a.wait, 24*time.Hour)
 		},
+	}
+	root.PersistentPreRun = func(*cobra.Command, []string) {
+		// A class is hundreds of connections at once.
+		if msg := remote.RaiseFileLimit(); a.verbose {
+			fmt.Fprintln(a.errOut, "labctl:", msg)
+		}
 	}
 	pf := root.PersistentFlags()
 	pf.StringVarP(&a.file, "file", "f", envOr("LABCTL_FILE", "lab.yaml"), "lab file")

@@ -62,7 +62,7 @@ func newUpCmd(a *app) *cobra.Command {
 			wd, _ := os.Getwd()
 			u := &pipeline.Up{
 				Lab: l, State: s, Store: store, Provider: prov, Out: a.out,
-				Only: only, DryRun: dryRun, SourceDir: wd,
+				Only: only, DryRun: dryRun, SourceDir: wd, Verbose: a.verbose,
 				Engine: func(pin func(remote.Host, string) error) (*remote.Engine, error) {
 					return engineFor(l, store.Dir(), s, pin)
 				},

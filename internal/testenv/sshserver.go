@@ -35,6 +35,12 @@ type SSHServer struct {
 	conns    map[net.Conn]bool
 	authFrom atomic.Int64 // unix nanos before which logins are refused
 	Execs    atomic.Int64 // exec requests served
+	// Conns counts the TCP connections accepted.
+	Conns atomic.Int64
+
+	slowConns, slowSessions atomic.Int64 // how many more to delay (slow.go)
+	connDelay, sessionDelay atomic.Int64 // by how long (nanoseconds)
+	gauge                   atomic.Pointer[Gauge]
 }
 
 // NewSigner returns a fresh ed25519 key.
@@ -135,8 +141,26 @@ func (s *SSHServer) handle(c net.Conn) {
 		s.mu.Unlock()
 		c.Close()
 	}()
-	sc, chans, reqs, err := ssh.NewServerConn(c, s.cfg)
-	if err != nil {
+	s.Conns.Add(1)
+	g := s.gauge.Load()
+	if g != nil {
+		g.inc()
+	}
+	conn := c
+	if take(&s.slowConns) {
+		conn = stall(c, time.Duration(s.connDelay.Load()))
+	}
+	var err error
+	var sc *ssh.ServerConn
+	var chans <-chan ssh.NewChannel
+	var reqs <-chan *ssh.Request
+	if conn != nil {
+		sc, chans, reqs, err = ssh.NewServerConn(conn, s.cfg)
+	}
+	if g != nil {
+		g.dec()
+	}
+	if conn == nil || err != nil {
 		return
 	}
 	defer sc.Close()
@@ -150,6 +174,10 @@ func (s *SSHServer) handle(c net.Conn) {
 	for nc := range chans {
 		switch nc.ChannelType() {
 		case "session":
+			if take(&s.slowSessions) {
+				go func() { time.Sleep(time.Duration(s.sessionDelay.Load())); s.session(nc) }()
+				continue
+			}
 			go s.session(nc)
 		case "direct-tcpip":
 			go directTCPIP(nc)
