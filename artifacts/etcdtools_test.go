@@ -183,3 +183,34 @@ func TestEtcdToolsE2E(t *testing.T) {
 		}
 	}
 }
+
+// imageHasFiles checks that the image tagged tag in the docker-archive
+// path has these files (in any layer).
+func imageHasFiles(t *testing.T, path, tag string, files ...string) {
+	t.Helper()
+	ls, err := imageFrom(t, path, tag).Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := map[string]bool{}
+	for _, l := range ls {
+		rc, err := l.Uncompressed()
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr := tar.NewReader(rc)
+		for {
+			h, err := tr.Next()
+			if err != nil {
+				break
+			}
+			have[h.Name] = true
+		}
+		rc.Close()
+	}
+	for _, f := range files {
+		if !have[f] {
+			t.Errorf("%s in %s has no %s", tag, path, f)
+		}
+	}
+}
