@@ -57,8 +57,12 @@ type Artifact struct {
 
 // Manifest describes a finished build; it is written as manifest.json.
 type Manifest struct {
-	RecipeHash   string     `json:"recipeHash"`
-	Recipe       Recipe     `json:"recipe"`
+	RecipeHash string `json:"recipeHash"`
+	Recipe     Recipe `json:"recipe"`
+	// Base is the base entry an entry with the etcd tools was made from;
+	// EtcdTools the version of its etcdctl and etcdutl (etcdtools.go).
+	Base         string     `json:"base,omitempty"`
+	EtcdTools    string     `json:"etcdTools,omitempty"`
 	Artifacts    []Artifact `json:"artifacts"`
 	Images       []string   `json:"images"`
 	CNIPackage   string     `json:"cniPackage"`
@@ -123,12 +127,38 @@ func ResolveRecipe(ctx context.Context, opts Options) (Recipe, error) {
 }
 
 // Build returns the manifest of the cached build for opts, building it first
-// if needed. A cache hit costs one `go env` and a few file reads.
+// if needed. A cache hit costs one `go env` and a few file reads. The
+// entry is the base build plus etcdctl and etcdutl in the etcd image (see
+// etcdtools.go); when the tools cannot be had, the base build, and the
+// log says why (the next Build tries again).
 func Build(ctx context.Context, opts Options) (*Manifest, error) {
 	b, err := newBuilder(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
+	tools := b.recipe.etcdTools()
+	hash := finalHash(b.hash, tools.hash())
+	if m, err := readManifest(filepath.Join(b.root, hash)); err == nil && m.RecipeHash == hash {
+		return m, nil
+	}
+	base, err := b.buildBase(ctx)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := b.buildEtcdTools(ctx, tools)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		b.logf("etcd image without etcdctl and etcdutl: %v", err)
+		return base, nil
+	}
+	return b.withEtcdTools(ctx, base, dir, hash)
+}
+
+// buildBase returns the base entry (Kubernetes, CoreDNS, pause, etcd),
+// building it first if needed.
+func (b *builder) buildBase(ctx context.Context) (*Manifest, error) {
 	if m, err := readManifest(b.final); err == nil && m.RecipeHash == b.hash {
 		return m, nil
 	}

@@ -56,6 +56,10 @@ func TestBuildE2E(t *testing.T) {
 	if err := m.Verify(); err != nil {
 		t.Error(err)
 	}
+	if m.EtcdTools != m.Recipe.EtcdModuleVersion() || m.Base == "" || m.Base == m.RecipeHash {
+		t.Errorf("manifest: etcd tools %q, base %q, entry %q", m.EtcdTools, m.Base, m.RecipeHash)
+	}
+	imageHasFiles(t, m.Path("images.tar"), "registry.k8s.io/etcd:"+m.Recipe.Etcd, "usr/local/bin/etcd", "usr/local/bin/etcdctl", "usr/local/bin/etcdutl")
 	st, _ := os.Stat(m.Path("images.tar"))
 	t.Logf("images.tar: %d MB, tags %v", st.Size()>>20, got)
 

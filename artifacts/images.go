@@ -186,3 +186,51 @@ func writeFilesTar(out string, files map[string]string, created time.Time) error
 	}
 	return f.Close()
 }
+
+// addToImage copies the docker-archive src to dst with one more layer on
+// the image tagged tag: files (image path -> host file). The other images
+// and the layers they share are copied as they are.
+func addToImage(src, dst, work, tag string, files map[string]string, created time.Time) error {
+	opener := func() (io.ReadCloser, error) { return os.Open(src) }
+	tm, err := tarball.LoadManifest(opener)
+	if err != nil {
+		return fmt.Errorf("%s: %w", src, err)
+	}
+	refs := map[name.Reference]v1.Image{}
+	found := false
+	for _, d := range tm {
+		for _, s := range d.RepoTags {
+			t, err := name.NewTag(s, name.StrictValidation)
+			if err != nil {
+				return fmt.Errorf("%s: tag %q: %w", src, s, err)
+			}
+			img, err := tarball.Image(opener, &t)
+			if err != nil {
+				return fmt.Errorf("%s: %s: %w", src, s, err)
+			}
+			if s == tag {
+				found = true
+				lp := filepath.Join(work, "added-layer.tar")
+				if err := writeFilesTar(lp, files, created); err != nil {
+					return err
+				}
+				l, err := tarball.LayerFromFile(lp, tarball.WithCompressedCaching)
+				if err != nil {
+					return err
+				}
+				if img, err = mutate.Append(img, mutate.Addendum{Layer: l, History: v1.History{
+					Created: v1.Time{Time: created}, CreatedBy: "labctl artifacts " + tag + " tools"}}); err != nil {
+					return err
+				}
+			}
+			refs[t] = img
+		}
+	}
+	if !found {
+		return fmt.Errorf("%s has no image %s", src, tag)
+	}
+	if err := tarball.MultiRefWriteToFile(dst, refs); err != nil {
+		return fmt.Errorf("write %s: %w", dst, err)
+	}
+	return nil
+}

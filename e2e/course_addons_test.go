@@ -66,6 +66,9 @@ func addonChapters(t *testing.T, l *testLab) {
 	t.Run("prometheus: the deck's query and the UI", func(t *testing.T) {
 		prometheusChapter(t, l, []string{"node1", "node2", "node3"})
 	})
+	t.Run("prometheus: annotated Services and pods are scraped, as the deck says", func(t *testing.T) {
+		annotatedTargets(t, l)
+	})
 
 	t.Run("a re-run applies, imports and approves nothing", func(t *testing.T) {
 		r := labctl(t, l, "", "up")

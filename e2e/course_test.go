@@ -166,6 +166,10 @@ kubectl delete service redis rng hasher`)
 		}
 	})
 
+	t.Run("etcdctl and etcdutl in the etcd pod: a snapshot with kubeadm's certificates", func(t *testing.T) {
+		etcdctlChecks(t, l)
+	})
+
 	mirrorChecks(t, l, up)
 
 	t.Run("the pod network survives Docker and node restarts, and the checks notice breakage", func(t *testing.T) {

@@ -51,11 +51,15 @@ func Objects(image string) []kube.Object {
 		&corev1.Namespace{ObjectMeta: meta(Namespace, "")},
 		&corev1.ServiceAccount{ObjectMeta: meta(Name, Namespace)},
 		// Node discovery, and the kubelets' metrics through the API
-		// server's node proxy (nodes/proxy) or directly (nodes/metrics).
+		// server's node proxy (nodes/proxy) or directly (nodes/metrics);
+		// the annotation jobs' discovery: EndpointSlices (and Endpoints,
+		// for a role: endpoints job an attendee copies from the chart),
+		// the Services and pods behind them. Read-only.
 		&rbacv1.ClusterRole{
 			ObjectMeta: meta("labctl:prometheus", ""),
 			Rules: []rbacv1.PolicyRule{
-				{APIGroups: []string{""}, Resources: []string{"nodes"}, Verbs: []string{"get", "list", "watch"}},
+				{APIGroups: []string{""}, Resources: []string{"nodes", "services", "endpoints", "pods"}, Verbs: []string{"get", "list", "watch"}},
+				{APIGroups: []string{"discovery.k8s.io"}, Resources: []string{"endpointslices"}, Verbs: []string{"get", "list", "watch"}},
 				{APIGroups: []string{""}, Resources: []string{"nodes/proxy", "nodes/metrics"}, Verbs: []string{"get"}},
 			},
 		},
