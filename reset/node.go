@@ -17,7 +17,8 @@ import (
 var plainRE = regexp.MustCompile(`^[A-Za-z0-9._][A-Za-z0-9._-]*$`)
 
 var funcs = template.FuncMap{
-	"q": remote.ShellQuote,
+	"q":     remote.ShellQuote,
+	"guard": func() string { return templates.LoginGuard },
 	"plain": func(s string) (string, error) {
 		if !plainRE.MatchString(s) {
 			return "", fmt.Errorf("login.user %q: only letters, digits and . _ - are allowed", s)

@@ -4,6 +4,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/labctl/labctl/templates"
 )
 
 func TestScriptsRenderAndParse(t *testing.T) {
@@ -48,3 +50,60 @@ func TestScriptsRefuseHostileLogin(t *testing.T) {
 		}
 	}
 }
+
+// An existing login that is a system account or lives outside /home is
+// refused by every node script before it changes anything: the guard is
+// the first thing each script runs, and exits 3 for such an account.
+func TestScriptsRefuseSystemLogin(t *testing.T) {
+	for _, name := range []string{"record", "soft", "hard", "rotate"} {
+		s, err := Script(name, "k8s")
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := strings.Index(s, templates.LoginGuard)
+		if i < 0 {
+			t.Fatalf("%s: no login guard:\n%s", name, s)
+		}
+		// Before the guard: comments and the login's name, nothing else.
+		for _, line := range strings.Split(s[:i], "\n") {
+			if line != "" && !strings.HasPrefix(line, "#") && !strings.HasPrefix(line, "U=") {
+				t.Errorf("%s: %q runs before the login guard", name, line)
+			}
+		}
+		head := s[:i+len(templates.LoginGuard)]
+		for _, c := range []struct {
+			entry string
+			ok    bool
+		}{
+			{"k8s:x:1001:1001::/home/k8s:/bin/bash", true},
+			{"", true}, // no such user yet: nodeprep makes it under /home
+			{"k8s:x:3:3:sys:/dev:/usr/sbin/nologin", false},
+			{"k8s:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin", false},
+			{"k8s:x:998:998::/home/k8s:/bin/bash", false},
+			{"k8s:x:0:0::/home/k8s:/bin/bash", false},
+			{"k8s:x:1001:1001::/:/bin/bash", false},
+			{"k8s:x:1001:1001::/home:/bin/bash", false},
+			{"k8s:x:1001:1001::/home/:/bin/bash", false},
+			{"k8s:x:1001:1001::/home/..:/bin/bash", false},
+			{"k8s:x:1001:1001::/home/../etc:/bin/bash", false},
+			{"k8s:x:1001:1001::/home/k8s/../../etc:/bin/bash", false},
+			{"k8s:x:1001:1001::/etc:/bin/bash", false},
+			{"k8s:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin", false},
+			{"k8s:x:abc:1001::/home/k8s:/bin/bash", false},
+		} {
+			// getent is the node's; here it answers with the entry.
+			stub := "getent() { [ \"$1 $2\" = \"passwd $U\" ] && [ -n " + remoteQuote(c.entry) + " ] && echo " + remoteQuote(c.entry) + "; }\n"
+			cmd := exec.Command("bash", "-euo", "pipefail", "-c", strings.Replace(head, "\n", "\n"+stub, 1)+"\necho guard=passed")
+			out, err := cmd.CombinedOutput()
+			passed := strings.Contains(string(out), "guard=passed")
+			if passed != c.ok {
+				t.Errorf("%s: entry %q: passed=%v, want %v: %v %s", name, c.entry, passed, c.ok, err, out)
+			}
+			if !c.ok && (!strings.Contains(string(out), "refusing to touch it") || strings.Count(strings.TrimSpace(string(out)), "\n") > 0) {
+				t.Errorf("%s: entry %q: want one line saying it refuses: %s", name, c.entry, out)
+			}
+		}
+	}
+}
+
+func remoteQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
