@@ -190,6 +190,9 @@ func (r *Reset) cluster(ctx context.Context, c *lab.Cluster) error {
 	if err != nil {
 		return stepErr("list objects", err)
 	}
+	if err := base.Matches(r.Lab.Name, cur); err != nil {
+		return stepErr("baseline", err)
+	}
 	plan := reset.Diff(base.Snapshot, cur)
 	if r.DryRun {
 		var b bytes.Buffer

@@ -12,6 +12,7 @@ package reset
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -84,6 +85,10 @@ type Snapshot struct {
 type Baseline struct {
 	Cluster int       `json:"cluster"`
 	At      time.Time `json:"at"`
+	// Lab and KubeSystemUID say whose baseline it is: a reset compares
+	// them with the lab and the live cluster before using it.
+	Lab           string `json:"lab,omitempty"`
+	KubeSystemUID string `json:"kubeSystemUID,omitempty"`
 	Snapshot
 	// NodeFingerprints is, per node, what the node script printed about
 	// the home directory and images when the baseline was recorded.
@@ -244,20 +249,96 @@ func Save(stateDir string, b *Baseline) error {
 	return lab.WriteFileAtomic(Path(stateDir, b.Cluster), data, 0o600)
 }
 
-// Load reads cluster c's baseline.
+// MaxBaseline bounds a baseline file: a cluster's objects with the
+// bodies of the restorable ones are a few MiB.
+const MaxBaseline = 64 << 20
+
+// Load reads cluster c's baseline and checks that it can be one: a
+// regular file (not a link, a device or a FIFO) of at most MaxBaseline,
+// recorded for cluster c, with objects and the kube-system namespace.
+// Matches then compares it with the live cluster.
 func Load(stateDir string, c int) (*Baseline, error) {
-	data, err := os.ReadFile(Path(stateDir, c))
+	path := Path(stateDir, c)
+	info, err := os.Lstat(path)
 	if os.IsNotExist(err) {
-		return nil, fmt.Errorf("cluster %02d has no baseline (%s): a successful `labctl up` records it", c, Path(stateDir, c))
+		return nil, fmt.Errorf("cluster %02d has no baseline (%s): a successful `labctl up` records it", c, path)
 	}
 	if err != nil {
 		return nil, err
 	}
+	if info.Mode()&os.ModeSymlink != 0 {
+		return nil, fmt.Errorf("baseline %s: a symbolic link, not the file labctl wrote; remove it and run `labctl up` to record the baseline again", path)
+	}
+	data, err := lab.ReadSmallFile(path, MaxBaseline)
+	if err != nil {
+		return nil, fmt.Errorf("baseline %s: %w", path, unwrapPath(err))
+	}
 	var b Baseline
 	if err := json.Unmarshal(data, &b); err != nil {
-		return nil, fmt.Errorf("%s: %w", Path(stateDir, c), err)
+		return nil, fmt.Errorf("baseline %s: %w", path, err)
+	}
+	if err := b.check(c); err != nil {
+		return nil, fmt.Errorf("baseline %s: %w; run `labctl up` to record it again", path, err)
 	}
 	return &b, nil
+}
+
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// check refuses what cannot be cluster c's baseline: `{}`, `null`, another
+// cluster's file, one without kube-system (the plan would delete every
+// live object).
+func (b *Baseline) check(c int) error {
+	if b.Cluster != c {
+		return fmt.Errorf("recorded for cluster %d, not %d", b.Cluster, c)
+	}
+	if len(b.Objects) == 0 {
+		return errors.New("holds no objects")
+	}
+	if b.kubeSystem() == "" {
+		return errors.New("holds no kube-system namespace")
+	}
+	return nil
+}
+
+// kubeSystem is the UID of the baseline's kube-system namespace.
+func (b *Baseline) kubeSystem() string {
+	if b.KubeSystemUID != "" {
+		return b.KubeSystemUID
+	}
+	return kubeSystemUID(b.Snapshot)
+}
+
+func kubeSystemUID(s Snapshot) string {
+	for _, o := range s.Objects {
+		if o.Group == "" && o.Resource == "namespaces" && o.Name == "kube-system" {
+			return o.UID
+		}
+	}
+	return ""
+}
+
+// Matches says whether b is the baseline of lab labName's cluster that cur
+// was listed from: the same lab and the same kube-system namespace (its UID
+// is made once, at kubeadm init).
+func (b *Baseline) Matches(labName string, cur Snapshot) error {
+	if b.Lab != "" && b.Lab != labName {
+		return fmt.Errorf("the baseline of cluster %02d was recorded for lab %q, not %q; run `labctl up` to record it again", b.Cluster, b.Lab, labName)
+	}
+	live := kubeSystemUID(cur)
+	if live == "" {
+		return fmt.Errorf("cluster %02d has no kube-system namespace: not a cluster this baseline can be applied to", b.Cluster)
+	}
+	if live != b.kubeSystem() {
+		return fmt.Errorf("the baseline of cluster %02d is another cluster's (kube-system %s there, %s here); run `labctl up` to record it again", b.Cluster, b.kubeSystem(), live)
+	}
+	return nil
 }
 
 // find returns the object with o's key in objs.
