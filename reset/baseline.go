@@ -46,6 +46,9 @@ type Object struct {
 	// Owners are the UIDs of its owners, to tell an attendee's Pods from
 	// those of the baseline's controllers.
 	Owners []string `json:"owners,omitempty"`
+	// Controller is the UID of the owner reference marked controller, if
+	// any: the object a controller made it for (a Deployment's ReplicaSet).
+	Controller string `json:"controller,omitempty"`
 	// Body is the object without status and server-set metadata, kept for
 	// the kinds a reset re-creates or puts back (see restorable).
 	Body map[string]any `json:"body,omitempty"`
@@ -184,6 +187,9 @@ func objectOf(r kube.Resource, it unstructured.Unstructured) Object {
 	}
 	for _, ref := range it.GetOwnerReferences() {
 		o.Owners = append(o.Owners, string(ref.UID))
+		if ref.Controller != nil && *ref.Controller {
+			o.Controller = string(ref.UID)
+		}
 	}
 	if isRestorable(r.GVR.Group, r.GVR.Resource) && !o.Owned {
 		o.Body = bodyOf(it)
