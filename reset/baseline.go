@@ -90,7 +90,9 @@ type Baseline struct {
 	At      time.Time `json:"at"`
 	// Lab and KubeSystemUID say whose baseline it is: a reset compares
 	// them with the lab and the live cluster before using it.
-	Lab           string `json:"lab,omitempty"`
+	Lab string `json:"lab,omitempty"`
+	// Format is the node fingerprints' and files' format (Format).
+	Format        int    `json:"format,omitempty"`
 	KubeSystemUID string `json:"kubeSystemUID,omitempty"`
 	Snapshot
 	// NodeFingerprints is, per node, what the node script printed about
@@ -255,6 +257,11 @@ func Save(stateDir string, b *Baseline) error {
 	return lab.WriteFileAtomic(Path(stateDir, b.Cluster), data, 0o600)
 }
 
+// Format is what this labctl's node scripts record: 2 has images by
+// digest, the static Pod manifests and the mirror. An up records an older
+// baseline again.
+const Format = 2
+
 // MaxBaseline bounds a baseline file: a cluster's objects with the
 // bodies of the restorable ones are a few MiB.
 const MaxBaseline = 64 << 20
@@ -303,6 +310,9 @@ func unwrapPath(err error) error {
 func (b *Baseline) check(c int) error {
 	if b.Cluster != c {
 		return fmt.Errorf("recorded for cluster %d, not %d", b.Cluster, c)
+	}
+	if b.Format != Format {
+		return fmt.Errorf("recorded by another labctl (format %d, this one reads %d)", b.Format, Format)
 	}
 	if len(b.Objects) == 0 {
 		return errors.New("holds no objects")

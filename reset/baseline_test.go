@@ -21,15 +21,15 @@ func TestLoadRefusesHostileBaselines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	good, _ := json.Marshal(&Baseline{Cluster: 1, Snapshot: snap, KubeSystemUID: kubeSystemUID(snap)})
-	other, _ := json.Marshal(&Baseline{Cluster: 2, Snapshot: snap})
+	good, _ := json.Marshal(&Baseline{Cluster: 1, Snapshot: snap, KubeSystemUID: kubeSystemUID(snap), Format: Format})
+	other, _ := json.Marshal(&Baseline{Cluster: 2, Snapshot: snap, Format: Format})
 	var noKS Snapshot
 	for _, o := range snap.Objects {
 		if o.Name != "kube-system" {
 			noKS.Objects = append(noKS.Objects, o)
 		}
 	}
-	withoutKS, _ := json.Marshal(&Baseline{Cluster: 1, Snapshot: noKS})
+	withoutKS, _ := json.Marshal(&Baseline{Cluster: 1, Snapshot: noKS, Format: Format})
 	for _, c := range []struct {
 		name string
 		make func(path string) error
@@ -37,7 +37,8 @@ func TestLoadRefusesHostileBaselines(t *testing.T) {
 	}{
 		{"{}", write("{}"), "recorded for cluster 0, not 1"},
 		{"null", write("null"), "recorded for cluster 0, not 1"},
-		{"no objects", write(`{"cluster": 1, "objects": []}`), "holds no objects"},
+		{"no objects", write(`{"cluster": 1, "format": 2, "objects": []}`), "holds no objects"},
+		{"an older labctl's", write(`{"cluster": 1, "objects": []}`), "recorded by another labctl (format 0"},
 		{"no kube-system", write(string(withoutKS)), "holds no kube-system namespace"},
 		{"cluster 2's file", write(string(other)), "recorded for cluster 2, not 1"},
 		{"not JSON", write("{truncated"), "invalid character"},

@@ -27,12 +27,17 @@ var funcs = template.FuncMap{
 	},
 }
 
+// MirrorLayout is where coins/mirror keeps the docker.io mirror's OCI
+// layout on every node (mirror.DefaultLayout; node_test.go checks).
+const MirrorLayout = "/var/lib/labctl/mirror"
+
 var scripts = template.Must(template.New("reset").Funcs(funcs).ParseFS(templates.Reset, "reset/*.sh.tmpl"))
 
 // Script renders the node script name ("record" or "soft") for user.
 func Script(name, user string) (string, error) {
 	var b strings.Builder
-	if err := scripts.ExecuteTemplate(&b, name+".sh.tmpl", struct{ User string }{user}); err != nil {
+	data := struct{ User, Mirror string }{user, MirrorLayout}
+	if err := scripts.ExecuteTemplate(&b, name+".sh.tmpl", data); err != nil {
 		return "", err
 	}
 	return b.String(), nil

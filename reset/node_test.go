@@ -1,10 +1,15 @@
 package reset
 
 import (
+	"crypto/sha256"
+	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/labctl/labctl/coins/mirror"
 	"github.com/labctl/labctl/templates"
 )
 
@@ -107,3 +112,65 @@ func TestScriptsRefuseSystemLogin(t *testing.T) {
 }
 
 func remoteQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+// fingerprint runs the scripts' fingerprint with ctr answering listing and
+// the mirror's layout at m (issue 17, finding 8).
+func fingerprint(t *testing.T, listing, m string) string {
+	t.Helper()
+	var b strings.Builder
+	if err := scripts.ExecuteTemplate(&b, "common", struct{ User, Mirror string }{"k8s", m}); err != nil {
+		t.Fatal(err)
+	}
+	stubs := "getent() { echo 'k8s:x:1001:1001::/home/k8s-nowhere:/bin/bash'; }\nsystemctl() { return 1; }\nctr() { printf '%s' " + remoteQuote(listing) + "; }\n"
+	cmd := exec.Command("bash", "-c", stubs+b.String()+"\nB="+remoteQuote(t.TempDir())+"\nfingerprint")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("fingerprint: %v: %s", err, out)
+	}
+	return string(out)
+}
+
+// A preloaded name pointed at other content changes the fingerprint (by
+// digest, not name); so does any change to the mirror's files, and a blob
+// whose content is not its digest is named.
+func TestFingerprintSeesDigestsAndTheMirror(t *testing.T) {
+	if MirrorLayout != mirror.DefaultLayout {
+		t.Fatalf("MirrorLayout %s, the mirror's %s", MirrorLayout, mirror.DefaultLayout)
+	}
+	head := "REF TYPE DIGEST SIZE PLATFORMS LABELS\n"
+	a := head + "docker.io/library/redis:7.0 application/vnd.oci.image.index.v1+json sha256:aaaa 40.0 MiB linux/amd64 -\n"
+	b := head + "docker.io/library/redis:7.0 application/vnd.oci.image.index.v1+json sha256:bbbb 40.0 MiB linux/amd64 -\n"
+	m := t.TempDir()
+	blobs := filepath.Join(m, "blobs", "sha256")
+	os.MkdirAll(blobs, 0o755)
+	content := []byte("the layer labctl put there")
+	sum := fmt.Sprintf("%x", sha256.Sum256(content))
+	os.WriteFile(filepath.Join(blobs, sum), content, 0o644)
+	os.WriteFile(filepath.Join(m, "index.json"), []byte(`{"manifests":[]}`), 0o644)
+
+	fa, fb := fingerprint(t, a, m), fingerprint(t, b, m)
+	line := func(fp, key string) string {
+		for _, l := range strings.Split(fp, "\n") {
+			if strings.HasPrefix(l, key+" ") {
+				return l
+			}
+		}
+		return ""
+	}
+	if line(fa, "containerd-images") == "" || line(fa, "containerd-images") == line(fb, "containerd-images") {
+		t.Errorf("a re-pointed redis:7.0 does not change the fingerprint:\n%s\n%s", fa, fb)
+	}
+	if line(fa, "mirror") == "" || strings.Contains(fa, "mirror-blobs-altered") {
+		t.Fatalf("the mirror's line: %s", fa)
+	}
+	// Same name and size, other content.
+	os.WriteFile(filepath.Join(blobs, sum), []byte("the layer an attendee put th"), 0o644)
+	fc := fingerprint(t, a, m)
+	if line(fc, "mirror") == line(fa, "mirror") || !strings.Contains(fc, "mirror-blobs-altered "+sum) {
+		t.Errorf("an altered blob is not seen:\n%s\n%s", fa, fc)
+	}
+	// No mirror on the node: no mirror line.
+	if fn := fingerprint(t, a, filepath.Join(m, "none")); strings.Contains(fn, "mirror") {
+		t.Errorf("no mirror, yet: %s", fn)
+	}
+}

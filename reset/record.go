@@ -22,7 +22,7 @@ func Record(ctx context.Context, cl *kube.Client, cluster int, user string, node
 	if err != nil {
 		return nil, err
 	}
-	b := &Baseline{Cluster: cluster, At: time.Now().UTC(), Snapshot: snap, NodeFingerprints: fps, KubeSystemUID: kubeSystemUID(snap)}
+	b := &Baseline{Cluster: cluster, At: time.Now().UTC(), Snapshot: snap, NodeFingerprints: fps, KubeSystemUID: kubeSystemUID(snap), Format: Format}
 	if err := b.check(cluster); err != nil {
 		return nil, fmt.Errorf("cluster %02d: baseline: %w", cluster, err)
 	}
