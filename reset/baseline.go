@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -82,6 +83,11 @@ type NodeState struct {
 type Snapshot struct {
 	Objects []Object             `json:"objects"`
 	Nodes   map[string]NodeState `json:"nodes"`
+	// Unavailable are the API groups (group/version) whose discovery
+	// failed, an aggregated API that is down: their objects were not
+	// listed. A reset goes on without them (and deletes the APIService of
+	// one that is not the baseline's); a baseline is never taken so.
+	Unavailable []string `json:"-"`
 }
 
 // Baseline is a cluster as `labctl up` left it.
@@ -150,12 +156,20 @@ func quiet(cl *kube.Client) (*kube.Client, error) {
 
 func take(ctx context.Context, cl *kube.Client, d discovery.DiscoveryInterface) (Snapshot, error) {
 	res, err := kube.Deletable(d)
-	if err != nil && len(res) == 0 {
+	s := Snapshot{Nodes: map[string]NodeState{}}
+	var failed *discovery.ErrGroupDiscoveryFailed
+	switch {
+	case err == nil:
+	case len(res) > 0 && errors.As(err, &failed):
+		// One aggregated API down must not stop the listing of the rest:
+		// its APIService is what a reset deletes first.
+		for gv := range failed.Groups {
+			s.Unavailable = append(s.Unavailable, gv.String())
+		}
+		slices.Sort(s.Unavailable)
+	default:
 		return Snapshot{}, fmt.Errorf("%s: %w", cl.Name, err)
 	}
-	// A group whose discovery failed is not listed: its objects can be
-	// neither deleted nor counted, which the error says.
-	s := Snapshot{Nodes: map[string]NodeState{}}
 	for _, r := range res {
 		if ignored[r.GVR.Group+"/"+r.GVR.Resource] {
 			continue
@@ -175,10 +189,27 @@ func take(ctx context.Context, cl *kube.Client, d discovery.DiscoveryInterface) 
 	for _, n := range nodes.Items {
 		s.Nodes[n.Name] = NodeState{Labels: n.Labels, Taints: attendeeTaints(n.Spec.Taints), Unschedulable: n.Spec.Unschedulable}
 	}
-	if err != nil {
-		return s, fmt.Errorf("%s: %w", cl.Name, err)
-	}
 	return s, nil
+}
+
+// UnavailableIn are the unavailable groups of cur that the baseline has
+// objects of, or an APIService for: those a reset cannot check.
+func (b *Baseline) UnavailableIn(cur Snapshot) []string {
+	var out []string
+	for _, gv := range cur.Unavailable {
+		group, version, _ := strings.Cut(gv, "/")
+		if version == "" {
+			group, version = "", group
+		}
+		apiService := version + "." + group
+		if slices.ContainsFunc(b.Objects, func(o Object) bool {
+			return (o.Group == group && group != "") ||
+				(o.Group == "apiregistration.k8s.io" && o.Resource == "apiservices" && o.Name == apiService)
+		}) {
+			out = append(out, gv)
+		}
+	}
+	return out
 }
 
 func objectOf(r kube.Resource, it unstructured.Unstructured) Object {

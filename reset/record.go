@@ -18,6 +18,9 @@ func Record(ctx context.Context, cl *kube.Client, cluster int, user string, node
 	if err != nil {
 		return nil, err
 	}
+	if len(snap.Unavailable) > 0 {
+		return nil, fmt.Errorf("%s: API groups %v are unavailable: a baseline must list every object", cl.Name, snap.Unavailable)
+	}
 	fps, err := OnNodes(ctx, nodes, "record", user)
 	if err != nil {
 		return nil, err
