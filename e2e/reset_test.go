@@ -173,11 +173,12 @@ func TestReset(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "mess=done") || !strings.Contains(out, "docker=running") || !strings.Contains(out, "helm=installed") {
 		t.Fatalf("messing up cluster 1: exit %d\n%s", code, out)
 	}
+	hostileMess(t, l)
 	// The dry run lists the attendee's objects and the restores.
 	dry := labctl(t, l, "", "reset", "--cluster", "1", "--dry-run")
-	for _, want := range []string{"delete Namespace/messy", "delete CustomResourceDefinition/widgets.example.com", "delete ClusterRole/attendee-role",
+	for _, want := range append(hostileDryRun, "delete Namespace/messy", "delete CustomResourceDefinition/widgets.example.com", "delete ClusterRole/attendee-role",
 		"delete PersistentVolume/attendee-pv", "delete Deployment default/stray", "re-create DaemonSet kube-system/kube-proxy",
-		"restore Deployment kube-system/coredns", "restore Deployment dockercoins/worker", "node node2 back"} {
+		"restore Deployment kube-system/coredns", "restore Deployment dockercoins/worker", "node node2 back") {
 		if !strings.Contains(dry.stdout, want) {
 			t.Errorf("the dry run does not say %q", want)
 		}
@@ -208,6 +209,8 @@ func TestReset(t *testing.T) {
 			t.Error("the report names cluster 02")
 		}
 	})
+
+	t.Run("the hostile attendee's objects, static Pod and broken APIService are gone", func(t *testing.T) { hostileGone(t, l) })
 
 	t.Run("cluster 1's API objects and nodes are back", func(t *testing.T) {
 		out, code := asAttendee(t, l, "3m", `
@@ -276,6 +279,8 @@ done`)
 			t.Errorf("exit %d\n%s", r.code, r.stdout)
 		}
 	})
+
+	t.Run("a login turned into a system account is refused on the node, nothing changed", func(t *testing.T) { systemLoginRefused(t, l) })
 
 	t.Run("cluster 2 was not touched", func(t *testing.T) {
 		for host, n := range cmdsAfter {

@@ -80,6 +80,7 @@ func TestParseBadInput(t *testing.T) {
 		{"addons not a list", "addons: metrics-server\n", "lab.yaml:1: addons: expected a list"},
 		{"bad name", "name: My Lab\n", `name: "My Lab" must be lowercase`},
 		{"root login", "login: {user: root}\n", `login.user: "root" is not a valid attendee user name`},
+		{"login is the ssh user", "ssh: {user: ubuntu}\nlogin: {user: ubuntu}\n", `login.user: "ubuntu" is also ssh.user`},
 		{"coins in default", "coins: {namespace: default}\n", `coins.namespace: "default" is not allowed`},
 		{"bad paper", "cards: {paper: A5}\n", `cards.paper: "A5" is not Letter or A4`},
 		{"inventory without hosts", "provider: {type: inventory}\n", "provider.clusters: the inventory provider needs at least one cluster"},

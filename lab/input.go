@@ -38,6 +38,9 @@ func ReadSmallFile(path string, max int64) ([]byte, error) {
 	if !info.Mode().IsRegular() {
 		return nil, fmt.Errorf("not a regular file (%s)", fileKind(info.Mode()))
 	}
+	if info.Size() > max {
+		return nil, fmt.Errorf("larger than %s", size(max))
+	}
 	data, err := io.ReadAll(io.LimitReader(f, max+1))
 	if err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -139,15 +140,32 @@ func DefaultStateDir(name string) (string, error) {
 	return filepath.Join(base, "labctl", name), nil
 }
 
+// MaxStateFile bounds state.json: a few KiB per cluster.
+const MaxStateFile = 64 << 20
+
 // ReadState reads the state in dir without taking the lock; the atomic
 // writes guarantee it sees a whole file. A lab never brought up has none.
 func ReadState(dir string) (*State, error) {
-	data, err := os.ReadFile(filepath.Join(dir, stateFile))
+	path := filepath.Join(dir, stateFile)
+	info, err := os.Lstat(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("no state in %s: run `labctl up` first", dir)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("state: %w", err)
+	}
+	if info.Mode()&os.ModeSymlink != 0 {
+		return nil, fmt.Errorf("state %s: a symbolic link, not the file labctl wrote", path)
+	}
+	// A regular file of bounded size: /dev/zero or a FIFO in its place
+	// must not exhaust memory or block.
+	data, err := ReadSmallFile(path, MaxStateFile)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, fmt.Errorf("state %s: %w", path, err)
 	}
 	var s State
 	if err := json.Unmarshal(data, &s); err != nil {
@@ -163,7 +181,7 @@ func ReadState(dir string) (*State, error) {
 func (st *Store) Load() (*State, error) {
 	s, err := ReadState(st.dir)
 	if err != nil {
-		if _, statErr := os.Stat(filepath.Join(st.dir, stateFile)); errors.Is(statErr, os.ErrNotExist) {
+		if _, statErr := os.Lstat(filepath.Join(st.dir, stateFile)); errors.Is(statErr, os.ErrNotExist) {
 			return &State{Version: StateVersion}, nil
 		}
 		return nil, err

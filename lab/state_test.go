@@ -342,5 +342,42 @@ func TestCheckLab(t *testing.T) {
 	}
 	if err := (&State{}).CheckLab("/x", "new"); err != nil {
 		t.Fatal(err)
+// A state.json that is /dev/zero, a FIFO, a link or too big is refused at
+// once with one line, without being read to the end or waited on.
+func TestReadStateRefusesHostileFiles(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		make func(path string) error
+		want string
+	}{
+		{"/dev/zero", func(p string) error { return os.Symlink("/dev/zero", p) }, "a symbolic link"},
+		{"a FIFO", func(p string) error { return syscall.Mkfifo(p, 0o600) }, "not a regular file (a named pipe)"},
+		{"too big", func(p string) error {
+			f, err := os.Create(p)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			return f.Truncate(MaxStateFile + 1)
+		}, "larger than 64 MiB"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := c.make(filepath.Join(dir, "state.json")); err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			_, err := ReadState(dir)
+			if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("want one line with %q, got %v", c.want, err)
+			}
+			if time.Since(start) > 5*time.Second {
+				t.Errorf("took %s", time.Since(start))
+			}
+			st := &Store{dir: dir}
+			if _, err := st.Load(); err == nil {
+				t.Error("Store.Load took it for a new lab")
+			}
+		})
 	}
 }

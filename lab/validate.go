@@ -165,6 +165,11 @@ func (l *Lab) Validate() error {
 	if !userRE.MatchString(l.Login.User) || l.Login.User == "root" {
 		return fmt.Errorf("login.user: %q is not a valid attendee user name", l.Login.User)
 	}
+	if l.Login.User == l.SSH.User {
+		// A reset kills the login's processes and empties its home: labctl's
+		// own session and authorized_keys.
+		return fmt.Errorf("login.user: %q is also ssh.user, labctl's own login; give attendees another user", l.Login.User)
+	}
 	if l.Login.Password != "" {
 		if err := checkPassword(l.Login.Password); err != nil {
 			return fmt.Errorf("login.password: %w", err)

@@ -8,6 +8,7 @@ import (
 	"text/template"
 
 	"github.com/labctl/labctl/remote"
+	"github.com/labctl/labctl/templates"
 )
 
 // Every value rendered into a node script goes through one of these
@@ -25,6 +26,7 @@ var funcs = template.FuncMap{
 	"plain": plain,
 	"line":  line,
 	"b64":   func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) },
+	"guard": func() string { return templates.LoginGuard },
 }
 
 // plainRE also takes "~" (package versions: 1.2~rc1), but not first,

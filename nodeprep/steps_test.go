@@ -10,6 +10,7 @@ import (
 
 	"github.com/labctl/labctl/lab"
 	"github.com/labctl/labctl/remote"
+	"github.com/labctl/labctl/templates"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -220,4 +221,30 @@ func TestPhaseOnFakes(t *testing.T) {
 	if saves < 2 {
 		t.Fatal("keys and results must be saved")
 	}
+}
+
+// The login step refuses an existing system account or a home outside
+// /home before it sets a password, sudo or keys (reset/node_test.go runs
+// the guard itself).
+func TestLoginStepGuardsFirst(t *testing.T) {
+	steps, err := Steps(sampleData("packages"), Uploads{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range steps {
+		if s.Name != "login" {
+			continue
+		}
+		g := strings.Index(s.Script, templates.LoginGuard)
+		if g < 0 {
+			t.Fatalf("the login step has no login guard:\n%s", s.Script)
+		}
+		for _, later := range []string{"useradd", "chpasswd", "sudoers", "$H/.ssh"} {
+			if i := strings.Index(s.Script, later); i >= 0 && i < g {
+				t.Errorf("%s comes before the login guard", later)
+			}
+		}
+		return
+	}
+	t.Fatal("no login step")
 }

@@ -79,6 +79,7 @@ func (u *Up) recordBaseline(ctx context.Context, c *lab.Cluster) (*reset.Baselin
 		return nil, fmt.Errorf("cluster %02d: baseline: %w", c.Index, err)
 	}
 	base.Addons = c.Addons
+	base.Lab = u.Lab.Name
 	return base, nil
 }
 

@@ -12,6 +12,7 @@ package reset
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -45,6 +46,9 @@ type Object struct {
 	// Owners are the UIDs of its owners, to tell an attendee's Pods from
 	// those of the baseline's controllers.
 	Owners []string `json:"owners,omitempty"`
+	// Controller is the UID of the owner reference marked controller, if
+	// any: the object a controller made it for (a Deployment's ReplicaSet).
+	Controller string `json:"controller,omitempty"`
 	// Body is the object without status and server-set metadata, kept for
 	// the kinds a reset re-creates or puts back (see restorable).
 	Body map[string]any `json:"body,omitempty"`
@@ -78,12 +82,23 @@ type NodeState struct {
 type Snapshot struct {
 	Objects []Object             `json:"objects"`
 	Nodes   map[string]NodeState `json:"nodes"`
+	// Unavailable are the API groups (group/version) whose discovery
+	// failed, an aggregated API that is down: their objects were not
+	// listed. A reset goes on without them (and deletes the APIService of
+	// one that is not the baseline's); a baseline is never taken so.
+	Unavailable []string `json:"-"`
 }
 
 // Baseline is a cluster as `labctl up` left it.
 type Baseline struct {
 	Cluster int       `json:"cluster"`
 	At      time.Time `json:"at"`
+	// Lab and KubeSystemUID say whose baseline it is: a reset compares
+	// them with the lab and the live cluster before using it.
+	Lab string `json:"lab,omitempty"`
+	// Format is the node fingerprints' and files' format (Format).
+	Format        int    `json:"format,omitempty"`
+	KubeSystemUID string `json:"kubeSystemUID,omitempty"`
 	Snapshot
 	// NodeFingerprints is, per node, what the node script printed about
 	// the home directory and images when the baseline was recorded.
@@ -140,12 +155,20 @@ func quiet(cl *kube.Client) (*kube.Client, error) {
 
 func take(ctx context.Context, cl *kube.Client, d discovery.DiscoveryInterface) (Snapshot, error) {
 	res, err := kube.Deletable(d)
-	if err != nil && len(res) == 0 {
+	s := Snapshot{Nodes: map[string]NodeState{}}
+	var failed *discovery.ErrGroupDiscoveryFailed
+	switch {
+	case err == nil:
+	case len(res) > 0 && errors.As(err, &failed):
+		// One aggregated API down must not stop the listing of the rest:
+		// its APIService is what a reset deletes first.
+		for gv := range failed.Groups {
+			s.Unavailable = append(s.Unavailable, gv.String())
+		}
+		slices.Sort(s.Unavailable)
+	default:
 		return Snapshot{}, fmt.Errorf("%s: %w", cl.Name, err)
 	}
-	// A group whose discovery failed is not listed: its objects can be
-	// neither deleted nor counted, which the error says.
-	s := Snapshot{Nodes: map[string]NodeState{}}
 	for _, r := range res {
 		if ignored[r.GVR.Group+"/"+r.GVR.Resource] {
 			continue
@@ -165,9 +188,6 @@ func take(ctx context.Context, cl *kube.Client, d discovery.DiscoveryInterface) 
 	for _, n := range nodes.Items {
 		s.Nodes[n.Name] = NodeState{Labels: n.Labels, Taints: attendeeTaints(n.Spec.Taints), Unschedulable: n.Spec.Unschedulable}
 	}
-	if err != nil {
-		return s, fmt.Errorf("%s: %w", cl.Name, err)
-	}
 	return s, nil
 }
 
@@ -179,6 +199,9 @@ func objectOf(r kube.Resource, it unstructured.Unstructured) Object {
 	}
 	for _, ref := range it.GetOwnerReferences() {
 		o.Owners = append(o.Owners, string(ref.UID))
+		if ref.Controller != nil && *ref.Controller {
+			o.Controller = string(ref.UID)
+		}
 	}
 	if isRestorable(r.GVR.Group, r.GVR.Resource) && !o.Owned {
 		o.Body = bodyOf(it)
@@ -242,22 +265,6 @@ func Save(stateDir string, b *Baseline) error {
 		return err
 	}
 	return lab.WriteFileAtomic(Path(stateDir, b.Cluster), data, 0o600)
-}
-
-// Load reads cluster c's baseline.
-func Load(stateDir string, c int) (*Baseline, error) {
-	data, err := os.ReadFile(Path(stateDir, c))
-	if os.IsNotExist(err) {
-		return nil, fmt.Errorf("cluster %02d has no baseline (%s): a successful `labctl up` records it", c, Path(stateDir, c))
-	}
-	if err != nil {
-		return nil, err
-	}
-	var b Baseline
-	if err := json.Unmarshal(data, &b); err != nil {
-		return nil, fmt.Errorf("%s: %w", Path(stateDir, c), err)
-	}
-	return &b, nil
 }
 
 // find returns the object with o's key in objs.

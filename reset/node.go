@@ -17,7 +17,8 @@ import (
 var plainRE = regexp.MustCompile(`^[A-Za-z0-9._][A-Za-z0-9._-]*$`)
 
 var funcs = template.FuncMap{
-	"q": remote.ShellQuote,
+	"q":     remote.ShellQuote,
+	"guard": func() string { return templates.LoginGuard },
 	"plain": func(s string) (string, error) {
 		if !plainRE.MatchString(s) {
 			return "", fmt.Errorf("login.user %q: only letters, digits and . _ - are allowed", s)
@@ -26,12 +27,17 @@ var funcs = template.FuncMap{
 	},
 }
 
+// MirrorLayout is where coins/mirror keeps the docker.io mirror's OCI
+// layout on every node (mirror.DefaultLayout; node_test.go checks).
+const MirrorLayout = "/var/lib/labctl/mirror"
+
 var scripts = template.Must(template.New("reset").Funcs(funcs).ParseFS(templates.Reset, "reset/*.sh.tmpl"))
 
 // Script renders the node script name ("record" or "soft") for user.
 func Script(name, user string) (string, error) {
 	var b strings.Builder
-	if err := scripts.ExecuteTemplate(&b, name+".sh.tmpl", struct{ User string }{user}); err != nil {
+	data := struct{ User, Mirror string }{user, MirrorLayout}
+	if err := scripts.ExecuteTemplate(&b, name+".sh.tmpl", data); err != nil {
 		return "", err
 	}
 	return b.String(), nil

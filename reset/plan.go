@@ -14,11 +14,14 @@ type Plan struct {
 	// Delete are the objects attendees added, webhooks and API services
 	// first (either can refuse the other deletes), then namespaces and the
 	// rest. Objects inside a deleted namespace, of a deleted CRD, or owned
-	// by another object go with it and are not listed.
+	// by another object that goes go with it and are not listed.
 	Delete []Object
+	// Collected are the objects the garbage collector takes with an owner
+	// that goes: not deleted, but waited for like Delete.
+	Collected []Object
 	// Pods are the attendees' running Pods, stopped at once (one second
-	// of grace) rather than after their own grace period: the Pods of
-	// deleted namespaces and of controllers that were not in the baseline.
+	// of grace) rather than after their own grace period: every Pod that
+	// goes (a static Pod's mirror included: its manifest goes on the node).
 	Pods []Object
 	// Create are baseline objects that are gone; Update those changed.
 	Create, Update []Object
@@ -29,7 +32,7 @@ type Plan struct {
 
 // Empty says the API side is already at the baseline.
 func (p Plan) Empty() bool {
-	return len(p.Delete)+len(p.Pods)+len(p.Create)+len(p.Update)+len(p.Nodes) == 0
+	return len(p.Delete)+len(p.Collected)+len(p.Pods)+len(p.Create)+len(p.Update)+len(p.Nodes) == 0
 }
 
 // deleteFirst are deleted before anything else: a webhook or an aggregated
@@ -49,33 +52,24 @@ func Diff(base, cur Snapshot) Plan {
 	for _, o := range base.Objects {
 		baseKeys[o.key()] = o
 	}
-	// Namespaces and CRDs that go take their contents with them.
-	goneNS, goneCRD := map[string]bool{}, map[string]bool{}
+	// Namespaces and CRDs that go take their contents with them, owners
+	// that go their dependents (see owners.go).
+	f := newFates(base, cur)
 	for _, o := range cur.Objects {
-		if _, ok := baseKeys[o.key()]; ok || o.Owned {
-			continue
-		}
 		switch {
-		case o.Group == "" && o.Resource == "namespaces":
-			goneNS[o.Name] = true
-		case o.Group == "apiextensions.k8s.io" && o.Resource == "customresourcedefinitions":
-			goneCRD[o.Name] = true // plural.group
+		case !f.goes(o) || f.inGone(o):
+		case f.collected(o):
+			p.Collected = append(p.Collected, o)
+		default:
+			p.Delete = append(p.Delete, o)
 		}
-	}
-	for _, o := range cur.Objects {
-		if _, ok := baseKeys[o.key()]; ok || o.Owned {
-			continue
-		}
-		if o.Namespace != "" && goneNS[o.Namespace] {
-			continue
-		}
-		if goneCRD[o.Resource+"."+o.Group] {
-			continue
-		}
-		p.Delete = append(p.Delete, o)
 	}
 	slices.SortStableFunc(p.Delete, func(a, b Object) int { return rank(a) - rank(b) })
-	p.Pods = attendeePods(base, cur, goneNS)
+	for _, o := range cur.Objects {
+		if o.Group == "" && o.Resource == "pods" && f.goes(o) {
+			p.Pods = append(p.Pods, o)
+		}
+	}
 	for _, b := range base.Objects {
 		if b.Body == nil {
 			continue
@@ -102,39 +96,6 @@ func Diff(base, cur Snapshot) Plan {
 		}
 	}
 	return p
-}
-
-func attendeePods(base, cur Snapshot, goneNS map[string]bool) []Object {
-	baseUID, baseKey := map[string]bool{}, map[string]bool{}
-	for _, o := range base.Objects {
-		baseUID[o.UID] = true
-		baseKey[o.key()] = true
-	}
-	// An owner that exists now under a name the baseline did not have is
-	// the attendee's (a Deployment's new ReplicaSet included); one under a
-	// baseline name (kube-proxy's DaemonSet made again) is not.
-	newOwner := map[string]bool{}
-	for _, o := range cur.Objects {
-		if !baseKey[o.key()] {
-			newOwner[o.UID] = true
-		}
-	}
-	var pods []Object
-	for _, o := range cur.Objects {
-		if o.Group != "" || o.Resource != "pods" || baseUID[o.UID] {
-			continue
-		}
-		attendees := goneNS[o.Namespace] || !o.Owned
-		for _, owner := range o.Owners {
-			if newOwner[owner] {
-				attendees = true
-			}
-		}
-		if attendees {
-			pods = append(pods, o)
-		}
-	}
-	return pods
 }
 
 func rank(o Object) int {
@@ -188,6 +149,9 @@ func (p Plan) Print(w io.Writer, cluster int) {
 	}
 	for _, o := range p.Delete {
 		fmt.Fprintf(w, "    cluster %02d: delete %s\n", cluster, o)
+	}
+	for _, o := range p.Collected {
+		fmt.Fprintf(w, "    cluster %02d: delete %s (with its owner)\n", cluster, o)
 	}
 	for _, o := range p.Pods {
 		fmt.Fprintf(w, "    cluster %02d: stop %s\n", cluster, o)

@@ -304,7 +304,7 @@ func TestSavedBaselineEqualsTheCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	if err := Save(dir, &Baseline{Cluster: 3, Snapshot: snap}); err != nil {
+	if err := Save(dir, &Baseline{Cluster: 3, Snapshot: snap, Format: Format}); err != nil {
 		t.Fatal(err)
 	}
 	b, err := Load(dir, 3)

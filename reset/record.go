@@ -18,11 +18,18 @@ func Record(ctx context.Context, cl *kube.Client, cluster int, user string, node
 	if err != nil {
 		return nil, err
 	}
+	if len(snap.Unavailable) > 0 {
+		return nil, fmt.Errorf("%s: API groups %v are unavailable: a baseline must list every object", cl.Name, snap.Unavailable)
+	}
 	fps, err := OnNodes(ctx, nodes, "record", user)
 	if err != nil {
 		return nil, err
 	}
-	return &Baseline{Cluster: cluster, At: time.Now().UTC(), Snapshot: snap, NodeFingerprints: fps}, nil
+	b := &Baseline{Cluster: cluster, At: time.Now().UTC(), Snapshot: snap, NodeFingerprints: fps, KubeSystemUID: kubeSystemUID(snap), Format: Format}
+	if err := b.check(cluster); err != nil {
+		return nil, fmt.Errorf("cluster %02d: baseline: %w", cluster, err)
+	}
+	return b, nil
 }
 
 // OnNodes runs the node script name on every node at once and returns

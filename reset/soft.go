@@ -92,6 +92,18 @@ func (a *API) Apply(ctx context.Context, p Plan) error {
 	if err := a.waitGone(ctx, p.Delete); err != nil {
 		return step("finalizers", err)
 	}
+	// The garbage collector takes Collected with their owners; what it
+	// has not taken by now is deleted like the rest.
+	left := a.until(ctx, p.Collected, time.Now().Add(a.Grace))
+	for _, o := range left {
+		err := a.ri(o).Delete(ctx, o.Name, metav1.DeleteOptions{PropagationPolicy: &bg})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return step("delete", fmt.Errorf("%s: %s: %w", a.Client.Name, o, err))
+		}
+	}
+	if err := a.waitGone(ctx, left); err != nil {
+		return step("finalizers", err)
+	}
 	return nil
 }
 

@@ -95,3 +95,20 @@ func TestDryRunOfANewLabCreatesNothing(t *testing.T) {
 		t.Fatalf("a dry run created the state directory (%v)", err)
 	}
 }
+
+// --grace negative or absurd: one line naming the flag, exit 2, before
+// the lab file is even read.
+func TestResetGraceOutOfRange(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "lab.yaml")
+	os.WriteFile(file, []byte("name: i17-grace\n"), 0o644)
+	for _, g := range []string{"-5s", "-1ns", "1000000h", "61m"} {
+		state := filepath.Join(t.TempDir(), "state")
+		out, code := runCLI(t, "-f", file, "--state-dir", state, "reset", "--yes", "--grace", g)
+		if code != exitBadInput || !strings.Contains(out, "--grace: ") || !strings.Contains(out, "out of range") || strings.Contains(strings.TrimSpace(out), "\n") {
+			t.Errorf("--grace %s: want one line naming --grace, exit 2; got %d %q", g, code, out)
+		}
+		if _, err := os.Stat(state); !os.IsNotExist(err) {
+			t.Errorf("--grace %s created the state directory", g)
+		}
+	}
+}

@@ -15,6 +15,9 @@ import (
 	"github.com/labctl/labctl/remote"
 )
 
+// maxGrace bounds --grace: past an hour a reset only looks hung.
+const maxGrace = time.Hour
+
 func newResetCmd(a *app) *cobra.Command {
 	var clusters []int
 	var level string
@@ -42,6 +45,9 @@ after --grace has its finalizers removed, and the output says so.
 			case "soft", "hard":
 			default:
 				return badInput("--level: %q is not soft or hard", level)
+			}
+			if grace < 0 || grace > maxGrace {
+				return badInput("--grace: %s is out of range (0s to %s)", grace, maxGrace)
 			}
 			for _, c := range clusters {
 				if c < 1 {
