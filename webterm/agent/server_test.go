@@ -184,3 +184,9 @@ func typeAndWait(t *testing.T, ws *websocket.Conn, keys, want string) {
 		}
 	}
 }
+
+func httptestServer(t *testing.T, srv *Server) string {
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	return ts.URL
+}
