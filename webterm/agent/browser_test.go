@@ -100,7 +100,7 @@ func TestPageInChromium(t *testing.T) {
 	}
 	run(chromedp.Reload())
 	run(chromedp.WaitVisible(chromedp.CSS("#term-1 .xterm-rows"))) // the first tab shows
-	run(chromedp.WaitReady(chromedp.CSS("#tab-2")))                 // and both reopened
+	run(chromedp.WaitReady(chromedp.CSS("#tab-2")))                // and both reopened
 	before := regexp.MustCompile(`tick-(\d+)`).FindAllStringSubmatch(rows(1), -1)
 	time.Sleep(2500 * time.Millisecond)
 	after := regexp.MustCompile(`tick-(\d+)`).FindAllStringSubmatch(rows(1), -1)
