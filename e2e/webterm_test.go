@@ -53,7 +53,7 @@ func webtermChapter(t *testing.T, l *testLab) {
 
 	t.Run("the agent runs as its unprivileged user, without capabilities", func(t *testing.T) {
 		out, code := onNode1(t, l, `pid=$(systemctl show -p MainPID --value labctl-webterm); `+
-			`echo user=$(ps -o user= -p $pid) uid=$(id -u labctl-webterm) $(grep CapEff /proc/$pid/status | tr -d '\t')`)
+			`echo user=$(stat -c %U /proc/$pid) uid=$(id -u labctl-webterm) $(grep CapEff /proc/$pid/status | tr -d '\t')`)
 		if code != 0 || !regexp.MustCompile(`user=labctl-webterm uid=[1-9][0-9]* CapEff:0+\b`).MatchString(out) {
 			t.Errorf("agent process: exit %d %q", code, out)
 		}

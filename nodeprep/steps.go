@@ -134,7 +134,7 @@ func render(name string, d NodeData) (string, error) {
 var BasePackages = []string{
 	"containerd", "runc", "containernetworking-plugins", "conntrack", "socat", "ethtool",
 	"iptables", "ebtables", "kmod", "gpg", "bash-completion", "openssl", "ca-certificates",
-	"tmux", "git", "curl", "jq", "httping", "apache2-utils", "telnet", "vim", "htop", "tree", "unzip",
+	"tmux", "procps", "git", "curl", "jq", "httping", "apache2-utils", "telnet", "vim", "htop", "tree", "unzip",
 	"less", "dnsutils", "netcat-openbsd", "util-linux",
 }
 
