@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -54,6 +55,9 @@ type Card struct {
 	SSH   string     `json:"ssh"`
 	Nodes []NodeAddr `json:"nodes"`
 	URL   string     `json:"url"`
+	// Terminal is the attendee's web terminal on node1 ("" when the lab
+	// has none).
+	Terminal string `json:"terminal,omitempty"`
 	// QRURL is what the card's QR code encodes ("" without one).
 	QRURL string `json:"qr,omitempty"`
 	// Kubeconfig is the file (next to the cards) the attendee connects
@@ -101,7 +105,12 @@ func Build(l *lab.Lab, s *lab.State, baseDir string) (*Deck, error) {
 		if err != nil {
 			return nil, err
 		}
+		if l.WebTermEnabled() {
+			card.Terminal = fmt.Sprintf("%s://%s/", l.WebTermScheme(), net.JoinHostPort(card.Node1, strconv.Itoa(l.WebTerm.Port)))
+		}
 		switch l.Cards.QR {
+		case "":
+			card.QRURL = card.Terminal // the attendee's own: one tap to a shell
 		case "slides":
 			card.QRURL = d.URL
 		case "attendee":
@@ -133,6 +142,9 @@ func newDeck(l *lab.Lab, baseDir string) (*Deck, *template.Template, error) {
 	}
 	if d.Event == "" {
 		d.Event = l.Name
+	}
+	if d.QR == "" && l.WebTermEnabled() {
+		d.QR = "terminal"
 	}
 	if l.Cards.Logo != "" {
 		if d.Logo, err = logoURI(resolve(baseDir, l.Cards.Logo)); err != nil {

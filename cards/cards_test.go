@@ -3,13 +3,22 @@ package cards
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"flag"
+	"fmt"
 	stdhtml "html"
+	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/labctl/labctl/lab"
 )
@@ -115,9 +124,52 @@ func TestEventDefaultsToLabName(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.Event != "k8s-101" || d.Cards[0].QRURL != "" {
-		t.Errorf("event %q, QR %q", d.Event, d.Cards[0].QRURL)
+	if d.Event != "k8s-101" || d.Cards[0].QRURL != "http://203.0.113.101:1080/" || d.Cards[0].QRURL != d.Cards[0].Terminal {
+		t.Errorf("event %q, QR %q, terminal %q; want the web terminal's QR by default", d.Event, d.Cards[0].QRURL, d.Cards[0].Terminal)
 	}
+}
+
+// TestWebTermURL: https with a certificate, another port, and nothing
+// when the lab has no web terminal.
+func TestWebTermURL(t *testing.T) {
+	dir := t.TempDir()
+	cert, key := testCert(t, dir)
+	d, err := Build(testLab(t, labYAML(fmt.Sprintf("webterm: {port: 8443, tls: {cert: %s, key: %s}}", cert, key))), testState(2, 1), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := d.Cards[1].Terminal; got != "https://203.0.113.102:8443/" || d.Cards[1].QRURL != got {
+		t.Errorf("terminal %q, QR %q", got, d.Cards[1].QRURL)
+	}
+	d, err = Build(testLab(t, labYAML("webterm: {enabled: false}")), testState(1, 1), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Cards[0].Terminal != "" || d.Cards[0].QRURL != "" || strings.Contains(string(d.PlainText()), ":1080") {
+		t.Errorf("web terminal off, yet the card has %q / %q", d.Cards[0].Terminal, d.Cards[0].QRURL)
+	}
+}
+
+func testCert(t *testing.T, dir string) (string, string) {
+	t.Helper()
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "*.class.example"},
+		NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour), DNSNames: []string{"*.class.example"}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &priv.PublicKey, priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kd, err := x509.MarshalECPrivateKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, key := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	os.WriteFile(cert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+	os.WriteFile(key, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kd}), 0o600)
+	return cert, key
 }
 
 func TestUnknownTextKey(t *testing.T) {

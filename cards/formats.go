@@ -14,9 +14,9 @@ import (
 func (d *Deck) CSV() ([]byte, error) {
 	var b bytes.Buffer
 	w := csv.NewWriter(&b)
-	rows := [][]string{{"initials", "cluster", "login", "password", "node1", "nodes"}}
+	rows := [][]string{{"initials", "cluster", "login", "password", "node1", "nodes", "terminal"}}
 	for _, c := range d.Cards {
-		rows = append(rows, []string{"", strconv.Itoa(c.Cluster), c.User, c.Password, c.Node1, nodeList(c, "; ")})
+		rows = append(rows, []string{"", strconv.Itoa(c.Cluster), c.User, c.Password, c.Node1, nodeList(c, "; "), c.Terminal})
 	}
 	if err := w.WriteAll(rows); err != nil {
 		return nil, fmt.Errorf("cards csv: %w", err)
@@ -52,6 +52,9 @@ func (d *Deck) PlainText() []byte {
 		fmt.Fprintf(&b, "%s: %s\n", d.Text["login"], c.User)
 		fmt.Fprintf(&b, "%s: %s\n", d.Text["password"], c.Password)
 		fmt.Fprintf(&b, "%s: %s\n", d.Text["connect"], c.SSH)
+		if c.Terminal != "" {
+			fmt.Fprintf(&b, "%s: %s\n", d.Text["qrTerminal"], c.Terminal)
+		}
 		for _, n := range c.Nodes {
 			fmt.Fprintf(&b, "%s: %s\n", n.Name, n.Address)
 		}

@@ -22,6 +22,8 @@ var DefaultText = Text{
 	"slides":        "Slides",
 	"qrSlides":      "Slides",
 	"qrAttendee":    "Your page",
+	"terminal":      "Browser",
+	"qrTerminal":    "Web terminal",
 	"backTitle":     "Your Kubernetes cluster",
 	"backBody":      "Connect to node1 with the command on the front and type your password when asked. From node1, the other nodes answer by name: ssh node2.",
 	"backNote":      "This cluster is yours for the class and is deleted afterwards. Keep the password to yourself.",

@@ -49,6 +49,11 @@ func TestCourse(t *testing.T) {
 		}
 	})
 
+	t.Run("web terminal: the card's URL, a browser, a shell that survives a reload", func(t *testing.T) {
+		webtermChapter(t, l)
+		webtermPortTaken(t, l)
+	})
+
 	t.Run("Services: a ClusterIP answers from node1 with its pods elsewhere", func(t *testing.T) {
 		out, code := asAttendee(t, l, "3m", `
 kubectl create deployment httpenv --image=`+webImage+` --replicas=3

@@ -106,6 +106,15 @@ func TestParseBadInput(t *testing.T) {
 		{"kind with a subnet", "provider: {type: kind, subnet: 10.89.7.0/24}\n", "provider.subnet: only the local provider takes a subnet"},
 		{"not yaml", "name: [unclosed\n", "lab.yaml: not valid YAML"},
 		{"top level list", "- a\n- b\n", "lab.yaml:1: (top level): expected a mapping of fields"},
+		{"webterm enabled not a bool", "webterm: {enabled: sure}\n", "webterm.enabled"},
+		{"webterm port not a number", "webterm: {port: http}\n", "webterm.port"},
+		{"webterm port out of range", "webterm: {port: 70000}\n", "webterm.port: 70000 is out of range"},
+		{"webterm on the ssh port", "webterm: {port: 22}\n", "webterm.port: 22 is used by SSH"},
+		{"webterm cert without key", "webterm: {tls: {cert: /etc/hostname}}\n", "webterm.tls: give both cert and key"},
+		{"webterm cert missing", "webterm: {tls: {cert: /nonexistent.crt, key: /nonexistent.key}}\n", "webterm.tls.cert"},
+		{"webterm cert not a cert", "webterm: {tls: {cert: /etc/hostname, key: /etc/hostname}}\n", "webterm.tls: /etc/hostname and /etc/hostname are not a certificate and its key"},
+		{"webterm on kind", "provider: {type: kind}\nwebterm: {enabled: true}\n", "webterm.enabled: the kind provider's nodes are not reachable"},
+		{"webterm off", "webterm: {enabled: false, port: 8080}\n", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -18,6 +18,7 @@ type Lab struct {
 	Addons          []string       `yaml:"addons"`
 	Coins           CoinsSpec      `yaml:"coins"`
 	Cards           CardsSpec      `yaml:"cards"`
+	WebTerm         WebTermSpec    `yaml:"webterm"`
 }
 
 // LoginSpec is the attendee login created on every node.

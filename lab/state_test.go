@@ -342,6 +342,9 @@ func TestCheckLab(t *testing.T) {
 	}
 	if err := (&State{}).CheckLab("/x", "new"); err != nil {
 		t.Fatal(err)
+	}
+}
+
 // A state.json that is /dev/zero, a FIFO, a link or too big is refused at
 // once with one line, without being read to the end or waited on.
 func TestReadStateRefusesHostileFiles(t *testing.T) {

@@ -116,6 +116,7 @@ func (l *Lab) applyDefaults() {
 	if l.Coins.Namespace == "" {
 		l.Coins.Namespace = DefaultNamespace
 	}
+	l.defaultWebTerm()
 	if l.Cards.Paper == "" {
 		l.Cards.Paper = "Letter"
 	}
@@ -229,7 +230,7 @@ func (l *Lab) Validate() error {
 	if l.Cards.QR == "attendee" && l.Cards.QRURL == "" {
 		return fmt.Errorf("cards.qrURL: needed when cards.qr is attendee")
 	}
-	return nil
+	return l.validateWebTerm()
 }
 
 func (l *Lab) validateProvider() error {

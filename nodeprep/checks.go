@@ -148,3 +148,30 @@ func portworxCheck(d NodeData) string {
 	return fmt.Sprintf(`case "$(losetup %s)" in *"]:$(stat -c %%i /portworx.blk) (/portworx.blk)") ;; *) false ;; esac && %s`,
 		q(d.LoopDevice), wanted("labctl-portworx-loop.service"))
 }
+
+// webtermCheck: the service running from its unit, or (switched off)
+// gone. That it answers on its port was tested when it was installed.
+func webtermCheck(w *WebTerm) string {
+	if w == nil {
+		return ""
+	}
+	if !w.Enabled {
+		return "[ ! -e /etc/systemd/system/labctl-webterm.service ]"
+	}
+	return "systemctl is-active --quiet labctl-webterm && [ -x /usr/local/bin/labctl-webterm ] && " + wanted("labctl-webterm.service")
+}
+
+func webtermFiles(w *WebTerm, up Uploads) []File {
+	if w == nil || !w.Enabled {
+		return nil
+	}
+	return up.WebTerm
+}
+
+// WebTermUser and WebTermAssets are where the webterm step puts the agent
+// (the same as package webterm's User and AssetDir, which nodeprep does
+// not import: the agent's build stays out of this package).
+const (
+	WebTermUser   = "labctl-webterm"
+	WebTermAssets = "/usr/local/lib/labctl-webterm"
+)

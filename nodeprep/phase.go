@@ -329,6 +329,11 @@ func (p *Phase) nodeData(c *lab.Cluster, n lab.Node) NodeData {
 	}
 	pkgs = append(pkgs, p.Lab.Nodes.Packages...)
 	v := p.Lab.Kubernetes.Version
+	var wt *WebTerm
+	if len(c.Nodes) > 0 && n.Name == c.Nodes[0].Name {
+		wt = &WebTerm{Enabled: p.Lab.WebTermEnabled(), Port: p.Lab.WebTerm.Port, TLS: p.Lab.WebTerm.TLS.Cert != "",
+			User: WebTermUser, AssetDir: WebTermAssets}
+	}
 	return NodeData{
 		Cluster: c.Index, Node: n.Name, PublicIP: n.PublicAddress, Hosts: hosts,
 		User: c.Login.User, Password: c.Login.Password, PrivateKey: c.Key.Private, PublicKey: c.Key.Public,
@@ -338,5 +343,6 @@ func (p *Phase) nodeData(c *lab.Cluster, n lab.Node) NodeData {
 		PortworxSize: p.Lab.Nodes.PortworxSize, LoopDevice: "/dev/loop4", SharedKernel: p.SharedKernel,
 		Docker:    p.Lab.Nodes.DockerEnabled(),
 		Downloads: p.Downloads,
+		WebTerm:   wt,
 	}
 }

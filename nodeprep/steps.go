@@ -86,6 +86,17 @@ type NodeData struct {
 	// Downloads are the attendee tools' release archives by node
 	// architecture (Source "packages").
 	Downloads map[string][]Download
+	// WebTerm is the browser terminal, on node1 only (nil elsewhere).
+	WebTerm *WebTerm
+}
+
+// WebTerm is the attendees' browser terminal on node1.
+type WebTerm struct {
+	Enabled  bool
+	Port     int
+	TLS      bool
+	User     string // the unprivileged system user it runs as
+	AssetDir string
 }
 
 // Download is one release archive: fetched on the node, checked against
@@ -98,6 +109,7 @@ type Download struct {
 type Uploads struct {
 	Kubernetes []File // kubeadm, kubelet, kubectl, images.tar
 	Tools      []File // helm, stern
+	WebTerm    []File // labctl-webterm, its assets, the TLS pair (node1)
 }
 
 // render renders templates/nodeprep/NAME.sh.tmpl.
@@ -122,7 +134,7 @@ func render(name string, d NodeData) (string, error) {
 var BasePackages = []string{
 	"containerd", "runc", "containernetworking-plugins", "conntrack", "socat", "ethtool",
 	"iptables", "ebtables", "kmod", "gpg", "bash-completion", "openssl", "ca-certificates",
-	"git", "curl", "jq", "httping", "apache2-utils", "telnet", "vim", "htop", "tree", "unzip",
+	"tmux", "procps", "git", "curl", "jq", "httping", "apache2-utils", "telnet", "vim", "htop", "tree", "unzip",
 	"less", "dnsutils", "netcat-openbsd", "util-linux",
 }
 
@@ -160,6 +172,7 @@ func Steps(d NodeData, up Uploads) ([]Step, error) {
 		{name: "kubernetes", tmpl: "kube-" + d.Source, check: kubernetesCheck(), files: up.Kubernetes},
 		{name: "tools", tmpl: "tools-" + d.Source, check: toolsCheck(), files: up.Tools},
 		{name: "portworx", tmpl: "portworx", check: portworxCheck(d), skip: d.PortworxSize == "0"},
+		{name: "webterm", tmpl: "webterm", check: webtermCheck(d.WebTerm), files: webtermFiles(d.WebTerm, up), skip: d.WebTerm == nil},
 	}
 	var steps []Step
 	for _, df := range defs {

@@ -28,6 +28,13 @@ func (u *Up) nodeprep(ctx context.Context) (*nodeprep.Phase, error) {
 		PauseImage: "registry.k8s.io/pause:3.10",
 	}
 	p.SharedKernel = u.Lab.LocalNodes()
+	if u.Lab.WebTermEnabled() {
+		files, err := u.webterm(ctx)
+		if err != nil {
+			return nil, err
+		}
+		p.Uploads.WebTerm = files
+	}
 	if u.Lab.Kubernetes.Source != "cache" {
 		p.Downloads = map[string][]nodeprep.Download{}
 		for _, arch := range artifacts.ReleaseArches() {

@@ -70,8 +70,11 @@ type Row struct {
 	// Health is one round of the checks up gates on (nil: not run, since
 	// node1 did not answer or kubeadm has not run).
 	Health *Health `json:"health,omitempty"`
-	Addons *Phase  `json:"addons,omitempty"`
-	Coins  *Phase  `json:"coins,omitempty"`
+	// Sessions are the web terminals and SSH connections open on node1
+	// (nil: node1 did not say).
+	Sessions *Sessions `json:"sessions,omitempty"`
+	Addons   *Phase    `json:"addons,omitempty"`
+	Coins    *Phase    `json:"coins,omitempty"`
 	// Last is the most recent phase recorded for the cluster.
 	Last *Phase `json:"last,omitempty"`
 
@@ -111,6 +114,7 @@ type target struct {
 	remote.Executor
 	row, node int
 	first     bool
+	user      string // the attendee login (node1 counts its sessions)
 }
 
 // Probe checks every node of every cluster at once, each within
@@ -141,7 +145,7 @@ func Probe(ctx context.Context, st *lab.State, exec func(cluster int, node strin
 				rows[i].Nodes[j].Error = "no way to reach it (no address in the state)"
 				continue
 			}
-			targets = append(targets, &target{Executor: x, row: i, node: j, first: n.Name == first})
+			targets = append(targets, &target{Executor: x, row: i, node: j, first: n.Name == first, user: c.Login.User})
 		}
 	}
 	// Each target writes only its own node's fields, and node1's target the
@@ -174,6 +178,9 @@ func probeNode(ctx context.Context, t *target, row *Row, timeout time.Duration, 
 	line := PingCommand
 	if t.first {
 		line = KubeadmCommand
+		if userOK(t.user) {
+			line = Node1Command(t.user)
+		}
 	}
 	res, err := runBounded(ctx, t.Executor, remote.Command{Line: line, Secrets: secrets})
 	node := &row.Nodes[t.node]
@@ -204,6 +211,7 @@ func probeNode(ctx context.Context, t *target, row *Row, timeout time.Duration, 
 		return
 	}
 	row.kubeadm = strings.Contains(string(res.Stdout), hasKubeadm)
+	row.Sessions = parseSessions(string(res.Stdout))
 }
 
 // runBounded runs cmd but returns when ctx ends even if the executor does

@@ -128,7 +128,7 @@ func (c *class) connect(_ context.Context, cl lab.Cluster, x1 remote.Executor) (
 func answering(label string, kubeadm bool) *remote.Fake {
 	f := remote.NewFake(label).On(`^true$`, "", 0)
 	if kubeadm {
-		f.On(`admin\.conf`, hasKubeadm+"\n", 0)
+		f.On(`admin\.conf`, hasKubeadm+"\nlabctl-status:sessions 1 2 3\n", 0)
 	}
 	return f
 }
@@ -230,10 +230,10 @@ func TestProbe(t *testing.T) {
 		t.Fatalf("table has %d lines, want a header and 4 rows:\n%s", len(lines), table.String())
 	}
 	for i, want := range []string{
-		"01  3/3  3/3  -  ok  ok  coins ok (30m ago)",
-		"02  2/3  -  -  -  -  nodeprep FAILED (2h ago)  node2 unreachable",
-		"03  1/3  -  -  -  -  -  node1,node3 unreachable: no answer within 300ms",
-		"04  2/3  -  -  -  -  -  node3 unreachable",
+		"01  3/3  3/3  -  ok  ok  2 web, 2 ssh  coins ok (30m ago)",
+		"02  2/3  -  -  -  -  -  nodeprep FAILED (2h ago)  node2 unreachable",
+		"03  1/3  -  -  -  -  -  -  node1,node3 unreachable: no answer within 300ms",
+		"04  2/3  -  -  -  -  2 web, 2 ssh  -  node3 unreachable",
 	} {
 		if got := spaces.ReplaceAllString(lines[i+1], "  "); !strings.HasPrefix(got, want) {
 			t.Errorf("row %d:\n got %q\nwant prefix %q", i+1, got, want)
@@ -267,7 +267,7 @@ func TestProbeCommands(t *testing.T) {
 	c.set(1, "node2", n2)
 	cs := c.api(1, nodesMixed...)
 	rows := probeWithin(t, c, Options{Timeout: time.Second}, 10*time.Second)
-	if calls := n1.Calls(); len(calls) != 1 || calls[0] != KubeadmCommand {
+	if calls := n1.Calls(); len(calls) != 1 || calls[0] != Node1Command("k8s") {
 		t.Errorf("node1 ran %q, want only the kubeadm probe", calls)
 	}
 	if r := rows[0]; r.Registered == nil || *r.Registered != 5 || r.Ready == nil || *r.Ready != 2 || r.KubeError != "" {

@@ -17,10 +17,10 @@ const maxNotes = 110
 // Render writes the rows as a table. now dates the phases ("3m ago").
 func Render(w io.Writer, rows []Row, now time.Time) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "CLUSTER\tREACHABLE\tREADY\tHEALTH\tADDONS\tCOINS\tLAST PHASE\tNOTES")
+	fmt.Fprintln(tw, "CLUSTER\tREACHABLE\tREADY\tHEALTH\tADDONS\tCOINS\tSESSIONS\tLAST PHASE\tNOTES")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%02d\t%d/%d\t%s\t%s\t%s\t%s\t%s\t%s\n",
-			r.Cluster, r.Reachable, r.Total, ready(r), healthCell(r.Health), phaseCell(r.Addons), phaseCell(r.Coins), lastCell(r.Last, now), truncate(Notes(r), maxNotes))
+		fmt.Fprintf(tw, "%02d\t%d/%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+			r.Cluster, r.Reachable, r.Total, ready(r), healthCell(r.Health), phaseCell(r.Addons), phaseCell(r.Coins), r.Sessions, lastCell(r.Last, now), truncate(Notes(r), maxNotes))
 	}
 	return tw.Flush()
 }

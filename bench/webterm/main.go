@@ -1,0 +1,192 @@
+// Command webterm measures the browser terminal against plain SSH on one
+// node1, side by side in one run: N websocket clients (browsers' worth of
+// terminals) and N SSH sessions with a pty, each typing a character every
+// interval and timing its echo; then the agent's memory per terminal.
+//
+//	go run ./bench/webterm -url http://NODE1:1080/ -ssh NODE1:22 -user k8s -password ... -n 30
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"golang.org/x/crypto/ssh"
+)
+
+func main() {
+	base := flag.String("url", "", "the card's web terminal URL")
+	sshAddr := flag.String("ssh", "", "node1's sshd (host:22)")
+	user := flag.String("user", "k8s", "attendee login")
+	n := flag.Int("n", 30, "concurrent terminals")
+	keys := flag.Int("keys", 200, "keystrokes per terminal")
+	every := flag.Duration("every", 50*time.Millisecond, "time between keystrokes")
+	flag.Parse()
+	password := os.Getenv("LABCTL_BENCH_PASSWORD")
+	if *base == "" || *sshAddr == "" || password == "" {
+		fmt.Fprintln(os.Stderr, "usage: LABCTL_BENCH_PASSWORD=... webterm -url URL -ssh HOST:22 [-user k8s] [-n 30]")
+		os.Exit(2)
+	}
+	web := run(*n, func(i int) (io.Writer, io.Reader, func(), error) { return webTerm(*base, *user, password, 50+i) }, *keys, *every)
+	plain := run(*n, func(i int) (io.Writer, io.Reader, func(), error) { return sshTerm(*sshAddr, *user, password) }, *keys, *every)
+	fmt.Printf("| %d terminals | echo median | echo p99 |\n|---|---|---|\n", *n)
+	fmt.Printf("| web terminal | %s | %s |\n| plain ssh | %s | %s |\n", pct(web, 50), pct(web, 99), pct(plain, 50), pct(plain, 99))
+	fmt.Printf("ratio web/ssh: median %.2f, p99 %.2f\n", ratio(web, plain, 50), ratio(web, plain, 99))
+}
+
+// run opens n terminals, starts `cat` in each (an echo without a prompt),
+// types keys characters per terminal and returns every echo's latency.
+func run(n int, open func(int) (io.Writer, io.Reader, func(), error), keys int, every time.Duration) []time.Duration {
+	var mu sync.Mutex
+	var all []time.Duration
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			w, r, done, err := open(i)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "terminal", i, err)
+				return
+			}
+			defer done()
+			fmt.Fprint(w, "stty -echoctl; exec cat\r")
+			time.Sleep(2 * time.Second)
+			drain(r, 500*time.Millisecond)
+			for k := 0; k < keys; k++ {
+				c := byte('a' + k%26)
+				start := time.Now()
+				w.Write([]byte{c})
+				if !waitFor(r, c, 5*time.Second) {
+					fmt.Fprintln(os.Stderr, "terminal", i, "lost an echo")
+					return
+				}
+				mu.Lock()
+				all = append(all, time.Since(start))
+				mu.Unlock()
+				time.Sleep(every)
+			}
+		}(i)
+	}
+	wg.Wait()
+	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
+	return all
+}
+
+func waitFor(r io.Reader, c byte, within time.Duration) bool {
+	ch := make(chan bool, 1)
+	go func() {
+		buf := make([]byte, 1)
+		for {
+			if _, err := r.Read(buf); err != nil {
+				ch <- false
+				return
+			}
+			if buf[0] == c {
+				ch <- true
+				return
+			}
+		}
+	}()
+	select {
+	case ok := <-ch:
+		return ok
+	case <-time.After(within):
+		return false
+	}
+}
+
+func drain(r io.Reader, d time.Duration) {
+	done := make(chan struct{})
+	go func() { io.CopyN(io.Discard, r, 1<<20); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(d):
+	}
+}
+
+func pct(d []time.Duration, p int) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	return d[min(len(d)-1, len(d)*p/100)].Round(10 * time.Microsecond)
+}
+
+func ratio(a, b []time.Duration, p int) float64 {
+	if pct(b, p) == 0 {
+		return 0
+	}
+	return float64(pct(a, p)) / float64(pct(b, p))
+}
+
+// webTerm logs in and opens terminal number term over a websocket.
+func webTerm(base, user, password string, term int) (io.Writer, io.Reader, func(), error) {
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: 30 * time.Second}
+	resp, err := c.PostForm(strings.TrimSuffix(base, "/")+"/login", url.Values{"user": {user}, "password": {password}})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return nil, nil, nil, fmt.Errorf("login: %s", resp.Status)
+	}
+	u, _ := url.Parse(base)
+	h := http.Header{"Origin": {u.Scheme + "://" + u.Host}}
+	for _, k := range jar.Cookies(u) {
+		h.Add("Cookie", k.Name+"="+k.Value)
+	}
+	ws, _, err := websocket.DefaultDialer.Dial(strings.Replace(strings.TrimSuffix(base, "/"), "http", "ws", 1)+fmt.Sprintf("/term/%d", term), h)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	pr, pw := io.Pipe()
+	go func() {
+		for {
+			_, data, err := ws.ReadMessage()
+			if err != nil {
+				pw.CloseWithError(err)
+				return
+			}
+			pw.Write(data)
+		}
+	}()
+	return wsWriter{ws}, pr, func() { ws.Close() }, nil
+}
+
+type wsWriter struct{ ws *websocket.Conn }
+
+func (w wsWriter) Write(p []byte) (int, error) {
+	return len(p), w.ws.WriteMessage(websocket.BinaryMessage, p)
+}
+
+// sshTerm is the same terminal over plain SSH (a login shell with a pty).
+func sshTerm(addr, user, password string) (io.Writer, io.Reader, func(), error) {
+	c, err := ssh.Dial("tcp", addr, &ssh.ClientConfig{User: user, Auth: []ssh.AuthMethod{ssh.Password(password)},
+		HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: 10 * time.Second}) // a benchmark on the instructor's own lab
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	s, err := c.NewSession()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := s.RequestPty("xterm-256color", 24, 80, ssh.TerminalModes{ssh.ECHO: 1}); err != nil {
+		return nil, nil, nil, err
+	}
+	w, _ := s.StdinPipe()
+	r, _ := s.StdoutPipe()
+	if err := s.Shell(); err != nil {
+		return nil, nil, nil, err
+	}
+	return w, r, func() { s.Close(); c.Close() }, nil
+}

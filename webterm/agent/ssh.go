@@ -1,0 +1,86 @@
+package agent
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// authError: sshd refused the login (as opposed to sshd not answering).
+type authError struct{ err error }
+
+func (e *authError) Error() string { return e.err.Error() }
+func (e *authError) Unwrap() error { return e.err }
+
+// dial opens an SSH connection to the node's sshd as user, verifying the
+// host key against the node's own keys.
+func (s *Server) dial(user, password string) (*ssh.Client, error) {
+	cfg := &ssh.ClientConfig{
+		User: user,
+		Auth: []ssh.AuthMethod{ssh.Password(password),
+			ssh.KeyboardInteractive(func(_, _ string, qs []string, _ []bool) ([]string, error) {
+				a := make([]string, len(qs))
+				for i := range a {
+					a[i] = password
+				}
+				return a, nil
+			})},
+		HostKeyCallback: s.hostKey,
+		Timeout:         10 * time.Second,
+	}
+	conn, err := net.DialTimeout("tcp", s.cfg.SSHAddr, 10*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	conn.SetDeadline(time.Now().Add(20 * time.Second))
+	c, chans, reqs, err := ssh.NewClientConn(conn, s.cfg.SSHAddr, cfg)
+	if err != nil {
+		conn.Close()
+		if strings.Contains(err.Error(), "unable to authenticate") {
+			return nil, &authError{err}
+		}
+		return nil, err
+	}
+	conn.SetDeadline(time.Time{})
+	return ssh.NewClient(c, chans, reqs), nil
+}
+
+func (s *Server) hostKey(_ string, _ net.Addr, key ssh.PublicKey) error {
+	for _, k := range s.cfg.HostKeys {
+		if k.Type() == key.Type() && bytes.Equal(k.Marshal(), key.Marshal()) {
+			return nil
+		}
+	}
+	return fmt.Errorf("sshd at %s presented a %s host key that is not one of this node's", s.cfg.SSHAddr, key.Type())
+}
+
+// HostKeys reads the node's public host keys (/etc/ssh/ssh_host_*_key.pub,
+// readable by every user).
+func HostKeys(dir string) ([]ssh.PublicKey, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "ssh_host_*_key.pub"))
+	if err != nil {
+		return nil, err
+	}
+	var keys []ssh.PublicKey
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		k, _, _, _, err := ssh.ParseAuthorizedKey(data)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", f, err)
+		}
+		keys = append(keys, k)
+	}
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("no host key in %s (ssh_host_*_key.pub)", dir)
+	}
+	return keys, nil
+}
