@@ -35,6 +35,9 @@ func kubeContext(ctx context.Context, env Env, k Check) (bool, string, error) {
 	if env.Node1 == nil {
 		return false, "node1 not reachable: cannot read the kubeconfig", nil
 	}
+	if !validUser(env.User) {
+		return false, fmt.Sprintf("login %q: not a user name", env.User), nil
+	}
 	res, err := env.Node1.Run(ctx, kubeconfigCommand(env.User))
 	if err != nil {
 		return false, "", err

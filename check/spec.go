@@ -81,12 +81,14 @@ func Shipped() (*Course, error) { return Parse(ShippedFile, shipped) }
 // Load is the shipped course plus the instructor's file, when path is set:
 // a chapter with a new id comes after the shipped ones, a chapter with a
 // shipped id adds its checks to that chapter.
-func Load(path string) (*Course, error) {
+func Load(path string) (*Course, error) { return load(path, os.ReadFile) }
+
+func load(path string, read func(string) ([]byte, error)) (*Course, error) {
 	c, err := Shipped()
 	if err != nil || path == "" {
 		return c, err
 	}
-	data, err := os.ReadFile(path)
+	data, err := read(path)
 	if err != nil {
 		return nil, fmt.Errorf("checks: %w", err)
 	}
@@ -107,6 +109,16 @@ func Load(path string) (*Course, error) {
 		c.Chapters = append(c.Chapters, ch)
 	}
 	return c, nil
+}
+
+func (c *Course) files() []string {
+	var fs []string
+	for _, ch := range c.Chapters {
+		if !slices.Contains(fs, ch.File) {
+			fs = append(fs, ch.File)
+		}
+	}
+	return fs
 }
 
 func (c *Course) index(id string) int {
@@ -131,7 +143,7 @@ func (c *Course) Select(ids []string) ([]Chapter, error) {
 			for _, ch := range c.Chapters {
 				have = append(have, ch.ID)
 			}
-			return nil, fmt.Errorf("chapter %q: no such chapter (%s has %s)", id, ShippedFile+" and the lab's checks file", strings.Join(have, ", "))
+			return nil, fmt.Errorf("chapter %q: no such chapter in %s (chapters: %s)", id, strings.Join(c.files(), " or "), strings.Join(have, ", "))
 		}
 	}
 	return out, nil

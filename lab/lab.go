@@ -18,6 +18,9 @@ type Lab struct {
 	Addons          []string       `yaml:"addons"`
 	Coins           CoinsSpec      `yaml:"coins"`
 	Cards           CardsSpec      `yaml:"cards"`
+	// Checks is an instructor's own course checks file (relative to the
+	// lab file), added to the ones labctl ships (labctl check, board).
+	Checks string `yaml:"checks"`
 }
 
 // LoginSpec is the attendee login created on every node.

@@ -50,6 +50,7 @@ func newRootCmd() *cobra.Command {
 		newInitCmd(a),
 		newUpCmd(a),
 		newStatusCmd(a),
+		newCheckCmd(a),
 		newExecCmd(a),
 		newSSHCmd(a),
 		newCardsCmd(a),
