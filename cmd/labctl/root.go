@@ -51,6 +51,7 @@ func newRootCmd() *cobra.Command {
 		newUpCmd(a),
 		newStatusCmd(a),
 		newCheckCmd(a),
+		newBoardCmd(a),
 		newExecCmd(a),
 		newSSHCmd(a),
 		newCardsCmd(a),
