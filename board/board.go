@@ -138,6 +138,21 @@ func (b *Board) Run(ctx context.Context) {
 	wg.Wait()
 }
 
+// RefreshAll refreshes every cluster once, Parallel at once: one round
+// of what Run does in the background.
+func (b *Board) RefreshAll(ctx context.Context) {
+	sem := make(chan struct{}, b.opts.Parallel)
+	var wg sync.WaitGroup
+	for i := range b.clusters {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			b.refreshOne(ctx, i)
+		})
+	}
+	wg.Wait()
+}
+
 // Snapshot is every cluster's view and a version that grows on each change.
 func (b *Board) Snapshot() ([]View, uint64, <-chan struct{}) {
 	b.mu.Lock()
