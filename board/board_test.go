@@ -50,7 +50,9 @@ func newFakeLab(n int, objs map[int][]runtime.Object) *fakeLab {
 	for i := 1; i <= n; i++ {
 		f.state.Clusters = append(f.state.Clusters, lab.Cluster{Index: i, Login: lab.Login{User: "k8s", Password: "sekret-pass-" + string(rune('0'+i))},
 			Nodes: []lab.Node{{Name: "node1"}, {Name: "node2"}}})
-		f.typed[i] = fake.NewClientset(objs[i]...)
+		base := []runtime.Object{readyNode("node1"), readyNode("node2"),
+			&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "pingpong-x", CreationTimestamp: metav1.NewTime(time.Now().Add(-time.Duration(i) * time.Minute))}}}
+		f.typed[i] = fake.NewClientset(append(base, objs[i]...)...)
 		f.hang[i] = &atomic.Bool{}
 	}
 	return f
@@ -78,6 +80,10 @@ func (f *fakeLab) board(course *check.Course, o Options) *Board {
 		return remote.NewFake(lab.Label(cluster, node)).On("kube/config", "contexts:\n- name: "+strconv.Quote(hostile)+"\n", 0)
 	}
 	return New(f.state, course, exec, o)
+}
+
+func readyNode(name string) *corev1.Node {
+	return &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}, Status: corev1.NodeStatus{Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue}}}}
 }
 
 func course(t *testing.T) *check.Course {
@@ -241,5 +247,4 @@ func TestSecrets(t *testing.T) {
 	if s := get(t, srv.URL+"/state.json"); strings.Contains(s, "sekret-pass-1") {
 		t.Errorf("secret in %s", s)
 	}
-	_ = corev1.Node{}
 }

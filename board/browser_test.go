@@ -135,7 +135,7 @@ func shot(t *testing.T, tab context.Context, name string) {
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	png, err := chromedp.Run(tab, chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(tab, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatal(err)
 	}
