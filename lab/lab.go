@@ -19,6 +19,9 @@ type Lab struct {
 	Coins           CoinsSpec      `yaml:"coins"`
 	Cards           CardsSpec      `yaml:"cards"`
 	WebTerm         WebTermSpec    `yaml:"webterm"`
+	// Checks is an instructor's own course checks file (relative to the
+	// lab file), added to the ones labctl ships (labctl check, board).
+	Checks string `yaml:"checks"`
 }
 
 // LoginSpec is the attendee login created on every node.

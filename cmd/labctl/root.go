@@ -60,6 +60,8 @@ func newRootCmd() *cobra.Command {
 		newInitCmd(a),
 		newUpCmd(a),
 		newStatusCmd(a),
+		newCheckCmd(a),
+		newBoardCmd(a),
 		newExecCmd(a),
 		newSSHCmd(a),
 		newCardsCmd(a),

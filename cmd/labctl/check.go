@@ -1,0 +1,77 @@
+package main
+
+import (
+	"bytes"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/labctl/labctl/check"
+	"github.com/labctl/labctl/provision"
+	"github.com/labctl/labctl/remote"
+)
+
+func newCheckCmd(a *app) *cobra.Command {
+	var clusters []int
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "check [CHAPTER...] [--cluster N...]",
+		Short: "Evaluate the course's checkpoints on every cluster: who finished which chapter",
+		Long: `Evaluate the checks of the given chapters (default: all, in course order) on
+every attendee cluster in parallel (ssh.parallel at once, each cluster within
+--timeout) through the Kubernetes API, and print one row per attendee, one
+column per check, then per chapter how many attendees finished it and who is
+behind, with the first reason. A cluster that cannot be reached is a row that
+says so. The checks are the shipped course's plus the lab file's checks: file.
+--json prints the rows for scripts.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if timeout <= 0 {
+				return badInput("--timeout: must be positive")
+			}
+			l, err := a.lab()
+			if err != nil {
+				return err
+			}
+			course, err := check.ForLab(l, a.file)
+			if err != nil {
+				return badInput("%v", err)
+			}
+			chapters, err := course.Select(args)
+			if err != nil {
+				return badInput("%v", err)
+			}
+			l, s, err := a.readState()
+			if err != nil {
+				return err
+			}
+			for _, c := range clusters {
+				if s.Cluster(c) == nil {
+					return badInput("--cluster: lab %s has no cluster %d", l.Name, c)
+				}
+			}
+			e, err := a.engine(l, s)
+			if err != nil {
+				return err
+			}
+			defer e.Close()
+			targets := check.Targets(s, func(cluster int, node string) remote.Executor {
+				return provision.ExecutorFor(e, s, cluster, node)
+			}, clusters)
+			rows := check.Run(cmd.Context(), targets, chapters, l.SSH.Parallel, timeout)
+			var b bytes.Buffer
+			if a.jsonOut {
+				err = check.WriteJSON(&b, rows, chapters)
+			} else {
+				err = check.Render(&b, rows, chapters)
+			}
+			if err != nil {
+				return err
+			}
+			_, err = a.out.Write(a.hideSecrets(b.Bytes(), l, s))
+			return err
+		},
+	}
+	cmd.Flags().IntSliceVar(&clusters, "cluster", nil, "cluster numbers (default all)")
+	cmd.Flags().DurationVar(&timeout, "timeout", check.DefaultTimeout, "how long each cluster has for its checks")
+	return cmd
+}
