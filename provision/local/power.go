@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -39,9 +40,10 @@ func (p *Provider) Stop(ctx context.Context, r provision.Request) error {
 		// The loop device behind /portworx.blk is the host's: give it back.
 		_, _ = p.Podman.Exec(ctx, name, nil, "sh", "-c", releaseLoop)
 	}
-	if err := p.Podman.Kill(ctx, StopSignal, running...); err != nil {
-		return err
-	}
+	// A node a stop killed half-way may halt between the listing and the
+	// signal: podman then refuses the signal, and the wait below decides.
+	killErr := p.Podman.Kill(ctx, StopSignal, running...)
+	fmt.Fprintf(r.Out, "halting %s\n", strings.Join(running, " "))
 	deadline := time.Now().Add(StopTimeout)
 	for {
 		cs, err := p.Podman.Inspect(ctx, names...)
@@ -59,7 +61,7 @@ func (p *Provider) Stop(ctx context.Context, r provision.Request) error {
 		}
 		if time.Now().After(deadline) {
 			_ = p.Podman.Stop(ctx, 1, left...)
-			return fmt.Errorf("%v did not halt within %s: killed", left, StopTimeout)
+			return errors.Join(fmt.Errorf("%v did not halt within %s: killed", left, StopTimeout), killErr)
 		}
 		select {
 		case <-ctx.Done():
