@@ -387,6 +387,8 @@ done`)
 			t.Errorf("after the re-run, a dry run must find both clusters at their baseline:\n%s", dry.stdout)
 		}
 	})
+	// Last: a stop and start overnight (multiday_test.go).
+	multiDay(t, l)
 	if os.Getenv("LABCTL_E2E_KEEP") != "" {
 		t.Logf("lab kept: %s", l.state)
 	}

@@ -80,7 +80,10 @@ func decode(name string, data []byte, env []string, flags map[string]*pflag.Flag
 		}
 	}
 	var l Lab
-	if err := v.Unmarshal(&l, func(c *mapstructure.DecoderConfig) { c.TagName = "yaml" }); err != nil {
+	if err := v.Unmarshal(&l, func(c *mapstructure.DecoderConfig) {
+		c.TagName = "yaml"
+		c.DecodeHook = mapstructure.ComposeDecodeHookFunc(c.DecodeHook, timeAsText)
+	}); err != nil {
 		return nil, fmt.Errorf("%s: %s", name, oneLine(err))
 	}
 	if err := explicitZeros(v, &l); err != nil {

@@ -22,6 +22,9 @@ type Lab struct {
 	// Checks is an instructor's own course checks file (relative to the
 	// lab file), added to the ones labctl ships (labctl check, board).
 	Checks string `yaml:"checks"`
+	// EndsAt is when the class ends (see ParseEnd): status shows the time
+	// left, up creates nothing after it, sweep destroys the lab.
+	EndsAt string `yaml:"endsAt"`
 }
 
 // LoginSpec is the attendee login created on every node.
@@ -183,6 +186,8 @@ type Cluster struct {
 	// HealthProbes are the commands the last passing health checks ran on
 	// each node: a re-run asks them in its probe round.
 	HealthProbes map[string]string `json:"healthProbes,omitempty"`
+	// Power says whether labctl stop stopped the machines (see Power).
+	Power *Power `json:"power,omitempty"`
 }
 
 // Node is one machine of a cluster.

@@ -22,6 +22,9 @@ type State struct {
 	Clusters []Cluster     `json:"clusters"`
 	// Bastion is the jump host's pinned key (ssh.bastion without hostKey).
 	Bastion *PinnedHost `json:"bastion,omitempty"`
+	// EndsAt is the class's end as the last up read it (labctl sweep
+	// reads it without the lab file).
+	EndsAt *time.Time `json:"endsAt,omitempty"`
 }
 
 // BastionLabel names the jump host in output, logs and pins.

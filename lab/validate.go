@@ -149,6 +149,9 @@ func (l *Lab) Validate() error {
 	if err := l.validatePulumi(); err != nil {
 		return err
 	}
+	if _, err := ParseEnd(l.EndsAt); err != nil {
+		return err
+	}
 	if l.Attendees < 1 || l.Attendees > MaxAttendees {
 		return fmt.Errorf("attendees: %d is out of range (1 to %d)", l.Attendees, MaxAttendees)
 	}

@@ -95,6 +95,9 @@ func (u *Up) Run(ctx context.Context) error {
 	u.start = time.Now().UTC()
 	req := provision.Request{Lab: u.Lab, StateDir: u.Store.Dir(), State: u.State, Out: u.Out}
 	if want("provision") {
+		if err := checkEnd(u.Lab, u.start); err != nil {
+			return err
+		}
 		if err := u.m.Run(ctx, &provision.Phase{Provider: u.Provider, Request: req, Save: u.save}); err != nil {
 			return err
 		}

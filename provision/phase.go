@@ -33,9 +33,16 @@ func (p *Phase) Run(ctx context.Context) error {
 		err = lerr
 	}
 	now := time.Now().UTC()
+	r.State.EndsAt = nil
+	if end, ok := r.Lab.End(); ok {
+		r.State.EndsAt = &end
+	}
 	for i := range r.State.Clusters {
 		c := &r.State.Clusters[i]
 		c.SetPhase("provision", lab.PhaseResult{OK: len(c.Nodes) == r.Lab.NodesPerCluster, At: now})
+		if c.Stopped() && err == nil {
+			c.SetStopped(false, now) // provision starts stopped machines
+		}
 	}
 	if serr := p.Save(); serr != nil {
 		return errors.Join(err, serr)

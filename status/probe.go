@@ -77,6 +77,8 @@ type Row struct {
 	Coins    *Phase    `json:"coins,omitempty"`
 	// Last is the most recent phase recorded for the cluster.
 	Last *Phase `json:"last,omitempty"`
+	// Power is set once labctl stop stopped the cluster (see Power).
+	Power *Power `json:"power,omitempty"`
 
 	// kubeadm: node1 answered that kubeadm set it up.
 	kubeadm bool
@@ -137,9 +139,14 @@ func Probe(ctx context.Context, st *lab.State, exec func(cluster int, node strin
 		rows[i].Addons = phase(c, PhaseAddons, secrets)
 		rows[i].Coins = phase(c, PhaseCoins, secrets)
 		rows[i].Last = lastPhase(c, secrets)
+		rows[i].Power = power(c, time.Now())
 		first := firstNode(c)
 		for j, n := range c.Nodes {
 			rows[i].Nodes = append(rows[i].Nodes, NodeState{Name: n.Name, Address: n.PublicAddress})
+			if c.Stopped() {
+				rows[i].Nodes[j].Error = "stopped"
+				continue // labctl stop stopped it: not a failure to probe
+			}
 			x := exec(c.Index, n.Name)
 			if x == nil {
 				rows[i].Nodes[j].Error = "no way to reach it (no address in the state)"

@@ -19,8 +19,14 @@ func Render(w io.Writer, rows []Row, now time.Time) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "CLUSTER\tREACHABLE\tREADY\tHEALTH\tADDONS\tCOINS\tSESSIONS\tLAST PHASE\tNOTES")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%02d\t%d/%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
-			r.Cluster, r.Reachable, r.Total, ready(r), healthCell(r.Health), phaseCell(r.Addons), phaseCell(r.Coins), r.Sessions, lastCell(r.Last, now), truncate(Notes(r), maxNotes))
+		reach, notes := fmt.Sprintf("%d/%d", r.Reachable, r.Total), Notes(r)
+		if r.Power != nil && r.Power.Stopped {
+			reach, notes = "stopped", powerNote(r, now)
+		} else if pn := powerNote(r, now); pn != "" {
+			notes = strings.TrimPrefix(notes+"; "+pn, "; ")
+		}
+		fmt.Fprintf(tw, "%02d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+			r.Cluster, reach, ready(r), healthCell(r.Health), phaseCell(r.Addons), phaseCell(r.Coins), r.Sessions, lastCell(r.Last, now), truncate(notes, maxNotes))
 	}
 	return tw.Flush()
 }

@@ -65,7 +65,7 @@ for scripts, without secrets. --watch redraws every --interval until Ctrl-C.`,
 				rows := status.Probe(ctx, cur, func(cluster int, node string) remote.Executor {
 					return provision.ExecutorFor(e, cur, cluster, node)
 				}, opts)
-				out, err := statusFrame(a.jsonOut, watch, l, rows, interval)
+				out, err := statusFrame(a.jsonOut, watch, l, endAt(l, cur), rows, interval)
 				return a.hideSecrets(out, l, cur), err
 			}
 			if !watch {
@@ -86,7 +86,7 @@ for scripts, without secrets. --watch redraws every --interval until Ctrl-C.`,
 	return cmd
 }
 
-func statusFrame(jsonOut, watch bool, l *lab.Lab, rows []status.Row, interval time.Duration) ([]byte, error) {
+func statusFrame(jsonOut, watch bool, l *lab.Lab, endsAt *time.Time, rows []status.Row, interval time.Duration) ([]byte, error) {
 	var b bytes.Buffer
 	if jsonOut {
 		err := status.WriteJSON(&b, rows)
@@ -94,6 +94,9 @@ func statusFrame(jsonOut, watch bool, l *lab.Lab, rows []status.Row, interval ti
 	}
 	if watch {
 		fmt.Fprintf(&b, "labctl status: %s, %s, every %s (Ctrl-C to stop)\n\n", l.Name, time.Now().Format("15:04:05"), interval)
+	}
+	if line := status.EndLine(endsAt, time.Now()); line != "" {
+		fmt.Fprintln(&b, line)
 	}
 	err := status.Render(&b, rows, time.Now())
 	return b.Bytes(), err
@@ -111,4 +114,12 @@ func (a *app) hideSecrets(out []byte, l *lab.Lab, s *lab.State) []byte {
 		return out
 	}
 	return []byte(remote.Redact(string(out), s.Secrets(), []string{l.SSH.Password}))
+}
+
+// endAt is the class's end: the lab file's, else the one up recorded.
+func endAt(l *lab.Lab, s *lab.State) *time.Time {
+	if end, ok := l.End(); ok {
+		return &end
+	}
+	return s.EndsAt
 }

@@ -40,7 +40,17 @@ type Deployment struct {
 	Image       string
 	Port        int    // 0: no Service
 	ServiceType string // ClusterIP or NodePort
+	// Args replace the image's arguments; DataDir, when set, is an
+	// emptyDir volume mounted there (it outlives a restart of the node).
+	Args    []string
+	DataDir string
 }
+
+// RedisArgs keep the DockerCoins counter across a stop and start of the
+// class's machines: Redis saves to /data (an emptyDir, kept on the node)
+// every minute there was a write and when it is stopped, and loads it back
+// when it starts. Protected mode stays off as in both images' defaults.
+var RedisArgs = []string{"--protected-mode", "no", "--save", "60 1", "--appendonly", "no"}
 
 var (
 	dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
@@ -71,7 +81,7 @@ func Stack(opts Options) []Deployment {
 		{Name: "rng", Image: img("rng"), Port: 80, ServiceType: "ClusterIP"},
 		{Name: "webui", Image: img("webui"), Port: 80, ServiceType: "NodePort"},
 		{Name: "worker", Image: img("worker")},
-		{Name: "redis", Image: opts.RedisImage, Port: 6379, ServiceType: "ClusterIP"},
+		{Name: "redis", Image: opts.RedisImage, Port: 6379, ServiceType: "ClusterIP", Args: RedisArgs, DataDir: "/data"},
 	}
 }
 

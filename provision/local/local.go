@@ -209,6 +209,8 @@ func (p *Provider) ensureNode(ctx context.Context, byName map[string]Container, 
 		args := append([]string{
 			"--name", name, "--hostname", node, "--network", network, "--ip", addr, "--mac-address", mac,
 			"--runtime", "runc", "--privileged",
+			// Stopped like a VM shuts down (see StopSignal), by podman too.
+			"--stop-signal", StopSignal, "--stop-timeout", strconv.Itoa(int(StopTimeout.Seconds())),
 			// /etc/hosts is nodeprep's: without this podman rewrites it at
 			// every start, and the node names with it. (Nodes made before
 			// this flag get their names back from a unit nodeprep installs.)

@@ -174,6 +174,12 @@ func (p *Podman) Stop(ctx context.Context, timeout int, names ...string) error {
 	return err
 }
 
+// Kill sends signal to running containers.
+func (p *Podman) Kill(ctx context.Context, signal string, names ...string) error {
+	_, err := p.run(ctx, nil, append([]string{"kill", "--signal", signal}, names...)...)
+	return err
+}
+
 // Exec runs a command in a container.
 func (p *Podman) Exec(ctx context.Context, name string, stdin io.Reader, cmd ...string) ([]byte, error) {
 	args := []string{"exec"}
