@@ -9,6 +9,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/labctl/labctl/remote"
 )
 
 // maxNotes keeps a row on one line of a terminal; --json has it all.
@@ -20,7 +22,7 @@ func Render(w io.Writer, rows []Row, now time.Time) error {
 	fmt.Fprintln(tw, "CLUSTER\tREACHABLE\tREADY\tHEALTH\tADDONS\tCOINS\tLAST PHASE\tNOTES")
 	for _, r := range rows {
 		fmt.Fprintf(tw, "%02d\t%d/%d\t%s\t%s\t%s\t%s\t%s\t%s\n",
-			r.Cluster, r.Reachable, r.Total, ready(r), healthCell(r.Health), phaseCell(r.Addons), phaseCell(r.Coins), lastCell(r.Last, now), truncate(Notes(r), maxNotes))
+			r.Cluster, r.Reachable, r.Total, ready(r), healthCell(r.Health), phaseCell(r.Addons), phaseCell(r.Coins), lastCell(r.Last, now), truncate(remote.EscapeLine(Notes(r)), maxNotes))
 	}
 	return tw.Flush()
 }
