@@ -27,7 +27,9 @@ func raw(s string) bool {
 // cannot rewrite the line it is printed on.
 func TestControlCharactersInErrors(t *testing.T) {
 	n := newNode(t)
-	n.srv.Rewrite(func(string) string { return "printf '" + strings.ReplaceAll(rewriteLine, "\x1b", "\\033") + "'; exit 1" })
+	n.srv.Rewrite(func(string) string {
+		return "printf '" + strings.ReplaceAll(rewriteLine, "\x1b", "\\033") + "'; exit 1"
+	})
 	_, err := n.x.Run(context.Background(), remote.Command{Line: "kubeadm init"})
 	var ee *remote.ExitError
 	if !errors.As(err, &ee) {
