@@ -8,9 +8,11 @@ package hostile
 
 import (
 	"context"
+	"encoding/base64"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -22,6 +24,7 @@ import (
 
 	"github.com/labctl/labctl/internal/testenv"
 	"github.com/labctl/labctl/kube"
+	"github.com/labctl/labctl/lab"
 	"github.com/labctl/labctl/remote"
 )
 
@@ -227,6 +230,11 @@ func TestAdminConfAccepted(t *testing.T) {
 	a, err := kube.ParseAdmin(kept)
 	if err != nil || a.Server != api.URL || string(a.CA) != string(p.caPEM) || strings.Contains(string(kept), "exec") {
 		t.Fatalf("kept %s (%v)", kept, err)
+	}
+	// The key stays a secret the logs redact.
+	st := &lab.State{Clusters: []lab.Cluster{{Index: 1, Kubeconfig: string(kept)}}}
+	if !slices.Contains(st.Secrets(), base64.StdEncoding.EncodeToString(p.keyPEM)) {
+		t.Error("the kept client key is not among the state's secrets")
 	}
 
 	// An API server with a certificate of another CA (the node's file
