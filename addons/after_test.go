@@ -40,7 +40,8 @@ func TestAfterRunsEveryTime(t *testing.T) {
 	var got []Outcome
 	var out bytes.Buffer
 	p := &Phase{Addons: sel, Out: &out, Parallel: 1, Done: func(o Outcome) { got = append(got, o) },
-		Clusters: []Cluster{{Index: 1, Applied: digest, Node1: node1, Info: nodes}}}
+		Clusters: []Cluster{{Index: 1, Applied: digest, Node1: node1, Info: nodes,
+			Connect: func(context.Context) (*kube.Client, error) { return &kube.Client{Name: "01/node1"}, nil }}}}
 	if err := p.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -119,7 +119,9 @@ func (p *Phase) cluster(ctx context.Context, c Cluster, objs []kube.Object, dige
 	}
 	connect := c.Connect
 	if connect == nil {
-		connect = func(ctx context.Context) (*kube.Client, error) { return kube.Connect(ctx, c.Node1, nil, nil) }
+		connect = func(ctx context.Context) (*kube.Client, error) {
+			return kube.Connect(ctx, c.Node1, kube.Recorded{}, nil)
+		}
 	}
 	cl, err := connect(ctx)
 	if err != nil {

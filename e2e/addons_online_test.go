@@ -53,7 +53,7 @@ func TestOnlineAddons(t *testing.T) {
 	defer eng.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cl, err := kube.Connect(ctx, x1, []byte(st.Cluster(1).Kubeconfig), nil)
+	cl, err := kube.Connect(ctx, x1, kube.RecordedOf(st.Cluster(1)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

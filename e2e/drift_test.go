@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -125,6 +127,59 @@ func TestDriftRepair(t *testing.T) {
 			t.Fatalf("exit %d: %s", r.code, r.stdout)
 		}
 	})
+
+	t.Run("an exec plugin in node1's admin.conf runs nothing here", func(t *testing.T) {
+		hostileAdminConf(t, l, node1)
+	})
+}
+
+// hostileAdminConf plays the attendee with sudo on node1 (issue 17,
+// finding 1): the kept kubeconfig stops working (its group's binding
+// deleted), and admin.conf's user gets a credential plugin that writes a
+// marker on whatever machine runs it. labctl status and up must run
+// nothing, say which node sent what, and keep what the state holds.
+// Everything broken is restored.
+func hostileAdminConf(t *testing.T, l *testLab, node1 string) {
+	marker := filepath.Join(t.TempDir(), "PWNED")
+	before := readState(t, l).Cluster(1)
+	steps := []string{
+		"cp -a /etc/kubernetes/admin.conf /root/admin.conf.orig",
+		"kubectl --kubeconfig /etc/kubernetes/admin.conf delete clusterrolebinding kubeadm:cluster-admins",
+		`sed -i 's|^  user:$|  user:\n    exec: {apiVersion: client.authentication.k8s.io/v1, command: sh, args: [-c, "id > ` + marker + `"]}|' /etc/kubernetes/admin.conf`,
+		"grep -q 'command: sh' /etc/kubernetes/admin.conf",
+	}
+	defer func() {
+		restore := "cp -a /root/admin.conf.orig /etc/kubernetes/admin.conf; " +
+			"kubectl --kubeconfig /etc/kubernetes/super-admin.conf create clusterrolebinding kubeadm:cluster-admins --clusterrole=cluster-admin --group=kubeadm:cluster-admins"
+		if out, err := podmanExec(node1, restore); err != nil {
+			t.Errorf("restoring node1's admin.conf and binding: %v: %s", err, out)
+		}
+	}()
+	for _, s := range steps {
+		if out, err := podmanExec(node1, s); err != nil {
+			t.Fatalf("as the attendee on node1, %s: %v: %s", s, err, out)
+		}
+	}
+	r := labctl(t, l, "", "status", "--json")
+	if _, err := os.Stat(marker); !os.IsNotExist(err) {
+		t.Fatalf("labctl status ran node1's exec plugin on this machine: %s exists", marker)
+	}
+	want := "01/node1: /etc/kubernetes/admin.conf refused: users[0].user.exec refused (a credential plugin"
+	if !strings.Contains(r.stdout, want) {
+		t.Errorf("status --json does not say %q:\n%s", want, r.stdout)
+	}
+	// up stores what it connects with: it must not take the file.
+	r = labctl(t, l, "", "up", "--only", "health")
+	if _, err := os.Stat(marker); !os.IsNotExist(err) {
+		t.Fatalf("labctl up ran node1's exec plugin on this machine: %s exists", marker)
+	}
+	if r.code == 0 || !strings.Contains(r.stdout+r.stderr, "/etc/kubernetes/admin.conf refused") {
+		t.Errorf("up --only health: exit %d, no refusal said:\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	after := readState(t, l).Cluster(1)
+	if strings.Contains(after.Kubeconfig, "exec") || after.Kubeconfig != before.Kubeconfig || after.CA != before.CA {
+		t.Errorf("state.json's kubeconfig or CA changed:\n%s", after.Kubeconfig)
+	}
 }
 
 // commandsSince lists the commands each host's log gained since before

@@ -2,6 +2,7 @@ package kube
 
 import (
 	"context"
+	"encoding/pem"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -28,14 +29,8 @@ func TestReadyAsksReadyz(t *testing.T) {
 		fmt.Fprint(w, "ok")
 	}))
 	defer srv.Close()
-	kubeconfig := fmt.Sprintf(`apiVersion: v1
-kind: Config
-clusters: [{name: c, cluster: {server: %q, insecure-skip-tls-verify: true}}]
-users: [{name: u, user: {token: t}}]
-contexts: [{name: c, context: {cluster: c, user: u}}]
-current-context: c
-`, srv.URL)
-	c, err := FromKubeconfig("01/node1", []byte(kubeconfig), nil)
+	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	c, err := (&Admin{Server: srv.URL}).client("01/node1", ca, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

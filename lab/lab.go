@@ -183,6 +183,10 @@ type Cluster struct {
 	// Kubeconfig is node1's admin.conf, kept so that talking to the API
 	// server costs no command on node1 (a secret, like Key).
 	Kubeconfig string `json:"kubeconfig,omitempty"`
+	// CA is the cluster CA certificate (PEM), recorded when labctl ran
+	// kubeadm init: the API server is verified against it, never against
+	// a CA a node sends later.
+	CA string `json:"ca,omitempty"`
 	// HealthProbes are the commands the last passing health checks ran on
 	// each node: a re-run asks them in its probe round.
 	HealthProbes map[string]string `json:"healthProbes,omitempty"`

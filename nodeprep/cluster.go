@@ -160,6 +160,9 @@ func (p *ClusterPhase) cluster(ctx context.Context, c *lab.Cluster) (changed boo
 		if err := p.initialize(ctx, x1, n1, cgroupV1); err != nil {
 			return true, err
 		}
+		if err := p.recordCA(ctx, c, x1); err != nil {
+			return true, err
+		}
 	} else if err := p.waitAPI(ctx, c, x1); err != nil {
 		return true, err
 	}
@@ -226,6 +229,28 @@ func (p *ClusterPhase) initialize(ctx context.Context, x1 remote.Executor, n1 *l
 	}
 	p.logf("    %s: kubeadm init done in %s\n", x1.Name(), time.Since(start).Round(time.Second))
 	return nil
+}
+
+// caCertPath is the cluster CA kubeadm init writes on node1.
+const caCertPath = "/etc/kubernetes/pki/ca.crt"
+
+// recordCA keeps the cluster CA that labctl's kubeadm init just made: from
+// now on the API server is verified against it, whatever node1 says later
+// (kube.Connect). The kubeconfig kept before belonged to another CA.
+func (p *ClusterPhase) recordCA(ctx context.Context, c *lab.Cluster, x1 remote.Executor) error {
+	const step = "record the cluster CA"
+	out, err := p.step(ctx, x1, step, remote.Command{Line: "cat " + caCertPath, MaxOutput: kube.MaxAdminConf})
+	if err != nil {
+		return err
+	}
+	ca, _, err := kube.ParseCA([]byte(out))
+	if err != nil {
+		return &StepError{Host: x1.Name(), Step: step, Err: fmt.Errorf("%s: %w", caCertPath, err)}
+	}
+	p.mu.Lock()
+	c.CA, c.Kubeconfig = string(ca), ""
+	p.mu.Unlock()
+	return p.Save()
 }
 
 // joinWorkers joins the given workers in parallel, with a fresh

@@ -19,7 +19,7 @@ func (p *ClusterPhase) kube(ctx context.Context, c *lab.Cluster) (*kube.Client, 
 	if p.Kube != nil {
 		return p.Kube(ctx, c.Index)
 	}
-	return kube.Connect(ctx, p.Exec(c.Index, "node1"), []byte(c.Kubeconfig), nil)
+	return kube.Connect(ctx, p.Exec(c.Index, "node1"), kube.RecordedOf(c), nil)
 }
 
 // nodes asks the API server for cluster c's nodes, by name.

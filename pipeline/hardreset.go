@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/labctl/labctl/lab"
+	"github.com/labctl/labctl/remote"
 	"github.com/labctl/labctl/reset"
 )
 
@@ -41,14 +42,15 @@ func (r *Reset) hard(ctx context.Context, clusters []*lab.Cluster) error {
 	var failed []error
 	for i, c := range clusters {
 		if errs[i] != nil {
-			r.logf("    cluster %02d: FAILED at %s\n", c.Index, errs[i])
+			r.logf("    cluster %02d: FAILED at %s\n", c.Index, remote.Escape(errs[i].Error()))
 			c.SetPhase("reset", lab.PhaseResult{At: time.Now().UTC(), Step: stepOf(errs[i]), Error: errs[i].Error()})
 			failed = append(failed, fmt.Errorf("cluster %02d (%s)", c.Index, stepOf(errs[i])))
 			continue
 		}
-		// The control plane is gone: so are its credentials and what
-		// labctl remembered having applied to it.
-		c.Kubeconfig, c.Addons, c.HealthProbes = "", "", nil
+		// The control plane is gone: so are its credentials, its CA (the
+		// rebuild's kubeadm init records the new one) and what labctl
+		// remembered having applied to it.
+		c.Kubeconfig, c.CA, c.Addons, c.HealthProbes = "", "", "", nil
 		ok = append(ok, c.Index)
 	}
 	if err := r.Store.Save(r.State); err != nil {

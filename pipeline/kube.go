@@ -17,9 +17,9 @@ func (u *Up) kube(ctx context.Context, c int) (*kube.Client, error) {
 		u.mu.Unlock()
 		return cl, nil
 	}
-	cached := []byte(u.State.Cluster(c).Kubeconfig)
+	rec := kube.RecordedOf(u.State.Cluster(c))
 	u.mu.Unlock()
-	cl, err := kube.Connect(ctx, u.rawExec(c, "node1"), cached, func(b []byte) { u.saveKubeconfig(c, b) })
+	cl, err := kube.Connect(ctx, u.rawExec(c, "node1"), rec, func(kc, ca []byte) { u.saveKubeconfig(c, kc, ca) })
 	if err != nil {
 		return nil, err
 	}
@@ -35,10 +35,12 @@ func (u *Up) kube(ctx context.Context, c int) (*kube.Client, error) {
 	return cl, nil
 }
 
-// saveKubeconfig keeps cluster c's admin.conf in the state (0600, with
-// the other secrets), so the next talk to its API server costs no command.
-func (u *Up) saveKubeconfig(c int, kubeconfig []byte) {
+// saveKubeconfig keeps cluster c's admin credentials in the state (0600,
+// with the other secrets), so the next talk to its API server costs no
+// command: kube.Connect's own kubeconfig, checked against the recorded CA.
+func (u *Up) saveKubeconfig(c int, kubeconfig, ca []byte) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	u.State.Cluster(c).Kubeconfig = string(kubeconfig)
+	u.State.Cluster(c).CA = string(ca)
 }

@@ -149,7 +149,7 @@ func (r *Reset) Run(ctx context.Context) error {
 			if errors.As(errs[i], &se) {
 				res.Step, why = se.Step, se.Err
 			}
-			fmt.Fprintf(r.Out, "    cluster %02d: FAILED at %s: %s\n", c.Index, res.Step, why)
+			fmt.Fprintf(r.Out, "    cluster %02d: FAILED at %s: %s\n", c.Index, res.Step, remote.Escape(why.Error()))
 			failed = append(failed, fmt.Sprintf("cluster %02d (%s)", c.Index, res.Step))
 		}
 		c.SetPhase("reset", res)
@@ -178,9 +178,12 @@ func (r *Reset) cluster(ctx context.Context, c *lab.Cluster) error {
 		return stepErr("baseline", err)
 	}
 	x1 := provision.ExecutorFor(r.eng, r.State, c.Index, "node1")
-	cl, err := kube.Connect(ctx, x1, []byte(c.Kubeconfig), func(b []byte) {
+	r.mu.Lock()
+	rec := kube.RecordedOf(c)
+	r.mu.Unlock()
+	cl, err := kube.Connect(ctx, x1, rec, func(kc, ca []byte) {
 		r.mu.Lock()
-		c.Kubeconfig = string(b)
+		c.Kubeconfig, c.CA = string(kc), string(ca)
 		r.mu.Unlock()
 	})
 	if err != nil {

@@ -270,12 +270,12 @@ func (u *Up) report(cause error) error {
 			ok++
 			continue
 		}
-		fmt.Fprintf(u.Out, "    cluster %02d: %s\n", c.Index, firstLineOf(line))
+		fmt.Fprintf(u.Out, "    cluster %02d: %s\n", c.Index, remote.EscapeLine(firstLineOf(line)))
 		if r, ok := c.Phases["health"]; ok && !r.OK && !r.At.Before(u.start) && strings.HasPrefix(line, "FAILED in health") {
 			// Every failed check, each naming its node and what it saw.
 			_, rest, _ := strings.Cut(r.Error, "\n")
 			for _, l := range strings.Split(rest, "\n") {
-				fmt.Fprintf(u.Out, "        %s\n", l)
+				fmt.Fprintf(u.Out, "        %s\n", remote.EscapeLine(l))
 			}
 		}
 	}

@@ -78,8 +78,13 @@ func (x *containerHost) run(ctx context.Context, cmd Command) (Result, error) {
 	if cmd.Stdin != nil {
 		c.Stdin = cmd.Stdin
 	}
+	stdout.max, stderr.max = cmd.MaxOutput, cmd.MaxOutput
 	err := c.Run()
 	res := Result{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
+	if overflowed(cmd, &stdout, &stderr) {
+		res.ExitCode = -1
+		return res, tooMuch(x.h.Name, x.redact(cmd, cmd.Line), &stdout, &stderr)
+	}
 	if err == nil {
 		return res, nil
 	}

@@ -42,6 +42,11 @@ type Command struct {
 	// SecretOutput keeps stdout out of logs and errors (e.g. a kubeconfig
 	// with its client key): only its size is logged.
 	SecretOutput bool
+	// MaxOutput bounds the stdout (and the stderr) kept in the Result (0:
+	// DefaultMaxOutput). A node printing more is stopped and the command
+	// fails, unless its output goes live to Stdout, where only what is kept
+	// is cut: a node cannot make labctl's memory grow without bound.
+	MaxOutput int
 }
 
 // Result is what a finished command printed.
@@ -62,7 +67,7 @@ type ExitError struct {
 func (e *ExitError) Error() string {
 	msg := fmt.Sprintf("%s: %q exited %d", e.Host, shortLine(e.Line), e.ExitCode)
 	if e.Output != "" {
-		msg += ": " + e.Output
+		msg += ": " + Escape(e.Output) // the node's words: never raw on a terminal
 	}
 	return msg
 }

@@ -8,8 +8,9 @@ import (
 )
 
 // PrefixWriter writes whole lines, each behind Prefix, so the output of
-// hosts running at once never interleaves within a line. Writers sharing
-// one destination share one Mu.
+// hosts running at once never interleaves within a line; control
+// characters in a line are escaped (Escape), colours included. Writers
+// sharing one destination share one Mu.
 type PrefixWriter struct {
 	Mu     *sync.Mutex
 	W      io.Writer
@@ -22,16 +23,23 @@ func Indent(w io.Writer) io.Writer {
 	return &PrefixWriter{Mu: &sync.Mutex{}, W: w, Prefix: "    "}
 }
 
+// maxLine: a longer line is written in pieces, so a node printing
+// without newlines cannot grow the buffer without bound.
+const maxLine = 64 << 10
+
 func (p *PrefixWriter) Write(b []byte) (int, error) {
 	p.buf.Write(b)
 	for {
 		i := bytes.IndexByte(p.buf.Bytes(), '\n')
 		if i < 0 {
+			if p.buf.Len() >= maxLine {
+				p.Flush()
+			}
 			return len(b), nil
 		}
 		line := p.buf.Next(i + 1)
 		p.Mu.Lock()
-		_, err := fmt.Fprintf(p.W, "%s%s", p.Prefix, line)
+		_, err := fmt.Fprintf(p.W, "%s%s\n", p.Prefix, Escape(string(line[:len(line)-1])))
 		p.Mu.Unlock()
 		if err != nil {
 			return len(b), err
@@ -45,7 +53,7 @@ func (p *PrefixWriter) Flush() {
 		return
 	}
 	p.Mu.Lock()
-	fmt.Fprintf(p.W, "%s%s\n", p.Prefix, p.buf.Bytes())
+	fmt.Fprintf(p.W, "%s%s\n", p.Prefix, Escape(p.buf.String()))
 	p.Mu.Unlock()
 	p.buf.Reset()
 }

@@ -258,6 +258,7 @@ func (x *sshHost) run(ctx context.Context, cmd Command) (Result, error) {
 	if cmd.Stdin != nil {
 		sess.Stdin = cmd.Stdin
 	}
+	stdout.max, stderr.max = cmd.MaxOutput, cmd.MaxOutput
 	if err := sess.Start(x.wrap(cmd)); err != nil {
 		err = x.e.lost(x.h, c, err)
 		x.e.drop(x.h, c)
@@ -273,8 +274,20 @@ func (x *sshHost) run(ctx context.Context, cmd Command) (Result, error) {
 		// The session may still be copying output if its wait was abandoned.
 		res := Result{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), ExitCode: -1}
 		return res, fmt.Errorf("%s: %q: %w", x.h.Name, x.redact(cmd, cmd.Line), context.Cause(ctx))
+	case <-stdout.stopOn(cmd.Stdout):
+		x.stop(sess, c, done)
+		res := Result{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), ExitCode: -1}
+		return res, tooMuch(x.h.Name, x.redact(cmd, cmd.Line), &stdout, &stderr)
+	case <-stderr.stopOn(cmd.Stderr):
+		x.stop(sess, c, done)
+		res := Result{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), ExitCode: -1}
+		return res, tooMuch(x.h.Name, x.redact(cmd, cmd.Line), &stdout, &stderr)
 	}
 	res := Result{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
+	if overflowed(cmd, &stdout, &stderr) {
+		res.ExitCode = -1
+		return res, tooMuch(x.h.Name, x.redact(cmd, cmd.Line), &stdout, &stderr)
+	}
 	var exitErr *ssh.ExitError
 	var missing *ssh.ExitMissingError
 	switch {
@@ -319,16 +332,54 @@ func tee(buf io.Writer, w io.Writer) io.Writer {
 }
 
 // syncBuffer is a buffer that a session may still write to while Run
-// returns.
+// returns. It keeps at most max bytes (0: DefaultMaxOutput) and drops
+// the rest: a node printing without end cannot exhaust labctl's memory.
 type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu   sync.Mutex
+	b    bytes.Buffer
+	max  int
+	over bool
+	full chan struct{} // closed when over
 }
 
 func (s *syncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	limit := s.max
+	if limit <= 0 {
+		limit = DefaultMaxOutput
+	}
+	if room := limit - s.b.Len(); len(p) > room {
+		s.b.Write(p[:max(room, 0)])
+		if !s.over {
+			s.over = true
+			s.fullLocked()
+			close(s.full)
+		}
+		return len(p), nil
+	}
 	return s.b.Write(p)
+}
+
+func (s *syncBuffer) fullLocked() chan struct{} {
+	if s.full == nil {
+		s.full = make(chan struct{})
+	}
+	return s.full
+}
+
+// filled is closed once more was written than the buffer keeps.
+func (s *syncBuffer) filled() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.fullLocked()
+}
+
+// cut says whether output was dropped.
+func (s *syncBuffer) cut() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.over
 }
 
 // Bytes is a copy of what was written so far.

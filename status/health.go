@@ -29,7 +29,7 @@ func askAPI(ctx context.Context, clusters []lab.Cluster, rows []Row, exec func(i
 	connect := o.Connect
 	if connect == nil {
 		connect = func(ctx context.Context, c lab.Cluster, x1 remote.Executor) (*kube.Client, error) {
-			return kube.Connect(ctx, x1, []byte(c.Kubeconfig), nil)
+			return kube.Connect(ctx, x1, kube.RecordedOf(&c), nil)
 		}
 	}
 	var wg sync.WaitGroup

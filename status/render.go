@@ -9,6 +9,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/labctl/labctl/remote"
 )
 
 // maxNotes keeps a row on one line of a terminal; --json has it all.
@@ -26,7 +28,7 @@ func Render(w io.Writer, rows []Row, now time.Time) error {
 			notes = strings.TrimPrefix(notes+"; "+pn, "; ")
 		}
 		fmt.Fprintf(tw, "%02d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
-			r.Cluster, reach, ready(r), healthCell(r.Health), phaseCell(r.Addons), phaseCell(r.Coins), r.Sessions, lastCell(r.Last, now), truncate(notes, maxNotes))
+			r.Cluster, reach, ready(r), healthCell(r.Health), phaseCell(r.Addons), phaseCell(r.Coins), r.Sessions, lastCell(r.Last, now), truncate(remote.EscapeLine(notes), maxNotes))
 	}
 	return tw.Flush()
 }

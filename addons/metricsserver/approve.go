@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -121,13 +120,7 @@ func checkKubelet(ctx context.Context, dial kube.Dialer, roots *x509.CertPool, n
 // clusterCA is the CA in node1's admin.conf: the one kubeadm's controller
 // manager signs kubelet serving certificates with.
 func clusterCA(cl *kube.Client) (*x509.CertPool, error) {
-	data := cl.Config.TLSClientConfig.CAData
-	if len(data) == 0 && cl.Config.TLSClientConfig.CAFile != "" {
-		var err error
-		if data, err = os.ReadFile(cl.Config.TLSClientConfig.CAFile); err != nil {
-			return nil, fmt.Errorf("%s: cluster CA: %w", cl.Name, err)
-		}
-	}
+	data := cl.Config.TLSClientConfig.CAData // the CA labctl recorded (kube.Connect)
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(data) {
 		return nil, fmt.Errorf("%s: %s has no cluster CA certificate", cl.Name, kube.AdminConf)

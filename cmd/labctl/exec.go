@@ -98,7 +98,7 @@ func printSummary(w io.Writer, res remote.Results, verbose bool) {
 		if errors.As(r.Err, &ee) {
 			reason = fmt.Sprintf("exit %d", ee.ExitCode)
 		}
-		fmt.Fprintf(w, "%-10s FAILED  %s\n", r.Host, strings.TrimPrefix(reason, r.Host+": "))
+		fmt.Fprintf(w, "%-10s FAILED  %s\n", r.Host, remote.EscapeLine(strings.TrimPrefix(reason, r.Host+": ")))
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/labctl/labctl/lab"
 	"github.com/labctl/labctl/pipeline"
 	"github.com/labctl/labctl/provision/pulumi/nodeprovider"
+	"github.com/labctl/labctl/remote"
 )
 
 func main() {
@@ -32,7 +33,7 @@ func main() {
 	var in interrupted
 	if errors.As(context.Cause(ctx), &in) {
 		if err != nil && err != context.Canceled { // a bare cancellation says no more than the line below
-			fmt.Fprintln(os.Stderr, "labctl:", err)
+			fmt.Fprintln(os.Stderr, "labctl:", remote.Escape(err.Error()))
 		}
 		fmt.Fprintf(os.Stderr, "labctl: %s: stopped\n", in)
 		os.Exit(in.exitCode())
@@ -40,7 +41,8 @@ func main() {
 	if err == nil {
 		return
 	}
-	fmt.Fprintln(os.Stderr, "labctl:", err)
+	// Errors may carry what a node printed: escaped, never raw.
+	fmt.Fprintln(os.Stderr, "labctl:", remote.Escape(err.Error()))
 	os.Exit(exitCode(err))
 }
 

@@ -28,6 +28,8 @@ type SSHServer struct {
 	Addr string
 	// HostKey is the server's public key in authorized_keys format.
 	HostKey string
+	// rewrite, when set (Rewrite), replaces each command before it runs.
+	rewrite atomic.Pointer[func(string) string]
 
 	cfg      *ssh.ServerConfig
 	ln       net.Listener
@@ -99,6 +101,10 @@ func (s *SSHServer) Port() int {
 	n, _ := strconv.Atoi(p)
 	return n
 }
+
+// Rewrite makes the server run f(cmd) instead of each command cmd: a test
+// plays a node that answers what it likes (a hostile attendee's node1).
+func (s *SSHServer) Rewrite(f func(cmd string) string) { s.rewrite.Store(&f) }
 
 // RefuseLoginsFor makes the server refuse every login for d, as a VM does
 // before cloud-init installed the key.
@@ -203,7 +209,11 @@ func (s *SSHServer) session(nc ssh.NewChannel) {
 			}
 			r.Reply(true, nil)
 			s.Execs.Add(1)
-			code := run(ch, p.Cmd, reqs)
+			cmd := p.Cmd
+			if f := s.rewrite.Load(); f != nil {
+				cmd = (*f)(cmd)
+			}
+			code := run(ch, cmd, reqs)
 			ch.SendRequest("exit-status", false, ssh.Marshal(struct{ C uint32 }{uint32(code)}))
 			return
 		case "subsystem":

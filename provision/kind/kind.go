@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/kind/pkg/cluster"
 
 	"github.com/labctl/labctl/artifacts"
+	"github.com/labctl/labctl/kube"
 	"github.com/labctl/labctl/lab"
 	"github.com/labctl/labctl/provision"
 	"github.com/labctl/labctl/provision/local"
@@ -172,7 +173,7 @@ func (p *Provider) Provision(ctx context.Context, r provision.Request) error {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			node, err := p.ensureCluster(ctx, rt, kp, r, c, name, image, created)
+			node, ca, err := p.ensureCluster(ctx, rt, kp, r, c, name, image, created)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -180,6 +181,12 @@ func (p *Provider) Provision(ctx context.Context, r provision.Request) error {
 				return
 			}
 			provision.SetNode(r.State, c, node, created)
+			if ca != nil {
+				// kind ran kubeadm init: its CA is the one the API
+				// server is verified against from now on (kube.Connect).
+				cl := r.State.Cluster(c)
+				cl.CA, cl.Kubeconfig = string(ca), ""
+			}
 		}()
 	}
 	wg.Wait()
@@ -189,8 +196,9 @@ func (p *Provider) Provision(ctx context.Context, r provision.Request) error {
 	return nil
 }
 
-// ensureCluster creates cluster name (when create) and returns its node.
-func (p *Provider) ensureCluster(ctx context.Context, rt *Runtime, kp *cluster.Provider, r provision.Request, c int, name, image string, create bool) (lab.Node, error) {
+// ensureCluster creates cluster name (when create) and returns its node,
+// and the new cluster's CA when it created it.
+func (p *Provider) ensureCluster(ctx context.Context, rt *Runtime, kp *cluster.Provider, r provision.Request, c int, name, image string, create bool) (lab.Node, []byte, error) {
 	if create {
 		fmt.Fprintf(r.Out, "    cluster %02d: creating kind cluster %s\n", c, name)
 		start := time.Now()
@@ -204,24 +212,32 @@ func (p *Provider) ensureCluster(ctx context.Context, rt *Runtime, kp *cluster.P
 		if err != nil {
 			// Half made, and ours: do not leave it to clash with the re-run.
 			_ = kp.Delete(name, kindKubeconfig(r.StateDir, c))
-			return lab.Node{}, fmt.Errorf("kind create: %w", err)
+			return lab.Node{}, nil, fmt.Errorf("kind create: %w", err)
 		}
 		fmt.Fprintf(r.Out, "    cluster %02d: kind cluster %s ready in %s\n", c, name, time.Since(start).Round(time.Second))
 	} else if err := startIfStopped(ctx, rt, NodeContainer(name)); err != nil {
-		return lab.Node{}, err
+		return lab.Node{}, nil, err
 	}
 	addr, err := rt.Output(ctx, "inspect", "--format", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", NodeContainer(name))
 	if err != nil {
-		return lab.Node{}, err
+		return lab.Node{}, nil, err
 	}
 	kc, err := kp.KubeConfig(name, false)
 	if err != nil {
-		return lab.Node{}, fmt.Errorf("reading its kubeconfig: %w", err)
+		return lab.Node{}, nil, fmt.Errorf("reading its kubeconfig: %w", err)
 	}
 	if err := writeIfChanged0600(KubeconfigPath(r.StateDir, c), kc); err != nil {
-		return lab.Node{}, err
+		return lab.Node{}, nil, err
 	}
-	return lab.Node{Name: lab.NodeName(1), PublicAddress: addr, PrivateAddress: addr, ID: NodeContainer(name), Runtime: rt.Name}, nil
+	var ca []byte
+	if create {
+		a, err := kube.ParseAdmin([]byte(kc))
+		if err != nil || a.CA == nil {
+			return lab.Node{}, nil, fmt.Errorf("kind's kubeconfig: %v (no cluster CA)", err)
+		}
+		ca = a.CA
+	}
+	return lab.Node{Name: lab.NodeName(1), PublicAddress: addr, PrivateAddress: addr, ID: NodeContainer(name), Runtime: rt.Name}, ca, nil
 }
 
 // Destroy deletes the lab's kind clusters that labctl made (the state
