@@ -205,7 +205,7 @@ func (b *Board) conn(ctx context.Context, c lab.Cluster) (*kube.Client, error) {
 	if b.opts.Connect != nil {
 		cl, err = b.opts.Connect(ctx, c)
 	} else {
-		cl, err = kube.Connect(ctx, b.exec(c.Index, check.FirstNode(c)), []byte(c.Kubeconfig), nil)
+		cl, err = kube.Connect(ctx, b.exec(c.Index, check.FirstNode(c)), kube.RecordedOf(&c), nil)
 	}
 	if err != nil {
 		return nil, err
@@ -238,6 +238,10 @@ func (b *Board) collect(ctx context.Context, c lab.Cluster, prev View) View {
 		if n, ok := b.opts.Sessions(c.Index); ok {
 			v.Sessions = &n
 		}
+	} else if row.Sessions != nil {
+		// status' count on node1: web terminals and SSH connections.
+		n := row.Sessions.Web + row.Sessions.SSH
+		v.Sessions = &n
 	}
 	if row.KubeError != "" || row.Ready == nil {
 		b.dropConn(c.Index)

@@ -38,7 +38,7 @@ func Targets(s *lab.State, exec func(cluster int, node string) remote.Executor, 
 		ts = append(ts, Target{Cluster: c.Index, Open: func(ctx context.Context) (Env, error) {
 			n1 := FirstNode(c)
 			x1 := exec(c.Index, n1)
-			cl, err := kube.Connect(ctx, x1, []byte(c.Kubeconfig), nil)
+			cl, err := kube.Connect(ctx, x1, kube.RecordedOf(&c), nil)
 			if err != nil {
 				return Env{}, err
 			}
