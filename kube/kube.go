@@ -11,7 +11,6 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -28,7 +27,7 @@ var ReadAdminConf = remote.Command{Line: "cat " + AdminConf, SecretOutput: true}
 type Client struct {
 	// Name is node1's label ("03/node1"), for errors.
 	Name    string
-	Typed   kubernetes.Interface
+	Typed   Typed
 	Dynamic dynamic.Interface
 	Config  *rest.Config
 }
@@ -75,7 +74,7 @@ func FromKubeconfig(name string, kubeconfig []byte, dial Dialer) (*Client, error
 	cfg.QPS, cfg.Burst = 50, 100
 	cfg.Timeout = 30 * time.Second
 	cfg.UserAgent = "labctl"
-	typed, err := kubernetes.NewForConfig(cfg)
+	typed, err := newTyped(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
