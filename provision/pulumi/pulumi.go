@@ -109,14 +109,14 @@ func (p *Provider) cli(ctx context.Context, r provision.Request) (string, error)
 		return "", err
 	}
 	root := dirsOf(r).cli()
-	if err := relink(bin, filepath.Join(root, "bin", "pulumi")); err != nil {
+	if err := Relink(bin, filepath.Join(root, "bin", "pulumi")); err != nil {
 		return "", err
 	}
 	return root, nil
 }
 
-// relink points link at target, replacing what was there.
-func relink(target, link string) error {
+// Relink points link at target, replacing what was there.
+func Relink(target, link string) error {
 	if err := os.MkdirAll(filepath.Dir(link), 0o700); err != nil {
 		return err
 	}

@@ -85,7 +85,7 @@ func (rn *Runner) open(ctx context.Context, create bool) (*labStack, error) {
 				return nil, err
 			}
 		}
-		if err := relink(self, filepath.Join(d.plugins(), nodeprovider.Binary)); err != nil {
+		if err := lp.Relink(self, filepath.Join(d.plugins(), nodeprovider.Binary)); err != nil {
 			return nil, err
 		}
 		proj.Plugins = &workspace.Plugins{Providers: []workspace.PluginOptions{{Name: "labctl", Path: d.plugins()}}}
@@ -118,22 +118,6 @@ func (rn *Runner) open(ctx context.Context, create bool) (*labStack, error) {
 		return nil, fmt.Errorf("pulumi stack %s (backend %s): %w", l.Name, req.Backend, shortErr(err))
 	}
 	return &labStack{stack: st}, nil
-}
-
-// relink points link at target, replacing what was there.
-func relink(target, link string) error {
-	if err := os.MkdirAll(filepath.Dir(link), 0o700); err != nil {
-		return err
-	}
-	if cur, err := os.Readlink(link); err == nil && cur == target {
-		return nil
-	}
-	tmp := link + ".tmp"
-	os.Remove(tmp)
-	if err := os.Symlink(target, tmp); err != nil {
-		return err
-	}
-	return os.Rename(tmp, link)
 }
 
 // startStopped starts the lab's node containers a reboot stopped.
