@@ -59,8 +59,11 @@ func BuildTool(ctx context.Context, t Tool, opts Options) (string, error) {
 	defer os.RemoveAll(work)
 	opts.logf("%s: go build %s (once per labctl source)", t.Name, t.Package)
 	tmp := filepath.Join(work, t.Name)
-	args := []string{"build", "-trimpath", "-buildvcs=false", "-ldflags", "-s -w", "-o", tmp, t.Package}
-	if _, err := output(ctx, opts.Go, t.Dir, buildEnv(runtime.GOARCH), args...); err != nil {
+	// A host build in the caller's environment (no -trimpath, cgo as
+	// configured): it shares the build cache with `go build ./cmd/labctl`.
+	env := append(os.Environ(), "GOOS=", "GOARCH=", "GOWORK=off", "GOTOOLCHAIN=local")
+	args := []string{"build", "-buildvcs=false", "-ldflags", "-s -w", "-o", tmp, t.Package}
+	if _, err := output(ctx, opts.Go, t.Dir, env, args...); err != nil {
 		return "", fmt.Errorf("tool %s: %w", t.Name, err)
 	}
 	// The final directory appears whole or not at all: a concurrent

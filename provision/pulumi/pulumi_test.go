@@ -2,7 +2,10 @@ package pulumi
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -76,5 +79,27 @@ func TestRequestCarriesTheWholeLab(t *testing.T) {
 	}
 	if back.Lab.Provider.AWS.Region != "eu-west-3" || back.Lab.Attendees != 3 {
 		t.Errorf("%+v", back.Lab)
+	}
+}
+
+// Through the real labctl-pulumi, built from this checkout: the request
+// goes in as JSON, the helper's error comes back as labctl's error, and a
+// link to the CLI is made as the Automation API wants it.
+func TestHelperRoundTrip(t *testing.T) {
+	if os.Getenv("LABCTL_E2E") == "" {
+		t.Skip("builds labctl-pulumi (minutes from a cold build cache): set LABCTL_E2E=1")
+	}
+	state := t.TempDir()
+	missing := filepath.Join(t.TempDir(), "pulumi")
+	p := &Provider{CLI: func(context.Context, provision.Request) (string, error) { return missing, nil }}
+	var out bytes.Buffer
+	r := provision.Request{Lab: &lab.Lab{Name: "class"}, StateDir: state, State: &lab.State{}, Out: &out}
+	err := p.Destroy(t.Context(), r)
+	want := "pulumi CLI " + filepath.Join(state, "pulumi", "cli", "bin", "pulumi") + ":"
+	if err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Fatalf("Destroy: %v, want an error starting %q", err, want)
+	}
+	if target, _ := os.Readlink(filepath.Join(state, "pulumi", "cli", "bin", "pulumi")); target != missing {
+		t.Errorf("cli link points at %q", target)
 	}
 }
