@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/labctl/labctl/kube"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -14,14 +15,13 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/labctl/labctl/remote"
 )
 
 // Env is what checks read one cluster through.
 type Env struct {
-	Typed   kubernetes.Interface
+	Typed   kube.Typed
 	Dynamic dynamic.Interface
 	// Node1 runs the one command a context check needs (nil: such checks
 	// say they cannot look).

@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/labctl/labctl/kube"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 )
 
 // maxJSON bounds what mining reads from webui (the attendee runs it).
@@ -22,7 +22,7 @@ type Hashes struct {
 
 // ReadHashes asks the webui service in ns for its counters through the
 // API server's service proxy.
-func ReadHashes(ctx context.Context, c kubernetes.Interface, ns string) (Hashes, error) {
+func ReadHashes(ctx context.Context, c kube.Typed, ns string) (Hashes, error) {
 	var h Hashes
 	rc, err := c.CoreV1().Services(ns).ProxyGet("http", "webui", "80", "json", nil).Stream(ctx)
 	if err != nil {

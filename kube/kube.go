@@ -18,7 +18,6 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
 	"github.com/labctl/labctl/lab"
@@ -36,7 +35,7 @@ var ReadAdminConf = remote.Command{Line: "cat " + AdminConf, SecretOutput: true,
 type Client struct {
 	// Name is node1's label ("03/node1"), for errors.
 	Name    string
-	Typed   kubernetes.Interface
+	Typed   Typed
 	Dynamic dynamic.Interface
 	Config  *rest.Config
 }
@@ -162,7 +161,7 @@ func (a *Admin) client(name string, ca []byte, dial Dialer) (*Client, error) {
 	if dial != nil {
 		cfg.Dial = dial
 	}
-	typed, err := kubernetes.NewForConfig(cfg)
+	typed, err := newTyped(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}

@@ -1,3 +1,10 @@
+// Package netpol is the netpol add-on's objects: an enforcer of
+// Kubernetes NetworkPolicy on every node, with nftables, whatever the
+// CNI. It exists because the upstream enforcer (kube-network-policies)
+// needs the nftables queue expression, which the kernels labctl's local
+// nodes run on do not have. The enforcer's logic lives in its main
+// package (./cmd/labctl-netpol), so that labctl links only what builds
+// its objects.
 package netpol
 
 import (

@@ -10,6 +10,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/labctl/labctl/internal/golden"
 	"github.com/labctl/labctl/kube"
 )
 
@@ -24,7 +25,7 @@ func TestObjectsGolden(t *testing.T) {
 		}
 		docs = append(docs, string(b))
 	}
-	golden(t, "objects.golden.yaml", strings.Join(docs, "---\n"))
+	golden.Check(t, "objects.golden.yaml", strings.Join(docs, "---\n"))
 }
 
 func TestObjects(t *testing.T) {

@@ -13,8 +13,11 @@
 // never surges), so no two provisioners ever act for the same node; a
 // single elected provisioner could not reach other nodes' disks anyway.
 //
-// This package does not import kube: the provisioner binary imports it,
-// and kube would link the SSH engine into the image.
+// This package only builds the add-on's objects, which labctl applies; the
+// provisioner's logic lives in its main package (./cmd/labctl-storage),
+// so that labctl does not link the provisioner library. It does not import
+// kube: the provisioner binary imports it, and kube would link the SSH
+// engine into the image.
 package storage
 
 import (

@@ -7,11 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/labctl/labctl/lab"
 	"github.com/labctl/labctl/pipeline"
-	"github.com/labctl/labctl/provision/pulumi/nodeprovider"
 	"github.com/labctl/labctl/remote"
 )
 
@@ -19,15 +17,6 @@ func main() {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
 	go handleSignals(cancel, os.Stderr)
-	if filepath.Base(os.Args[0]) == nodeprovider.Binary {
-		// The Pulumi engine starts labctl under this name (a link in the
-		// lab's state) as the local target's resource provider.
-		if err := nodeprovider.Serve(ctx); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		return
-	}
 	root := newRootCmd()
 	err := root.ExecuteContext(ctx)
 	var in interrupted

@@ -134,8 +134,8 @@ func TestRenderRejects(t *testing.T) {
 		{mod(func(in *Input) { in.PodSubnet = "10.0.0.0/16" }), "contains the node's privateAddress"},
 		{mod(func(in *Input) { in.CRISocket = "/run/containerd/containerd.sock" }), "criSocket"},
 		{mod(func(in *Input) { in.ExtraSANs = []string{"a b"} }), "extraSANs"},
-		// Caught by kubeadm's own validation, not ours:
-		{mod(func(in *Input) { in.ExtraSANs = []string{"-bad-.example"} }), "kubeadm rejects"},
+		// What kubeadm would refuse (validate.go):
+		{mod(func(in *Input) { in.ExtraSANs = []string{"-bad-.example"} }), "kubeadm rejects the init configuration: apiServer.certSANs"},
 	} {
 		_, err := Render(c.in)
 		if err == nil || !strings.Contains(err.Error(), c.want) {

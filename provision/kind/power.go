@@ -42,7 +42,7 @@ func (p *Provider) Start(ctx context.Context, r provision.Request) error {
 		if !r.Selected(c.Index) {
 			continue
 		}
-		node, err := p.ensureCluster(ctx, rt, kp, r, c.Index, ClusterName(r.Lab.Name, c.Index), "", false)
+		node, _, err := p.ensureCluster(ctx, rt, kp, r, c.Index, ClusterName(r.Lab.Name, c.Index), "", false)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("cluster %02d: %w", c.Index, err))
 			continue

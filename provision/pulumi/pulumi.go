@@ -1,8 +1,9 @@
-// Package pulumi is labctl's pulumi provider: it runs the class program
+// Package pulumi is labctl's pulumi provider: it has labctl-pulumi
+// (cmd/labctl-pulumi, see helper.go) run the class program
 // (provision/pulumi/program) through Pulumi's Automation API, with the
 // stack named after the lab, a file:// backend and a generated secrets
 // passphrase in the lab's state directory, and records the nodes from the
-// stack's output contract, host keys included.
+// stack's output contract, host keys included. It links no Pulumi SDK.
 package pulumi
 
 import (
@@ -12,13 +13,9 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/pulumi/pulumi/sdk/v3/go/auto"
-
 	"github.com/labctl/labctl/artifacts"
-	"github.com/labctl/labctl/lab"
 	"github.com/labctl/labctl/provision"
 	"github.com/labctl/labctl/provision/local"
-	"github.com/labctl/labctl/provision/pulumi/program"
 )
 
 // Project is the Pulumi project name, as in Pulumi.yaml.
@@ -31,9 +28,10 @@ type Provider struct {
 	Local *local.Provider
 	// CLI finds or builds the pulumi CLI (default artifacts.Pulumi).
 	CLI func(ctx context.Context, r provision.Request) (string, error)
-	// Self is the labctl binary the engine starts as the resource
-	// provider (default: this executable).
-	Self string
+	// Helper finds or builds labctl-pulumi, which also serves as the
+	// local target's resource provider (default: built from labctl's
+	// source, see helper.go).
+	Helper func(ctx context.Context, r provision.Request) (string, error)
 }
 
 // New returns the provider with its defaults.
@@ -51,12 +49,8 @@ func (p *Provider) Identity(r provision.Request) string {
 // dirs are the provider's places in the lab's state directory.
 type dirs struct{ root string }
 
-func (d dirs) backend() string    { return filepath.Join(d.root, "backend") }
-func (d dirs) passphrase() string { return filepath.Join(d.root, "passphrase") }
-func (d dirs) home() string       { return filepath.Join(d.root, "home") }
-func (d dirs) work() string       { return filepath.Join(d.root, "work") }
-func (d dirs) plugins() string    { return filepath.Join(d.root, "plugins") }
-func (d dirs) cli() string        { return filepath.Join(d.root, "cli") }
+func (d dirs) backend() string { return filepath.Join(d.root, "backend") }
+func (d dirs) cli() string     { return filepath.Join(d.root, "cli") }
 
 func dirsOf(r provision.Request) dirs { return dirs{filepath.Join(r.StateDir, "pulumi")} }
 
@@ -115,14 +109,14 @@ func (p *Provider) cli(ctx context.Context, r provision.Request) (string, error)
 		return "", err
 	}
 	root := dirsOf(r).cli()
-	if err := relink(bin, filepath.Join(root, "bin", "pulumi")); err != nil {
+	if err := Relink(bin, filepath.Join(root, "bin", "pulumi")); err != nil {
 		return "", err
 	}
 	return root, nil
 }
 
-// relink points link at target, replacing what was there.
-func relink(target, link string) error {
+// Relink points link at target, replacing what was there.
+func Relink(target, link string) error {
 	if err := os.MkdirAll(filepath.Dir(link), 0o700); err != nil {
 		return err
 	}
@@ -143,43 +137,44 @@ func (p *Provider) Provision(ctx context.Context, r provision.Request) error {
 	if r.Lab.Provider.Pulumi.Stack != "" {
 		return p.readStack(ctx, r)
 	}
-	st, err := p.stack(ctx, r, true)
+	req, err := p.request(ctx, r, OpUp, false)
 	if err != nil {
 		return err
 	}
-	if err := recoverStack(ctx, st, r, p.abandon(r)); err != nil {
-		return err
-	}
-	if r.Lab.Provider.Pulumi.Target == "local" {
-		// After recovery: a stopped node is then one the stack knows.
-		if err := p.startStopped(ctx, r); err != nil {
-			return err
-		}
-	}
-	ch, done := progress(r.Out)
-	res, err := st.stack.Up(ctx, optupStreams(ch)...)
-	<-done
-	if err != nil {
-		return fmt.Errorf("pulumi up (stack %s): %w", r.Lab.Name, shortErr(err))
-	}
-	fmt.Fprintf(r.Out, "    pulumi: %s\n", summary(res.Summary.ResourceChanges))
-	out, err := program.ParseOutputs(plainOutputs(res.Outputs))
+	clusters, err := p.run(ctx, r, req, r.Out)
 	if err != nil {
 		return err
 	}
-	record(r, out)
+	record(r, clusters)
+	return nil
+}
+
+// readStack records the nodes of a stack the instructor ran with `pulumi
+// up` (provider.pulumi.stack), with the instructor's own Pulumi login,
+// backend and passphrase (PULUMI_CONFIG_PASSPHRASE), and changes nothing.
+func (p *Provider) readStack(ctx context.Context, r provision.Request) error {
+	root, err := p.cli(ctx, r)
+	if err != nil {
+		return err
+	}
+	req := Request{Op: OpOutputs, Lab: r.Lab, Backend: r.Lab.Provider.Pulumi.Backend, CLI: root}
+	clusters, err := p.run(ctx, r, req, r.Out)
+	if err != nil {
+		return err
+	}
+	record(r, clusters)
+	fmt.Fprintf(r.Out, "    read %d clusters from stack %s\n", len(clusters), r.Lab.Provider.Pulumi.Stack)
 	return nil
 }
 
 // record writes the contract's nodes into the state, host keys pinned from
 // provisioning, and forgets clusters the stack no longer has.
-func record(r provision.Request, out *program.Outputs) {
+func record(r provision.Request, clusters []Cluster) {
 	keep := map[int]bool{}
-	for _, c := range out.Clusters {
+	for _, c := range clusters {
 		keep[c.Index] = true
 		for _, n := range c.Nodes {
-			provision.SetNode(r.State, c.Index, lab.Node{Name: n.Name, PublicAddress: n.PublicAddress,
-				PrivateAddress: n.PrivateAddress, Port: n.Port, HostKey: n.HostKey, ID: n.ID}, true)
+			provision.SetNode(r.State, c.Index, n.Node, true)
 			if n.User != "" && n.User != r.Lab.SSH.User {
 				fmt.Fprintf(r.Out, "note: %02d/%s logs in as %s, ssh.user is %s\n", c.Index, n.Name, n.User, r.Lab.SSH.User)
 			}
@@ -194,15 +189,6 @@ func record(r provision.Request, out *program.Outputs) {
 	r.State.Clusters = kept
 }
 
-// plainOutputs drops the secret flags of stack outputs.
-func plainOutputs(m auto.OutputMap) map[string]any {
-	out := map[string]any{}
-	for k, v := range m {
-		out[k] = v.Value
-	}
-	return out
-}
-
 // Destroy runs `pulumi destroy` and removes the stack. A stack named by
 // provider.pulumi.stack is the instructor's: labctl leaves it alone.
 func (p *Provider) Destroy(ctx context.Context, r provision.Request) error {
@@ -213,25 +199,10 @@ func (p *Provider) Destroy(ctx context.Context, r provision.Request) error {
 		fmt.Fprintf(r.Out, "note: stack %s is yours (provider.pulumi.stack): labctl forgets the lab, `pulumi destroy` removes the machines\n", s)
 		return nil
 	}
-	st, err := p.stack(ctx, r, false)
+	req, err := p.request(ctx, r, OpDestroy, false)
 	if err != nil {
 		return err
 	}
-	if st == nil {
-		return nil // never brought up
-	}
-	if err := recoverStack(ctx, st, r, p.abandon(r)); err != nil {
-		return err
-	}
-	ch, done := progress(r.Out)
-	res, err := st.stack.Destroy(ctx, optdestroyStreams(ch)...)
-	<-done
-	if err != nil {
-		return fmt.Errorf("pulumi destroy (stack %s): %w", r.Lab.Name, shortErr(err))
-	}
-	fmt.Fprintf(r.Out, "    pulumi: %s\n", summary(res.Summary.ResourceChanges))
-	if err := st.stack.Workspace().RemoveStack(ctx, r.Lab.Name); err != nil {
-		return fmt.Errorf("pulumi stack rm %s: %w", r.Lab.Name, shortErr(err))
-	}
-	return nil
+	_, err = p.run(ctx, r, req, r.Out)
+	return err
 }

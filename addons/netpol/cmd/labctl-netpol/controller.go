@@ -8,13 +8,11 @@ import (
 	"os"
 	"strings"
 	"time"
-
-	"github.com/labctl/labctl/addons/netpol"
 )
 
-// table is what the controller needs from netpol.Applier; tests fake it.
+// table is what the controller needs from Applier; tests fake it.
 type table interface {
-	Apply(netpol.Ruleset) error
+	Apply(Ruleset) error
 	Remove() error
 }
 
@@ -120,7 +118,7 @@ func (c *controller) stop() error {
 // when force), retrying failures with a doubling backoff.
 func (c *controller) sync(ctx context.Context, force bool) error {
 	pods, namespaces, policies := c.watch.snapshot()
-	rs := netpol.Compile(c.node, pods, namespaces, policies)
+	rs := Compile(c.node, pods, namespaces, policies)
 	text := rs.String()
 	if text == c.applied && !force {
 		return nil
@@ -144,7 +142,7 @@ func (c *controller) sync(ctx context.Context, force bool) error {
 		wait *= 2
 	}
 	if text != c.applied {
-		c.log.Info("applied", "table", "inet "+netpol.TableName, "isolated", summary(rs), "problems", rs.Problems)
+		c.log.Info("applied", "table", "inet "+TableName, "isolated", summary(rs), "problems", rs.Problems)
 		for _, line := range strings.Split(strings.TrimSpace(text), "\n") {
 			if line != "" {
 				c.log.Debug("rule", "line", line)
@@ -157,7 +155,7 @@ func (c *controller) sync(ctx context.Context, force bool) error {
 }
 
 // summary names the isolated pods and how, for the log line.
-func summary(rs netpol.Ruleset) []string {
+func summary(rs Ruleset) []string {
 	var out []string
 	for _, p := range rs.Pods {
 		var dirs []string

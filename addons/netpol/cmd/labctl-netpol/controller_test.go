@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/labctl/labctl/addons/netpol"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -32,7 +31,7 @@ type fakeTable struct {
 	removed int
 }
 
-func (f *fakeTable) Apply(rs netpol.Ruleset) error {
+func (f *fakeTable) Apply(rs Ruleset) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.fail > 0 {

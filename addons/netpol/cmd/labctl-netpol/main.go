@@ -15,7 +15,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/labctl/labctl/addons/netpol"
 	"k8s.io/client-go/rest"
 )
 
@@ -69,11 +68,11 @@ func run(ctx context.Context, node string, log *slog.Logger, cfg config) error {
 	if err != nil {
 		return err
 	}
-	c, err := newController(node, w, netpol.NewApplier(), log, cfg)
+	c, err := newController(node, w, NewApplier(), log, cfg)
 	if err != nil {
 		return err
 	}
-	log.Info("starting", "node", node, "table", "inet "+netpol.TableName)
+	log.Info("starting", "node", node, "table", "inet "+TableName)
 	checkBridgeNetfilter(log)
 	return c.run(ctx)
 }

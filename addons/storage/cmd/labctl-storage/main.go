@@ -48,11 +48,11 @@ func run(ctx context.Context, node, root string) error {
 	if err != nil {
 		return err
 	}
-	p, err := storage.New(ctx, client, node, root)
+	p, err := New(ctx, client, node, root)
 	if err != nil {
 		return err
 	}
 	klog.InfoS("provisioning node-local volumes", "provisioner", storage.ProvisionerName, "node", node, "hostname", p.Hostname, "root", root)
-	storage.Controller(ctx, client, p).Run(ctx)
+	Controller(ctx, client, p).Run(ctx)
 	return nil
 }

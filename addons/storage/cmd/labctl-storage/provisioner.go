@@ -1,6 +1,8 @@
-package storage
+package main
 
 import (
+	"github.com/labctl/labctl/addons/storage"
+
 	"context"
 	"errors"
 	"fmt"
@@ -59,7 +61,7 @@ func Controller(ctx context.Context, client kubernetes.Interface, p *Provisioner
 		controller.LeaderElection(false),
 		controller.Threadiness(2),
 	}, options...)
-	return controller.NewProvisionController(ctx, client, ProvisionerName, p, opts...)
+	return controller.NewProvisionController(ctx, client, storage.ProvisionerName, p, opts...)
 }
 
 // ShouldProvision: only claims whose pod the scheduler put on this node.
@@ -69,7 +71,7 @@ func (p *Provisioner) ShouldProvision(_ context.Context, claim *corev1.Persisten
 
 // ShouldDelete: only volumes on this node.
 func (p *Provisioner) ShouldDelete(_ context.Context, pv *corev1.PersistentVolume) bool {
-	return pv.Annotations[NodeAnnotation] == p.Node
+	return pv.Annotations[storage.NodeAnnotation] == p.Node
 }
 
 // Provision makes the claim's directory on this node, writable by any
@@ -84,7 +86,7 @@ func (p *Provisioner) Provision(_ context.Context, o controller.ProvisionOptions
 		return nil, controller.ProvisioningFinished, &controller.IgnoredError{Reason: "the claim's node is " + o.SelectedNodeName + ", not " + p.Node}
 	}
 	if claim.Spec.Selector != nil {
-		return nil, controller.ProvisioningFinished, fmt.Errorf("claim %s/%s has a selector: %s makes new volumes only, it cannot match labels", claim.Namespace, claim.Name, ProvisionerName)
+		return nil, controller.ProvisioningFinished, fmt.Errorf("claim %s/%s has a selector: %s makes new volumes only, it cannot match labels", claim.Namespace, claim.Name, storage.ProvisionerName)
 	}
 	for _, m := range claim.Spec.AccessModes {
 		if m != corev1.ReadWriteOnce && m != corev1.ReadWriteOncePod {
@@ -115,7 +117,7 @@ func (p *Provisioner) Provision(_ context.Context, o controller.ProvisionOptions
 	pv := &corev1.PersistentVolume{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:        o.PVName,
-			Annotations: map[string]string{NodeAnnotation: p.Node},
+			Annotations: map[string]string{storage.NodeAnnotation: p.Node},
 		},
 		Spec: corev1.PersistentVolumeSpec{
 			// Not enforced: a directory takes what the node's disk has.
@@ -139,7 +141,7 @@ func (p *Provisioner) Provision(_ context.Context, o controller.ProvisionOptions
 // a directory directly under Root, named as Provision names them, is
 // removed.
 func (p *Provisioner) Delete(_ context.Context, pv *corev1.PersistentVolume) error {
-	if node := pv.Annotations[NodeAnnotation]; node != p.Node {
+	if node := pv.Annotations[storage.NodeAnnotation]; node != p.Node {
 		return &controller.IgnoredError{Reason: "the volume is on node " + node + ", not " + p.Node}
 	}
 	if pv.Spec.Local == nil {

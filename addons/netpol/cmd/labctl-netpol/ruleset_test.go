@@ -1,13 +1,14 @@
-package netpol
+package main
 
 import (
-	golden_ "github.com/labctl/labctl/internal/golden"
 	"net/netip"
 	"slices"
 	"strings"
 	"testing"
 
 	networkingv1 "k8s.io/api/networking/v1"
+
+	golden_ "github.com/labctl/labctl/internal/golden"
 )
 
 func golden(t *testing.T, name, got string) {

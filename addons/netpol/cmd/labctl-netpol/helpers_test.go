@@ -1,4 +1,4 @@
-package netpol
+package main
 
 import (
 	"net/netip"

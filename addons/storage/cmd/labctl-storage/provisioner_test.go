@@ -1,6 +1,8 @@
-package storage
+package main
 
 import (
+	"github.com/labctl/labctl/addons/storage"
+
 	"context"
 	"errors"
 	"os"
@@ -22,7 +24,7 @@ func node(name, hostname string) *corev1.Node {
 }
 
 func class() *storagev1.StorageClass {
-	for _, o := range Objects("x") {
+	for _, o := range storage.Objects("x") {
 		if c, ok := o.(*storagev1.StorageClass); ok {
 			return c
 		}
@@ -34,10 +36,10 @@ func class() *storagev1.StorageClass {
 // provisioner: a claim of the class, annotated with the provisioner and the
 // node its pod goes to.
 func claim(name, selected string) *corev1.PersistentVolumeClaim {
-	cls := ClassName
+	cls := storage.ClassName
 	return &corev1.PersistentVolumeClaim{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default", UID: types.UID("uid-" + name), Annotations: map[string]string{
-			"volume.kubernetes.io/storage-provisioner": ProvisionerName,
+			"volume.kubernetes.io/storage-provisioner": storage.ProvisionerName,
 			selectedNode: selected,
 		}},
 		Spec: corev1.PersistentVolumeClaimSpec{
@@ -88,7 +90,7 @@ func TestProvision(t *testing.T) {
 	if err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o777 {
 		t.Fatalf("directory %s: %v %v, want a directory any pod user can write", dir, fi, err)
 	}
-	if pv.Name != "pvc-1" || pv.Spec.Local == nil || pv.Spec.Local.Path != dir || pv.Annotations[NodeAnnotation] != "node2" {
+	if pv.Name != "pvc-1" || pv.Spec.Local == nil || pv.Spec.Local.Path != dir || pv.Annotations[storage.NodeAnnotation] != "node2" {
 		t.Errorf("pv %+v", pv)
 	}
 	if pv.Spec.PersistentVolumeReclaimPolicy != corev1.PersistentVolumeReclaimDelete || pv.Spec.Capacity.Storage().String() != "1Gi" ||
@@ -144,7 +146,7 @@ func TestProvisionRefuses(t *testing.T) {
 
 func localPV(name, node, path string) *corev1.PersistentVolume {
 	return &corev1.PersistentVolume{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Annotations: map[string]string{NodeAnnotation: node}},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Annotations: map[string]string{storage.NodeAnnotation: node}},
 		Spec:       corev1.PersistentVolumeSpec{PersistentVolumeSource: corev1.PersistentVolumeSource{Local: &corev1.LocalVolumeSource{Path: path}}},
 	}
 }
@@ -191,7 +193,7 @@ func TestDeleteRemovesOnlyVolumeDirectories(t *testing.T) {
 		{localPV("pvc-1", "node2", other), false, "is not a volume directory under"},
 		{localPV("pvc-3", "node2", link), false, "is not a directory"},
 		{localPV("pvc-9", "node3", other), true, "on node node3, not node2"},
-		{&corev1.PersistentVolume{ObjectMeta: metav1.ObjectMeta{Name: "pvc-4", Annotations: map[string]string{NodeAnnotation: "node2"}}}, false, "not a local volume"},
+		{&corev1.PersistentVolume{ObjectMeta: metav1.ObjectMeta{Name: "pvc-4", Annotations: map[string]string{storage.NodeAnnotation: "node2"}}}, false, "not a local volume"},
 	} {
 		err := p.Delete(context.Background(), tc.pv)
 		var ign *controller.IgnoredError

@@ -1,6 +1,8 @@
-package storage
+package main
 
 import (
+	"github.com/labctl/labctl/addons/storage"
+
 	"context"
 	"errors"
 	"os"
@@ -47,9 +49,9 @@ func TestControllersOnTwoNodes(t *testing.T) {
 		return true, nil
 	})
 	dir := filepath.Join(roots["node3"], "pvc-uid-data-db-0_default_data-db-0")
-	if pv.Name != "pvc-uid-data-db-0" || pv.Spec.Local == nil || pv.Spec.Local.Path != dir || pv.Annotations[NodeAnnotation] != "node3" ||
-		pv.Spec.ClaimRef == nil || pv.Spec.ClaimRef.Name != "data-db-0" || pv.Spec.StorageClassName != ClassName ||
-		pv.Annotations["pv.kubernetes.io/provisioned-by"] != ProvisionerName {
+	if pv.Name != "pvc-uid-data-db-0" || pv.Spec.Local == nil || pv.Spec.Local.Path != dir || pv.Annotations[storage.NodeAnnotation] != "node3" ||
+		pv.Spec.ClaimRef == nil || pv.Spec.ClaimRef.Name != "data-db-0" || pv.Spec.StorageClassName != storage.ClassName ||
+		pv.Annotations["pv.kubernetes.io/provisioned-by"] != storage.ProvisionerName {
 		t.Errorf("volume %+v", pv)
 	}
 	if v := pv.Spec.NodeAffinity.Required.NodeSelectorTerms[0].MatchExpressions[0].Values; len(v) != 1 || v[0] != "node3" {

@@ -1,13 +1,10 @@
-// Package netpol enforces Kubernetes NetworkPolicy on one node with
-// nftables, whatever the CNI. It exists because the upstream enforcer
-// (kube-network-policies) needs the nftables queue expression, which the
-// kernels labctl's local nodes run on do not have.
-//
-// The work is split in two so that the semantics can be tested without a
-// kernel: Compile turns the cluster's objects into a Ruleset (plain data, one
-// entry per isolated pod of this node), and Applier installs a Ruleset as one
-// nftables table in a single netlink batch.
-package netpol
+// The enforcer's work is split in two so that the semantics can be
+// tested without a kernel: Compile turns the cluster's objects into a
+// Ruleset (plain data, one entry per isolated pod of this node), and
+// Applier installs a Ruleset as one nftables table in a single netlink
+// batch.
+
+package main
 
 import (
 	"fmt"
