@@ -1,10 +1,18 @@
 package main
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"math/big"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -17,8 +25,8 @@ import (
 )
 
 // apiServer is a stand-in API server that knows one deployment.
-func apiServer(t *testing.T) *httptest.Server {
-	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+func apiServer(t *testing.T, pki *testPKI) *httptest.Server {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		switch r.URL.Path {
 		case "/api/v1/namespaces/kube-system":
@@ -30,8 +38,53 @@ func apiServer(t *testing.T) *httptest.Server {
 			fmt.Fprint(w, `{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"NotFound","code":404}`)
 		}
 	}))
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{pki.server}}
+	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	return srv
+}
+
+// testPKI is a cluster CA as kubeadm makes one: it signs the API
+// server's serving certificate (127.0.0.1) and an admin client certificate.
+type testPKI struct {
+	caPEM, certPEM, keyPEM []byte
+	server                 tls.Certificate
+}
+
+func newPKI(t *testing.T) *testPKI {
+	t.Helper()
+	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	caTmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "kubernetes"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature, IsCA: true, BasicConstraintsValid: true,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, _ := x509.ParseCertificate(caDER)
+	sign := func(tmpl *x509.Certificate) ([]byte, []byte, *ecdsa.PrivateKey) {
+		key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		tmpl.NotBefore, tmpl.NotAfter = time.Now().Add(-time.Hour), time.Now().Add(time.Hour)
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kd, _ := x509.MarshalECPrivateKey(key)
+		return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kd}), key
+	}
+	p := &testPKI{caPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})}
+	srvCert, srvKey, _ := sign(&x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "kube-apiserver"},
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}})
+	server, err := tls.X509KeyPair(srvCert, srvKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.server = server
+	p.certPEM, p.keyPEM, _ = sign(&x509.Certificate{SerialNumber: big.NewInt(3), Subject: pkix.Name{CommonName: "kubernetes-admin"},
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
+	return p
 }
 
 // labctl check through the real SSH engine and tunnel: cluster 1's node1
@@ -55,10 +108,11 @@ func TestCheckOverSSH(t *testing.T) {
 	if out, err := l.run(t, "up", "--only", "provision"); err != nil {
 		t.Fatalf("up --only provision: %v\n%s", err, out)
 	}
-	api := apiServer(t)
-	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: api.Certificate().Raw})
-	kubeconfig := fmt.Sprintf("apiVersion: v1\nkind: Config\nclusters: [{name: k, cluster: {server: %s, certificate-authority-data: %s}}]\nusers: [{name: u, user: {token: t0ken}}]\ncontexts: [{name: c, context: {cluster: k, user: u}}]\ncurrent-context: c\n",
-		api.URL, base64.StdEncoding.EncodeToString(ca))
+	pki := newPKI(t)
+	api := apiServer(t, pki)
+	ca, certPEM, keyPEM := pki.caPEM, pki.certPEM, pki.keyPEM
+	kubeconfig := fmt.Sprintf("apiVersion: v1\nkind: Config\nclusters: [{name: k, cluster: {server: %s, certificate-authority-data: %s}}]\nusers: [{name: u, user: {client-certificate-data: %s, client-key-data: %s}}]\ncontexts: [{name: c, context: {cluster: k, user: u}}]\ncurrent-context: c\n",
+		api.URL, base64.StdEncoding.EncodeToString(ca), base64.StdEncoding.EncodeToString(certPEM), base64.StdEncoding.EncodeToString(keyPEM))
 	path := filepath.Join(l.state, "state.json")
 	var st map[string]any
 	data, _ := os.ReadFile(path)
@@ -67,6 +121,7 @@ func TestCheckOverSSH(t *testing.T) {
 	}
 	for _, c := range st["clusters"].([]any) {
 		c.(map[string]any)["kubeconfig"] = kubeconfig
+		c.(map[string]any)["ca"] = string(ca) // as recorded at kubeadm init
 	}
 	data, _ = json.Marshal(st)
 	os.WriteFile(path, data, 0o600)
@@ -91,7 +146,7 @@ func TestCheckOverSSH(t *testing.T) {
 			t.Errorf("labctl check lacks %q:\n%s", want, out)
 		}
 	}
-	if strings.Contains(out, "t0ken") {
+	if strings.Contains(out, string(keyPEM[40:80])) {
 		t.Error("the token is in the output")
 	}
 }
