@@ -30,14 +30,16 @@ func main() {
 	n := flag.Int("n", 30, "concurrent terminals")
 	keys := flag.Int("keys", 200, "keystrokes per terminal")
 	every := flag.Duration("every", 50*time.Millisecond, "time between keystrokes")
+	hostKey := flag.String("hostkey", "", "node1's pinned host key (authorized_keys format: the node's hostKey in state.json)")
 	flag.Parse()
 	password := os.Getenv("LABCTL_BENCH_PASSWORD")
-	if *base == "" || *sshAddr == "" || password == "" {
-		fmt.Fprintln(os.Stderr, "usage: LABCTL_BENCH_PASSWORD=... webterm -url URL -ssh HOST:22 [-user k8s] [-n 30]")
+	pinned, _, _, _, kerr := ssh.ParseAuthorizedKey([]byte(*hostKey))
+	if *base == "" || *sshAddr == "" || password == "" || kerr != nil {
+		fmt.Fprintln(os.Stderr, "usage: LABCTL_BENCH_PASSWORD=... webterm -url URL -ssh HOST:22 -hostkey 'ssh-ed25519 AAAA...' [-user k8s] [-n 30]")
 		os.Exit(2)
 	}
 	web := run(*n, func(i int) (io.Writer, io.Reader, func(), error) { return webTerm(*base, *user, password, 50+i) }, *keys, *every)
-	plain := run(*n, func(i int) (io.Writer, io.Reader, func(), error) { return sshTerm(*sshAddr, *user, password) }, *keys, *every)
+	plain := run(*n, func(i int) (io.Writer, io.Reader, func(), error) { return sshTerm(*sshAddr, *user, password, pinned) }, *keys, *every)
 	fmt.Printf("| %d terminals | echo median | echo p99 |\n|---|---|---|\n", *n)
 	fmt.Printf("| web terminal | %s | %s |\n| plain ssh | %s | %s |\n", pct(web, 50), pct(web, 99), pct(plain, 50), pct(plain, 99))
 	fmt.Printf("ratio web/ssh: median %.2f, p99 %.2f\n", ratio(web, plain, 50), ratio(web, plain, 99))
@@ -170,9 +172,9 @@ func (w wsWriter) Write(p []byte) (int, error) {
 }
 
 // sshTerm is the same terminal over plain SSH (a login shell with a pty).
-func sshTerm(addr, user, password string) (io.Writer, io.Reader, func(), error) {
+func sshTerm(addr, user, password string, pinned ssh.PublicKey) (io.Writer, io.Reader, func(), error) {
 	c, err := ssh.Dial("tcp", addr, &ssh.ClientConfig{User: user, Auth: []ssh.AuthMethod{ssh.Password(password)},
-		HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: 10 * time.Second}) // a benchmark on the instructor's own lab
+		HostKeyCallback: ssh.FixedHostKey(pinned), Timeout: 10 * time.Second})
 	if err != nil {
 		return nil, nil, nil, err
 	}
