@@ -7,6 +7,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -119,7 +120,10 @@ func TestBadInputRefused(t *testing.T) {
 // second terminal is another shell.
 func TestTerminalReattachesToItsShell(t *testing.T) {
 	if _, err := exec.LookPath("tmux"); err != nil {
-		t.Skip("tmux not installed")
+		if os.Getenv("CI") != "" {
+			t.Fatal("tmux not installed: scripts/deps installs it")
+		}
+		t.Skip("tmux not installed (scripts/deps installs it)")
 	}
 	sshd := startSSHD(t, user, password)
 	ts, srv := newAgent(t, []ssh.PublicKey{sshd.hostKey}, sshd)
