@@ -93,7 +93,16 @@ func webtermChapter(t *testing.T, l *testLab) {
 				t.Fatal(err)
 			}
 		}
-		time.Sleep(2 * time.Second)
+		// The answer comes once sshd has decided (a wrong password costs
+		// PAM's failure delay): wait for the button to come back.
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			busy, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById("go").disabled`))
+			if !busy || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
 		msg, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("error").textContent`))
 		return msg
 	}
@@ -103,7 +112,9 @@ func webtermChapter(t *testing.T, l *testLab) {
 	if msg := login(card.Password + "x"); msg != "login or password incorrect" {
 		t.Errorf("a wrong password: the page says %q", msg)
 	}
-	login(card.Password)
+	if msg := login(card.Password); msg != "" {
+		t.Fatalf("the card's password: the page says %q", msg)
+	}
 	waitRows(1, `\$ $|\$\s*$|k8s@node1`, 30*time.Second)
 	typeIn(1, "kubectl get nodes\r")
 	waitRows(1, `node1\s+Ready`, 30*time.Second)
