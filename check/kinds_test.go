@@ -143,6 +143,10 @@ func TestMining(t *testing.T) {
 		body, saw string
 		ok        bool
 	}{
+		// What DockerCoins' webui sends: Redis's GET, a string (or null).
+		{`{"coins": 3, "hashes": "1234", "now": 1700000000.5}`, "webui: 1234 hashes mined", true},
+		{`{"coins": 0, "hashes": null, "now": 1700000000.5}`, "webui: 0 hashes mined", false},
+		{`{"coins": 0, "hashes": "lots", "now": 1700000000.5}`, `webui: webui /json: hashes "lots" is not a count`, false},
 		{`{"coins": 3, "hashes": 1234, "now": 1700000000.5}`, "webui: 1234 hashes mined", true},
 		{`{"coins": 0, "hashes": 0, "now": 1700000000.5}`, "webui: 0 hashes mined", false},
 		{`<script>`, "webui: webui /json: invalid character '<' looking for beginning of value", false},

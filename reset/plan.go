@@ -78,7 +78,7 @@ func Diff(base, cur Snapshot) Plan {
 		switch {
 		case !ok:
 			p.Create = append(p.Create, b)
-		case changed(b.Body, c.Body):
+		case changed(b, b.Body, c.Body):
 			p.Update = append(p.Update, b)
 		}
 	}
@@ -119,15 +119,36 @@ func boolInt(b bool) int {
 // annotations and labels on its own) of a baseline body and the current
 // one, as JSON: a baseline read back from its file has float64 numbers
 // where the API's answer has int64.
-func changed(base, cur map[string]any) bool {
+func changed(o Object, base, cur map[string]any) bool {
 	strip := func(m map[string]any) string {
 		out := maps.Clone(m)
 		delete(out, "metadata")
 		delete(out, "status")
+		if o.Group == "" && o.Resource == "configmaps" && o.Namespace == "kube-public" && o.Name == "cluster-info" {
+			out["data"] = withoutSignatures(out["data"])
+		}
 		b, _ := json.Marshal(out)
 		return string(b)
 	}
 	return strip(base) != strip(cur)
+}
+
+// withoutSignatures drops the bootstrap signer's jws-kubeconfig-* keys
+// from cluster-info's data: the controller adds one per join token and
+// removes it when the token expires (a day later), so they are not the
+// attendee's doing and restoring them never sticks.
+func withoutSignatures(data any) any {
+	m, ok := data.(map[string]any)
+	if !ok {
+		return data
+	}
+	out := map[string]any{}
+	for k, v := range m {
+		if !strings.HasPrefix(k, "jws-kubeconfig-") {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 func nodeEqual(a, b NodeState) bool {

@@ -408,3 +408,19 @@ func TestApplyForcesFinalizersAfterGrace(t *testing.T) {
 		}
 	}
 }
+
+// The bootstrap signer's signatures in cluster-info come and go with join
+// tokens: not a change to undo. Anything else in it is.
+func TestDiffLeavesClusterInfoSignaturesAlone(t *testing.T) {
+	info := func(data map[string]any) Snapshot {
+		return Snapshot{Objects: []Object{{Resource: "configmaps", Namespace: "kube-public", Name: "cluster-info",
+			Body: map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "data": data}}}}
+	}
+	base := info(map[string]any{"kubeconfig": "k1", "jws-kubeconfig-abcdef": "sig1"})
+	if p := Diff(base, info(map[string]any{"kubeconfig": "k1", "jws-kubeconfig-123456": "sig2"})); !p.Empty() {
+		t.Errorf("a new join token's signature is a change to undo: %+v", p.Update)
+	}
+	if p := Diff(base, info(map[string]any{"kubeconfig": "k2"})); len(p.Update) != 1 {
+		t.Errorf("a changed kubeconfig in cluster-info is not restored: %+v", p)
+	}
+}
