@@ -90,6 +90,7 @@ type NodeState struct {
 	Address   string `json:"address"`
 	Reachable bool   `json:"reachable"`
 	Error     string `json:"error,omitempty"`
+	late      bool   // no answer in the first round: asked again
 }
 
 // Phase is a phase's last result on the cluster, as the state recorded it.
@@ -159,7 +160,23 @@ func Probe(ctx context.Context, st *lab.State, exec func(cluster int, node strin
 	// row's Kubernetes fields, so the goroutines never share a field.
 	remote.Each(ctx, targets, o.Parallel, func(ctx context.Context, x remote.Executor) error {
 		t := x.(*target)
-		probeNode(ctx, t, &rows[t.row], o.Timeout, secrets)
+		probeNode(ctx, t, &rows[t.row], o.Timeout, 0, secrets)
+		return nil
+	})
+	// A second chance for the late ones, alone and with twice the time: on
+	// a busy machine, hundreds of handshakes at once can each take longer
+	// than the timeout although every node is up. A node that is really
+	// down costs 3 timeouts instead of one.
+	var late []remote.Executor
+	for _, x := range targets {
+		if t := x.(*target); rows[t.row].Nodes[t.node].late {
+			rows[t.row].Nodes[t.node] = NodeState{Name: rows[t.row].Nodes[t.node].Name, Address: rows[t.row].Nodes[t.node].Address}
+			late = append(late, x)
+		}
+	}
+	remote.Each(ctx, late, o.Parallel, func(ctx context.Context, x remote.Executor) error {
+		t := x.(*target)
+		probeNode(ctx, t, &rows[t.row], secondChance*o.Timeout, o.Timeout, secrets)
 		return nil
 	})
 	askAPI(ctx, clusters, rows, exec, o, secrets)
@@ -177,7 +194,12 @@ func Probe(ctx context.Context, st *lab.State, exec func(cluster int, node strin
 // remote.TimeoutFromTurn), in timeouts.
 const turnLimit = 4
 
-func probeNode(ctx context.Context, t *target, row *Row, timeout time.Duration, secrets []string) {
+// secondChance is the timeout of a late node's second probe, in timeouts.
+const secondChance = 2
+
+// probeNode probes one node within timeout; first is the first round's
+// timeout when this is the second chance (0 otherwise).
+func probeNode(ctx context.Context, t *target, row *Row, timeout, first time.Duration, secrets []string) {
 	// The timeout starts when the engine starts connecting to the node, not
 	// while the node waits for a handshake slot behind the others.
 	ctx, cancel := remote.TimeoutFromTurn(ctx, timeout, turnLimit*timeout)
@@ -201,6 +223,11 @@ func probeNode(ctx context.Context, t *target, row *Row, timeout time.Duration, 
 	case ctx.Err() != nil:
 		// Whatever the executor said, the probe ran out of time.
 		node.Error = fmt.Sprintf("no answer within %s", timeout)
+		if first == 0 {
+			node.late = true
+		} else {
+			node.Error = fmt.Sprintf("no answer within %s, nor within %s on a second try", first, timeout)
+		}
 		if !errors.Is(err, context.DeadlineExceeded) || err.Error() != context.DeadlineExceeded.Error() {
 			// The executor kept retrying: its last error says why.
 			node.Error += " (" + redact(oneLine(err.Error()), secrets) + ")"

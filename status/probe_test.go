@@ -209,7 +209,7 @@ func TestProbe(t *testing.T) {
 	if r.Reachable != 1 || r.Ready != nil {
 		t.Errorf("cluster 3: reachable %d, ready %v", r.Reachable, r.Ready)
 	}
-	if want := "node1,node3 unreachable: no answer within 300ms"; Notes(r) != want {
+	if want := "node1,node3 unreachable: no answer within 300ms, nor within 600ms on a second try"; Notes(r) != want {
 		t.Errorf("cluster 3 notes %q, want %q", Notes(r), want)
 	}
 
@@ -232,7 +232,7 @@ func TestProbe(t *testing.T) {
 	for i, want := range []string{
 		"01  3/3  3/3  -  ok  ok  2 web, 2 ssh  coins ok (30m ago)",
 		"02  2/3  -  -  -  -  -  nodeprep FAILED (2h ago)  node2 unreachable",
-		"03  1/3  -  -  -  -  -  -  node1,node3 unreachable: no answer within 300ms",
+		"03  1/3  -  -  -  -  -  -  node1,node3 unreachable: no answer within 300ms, nor within 600ms on a second try",
 		"04  2/3  -  -  -  -  2 web, 2 ssh  -  node3 unreachable",
 	} {
 		if got := spaces.ReplaceAllString(lines[i+1], "  "); !strings.HasPrefix(got, want) {
@@ -327,6 +327,52 @@ func TestAge(t *testing.T) {
 	} {
 		if got := Age(d); got != want {
 			t.Errorf("Age(%s) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+// queued is a node on a saturated machine: one handshake at a time
+// (cpu), each taking cost; a probe that gives up leaves the queue.
+type queued struct {
+	*remote.Fake
+	cpu  chan struct{}
+	cost time.Duration
+}
+
+func (q *queued) Run(ctx context.Context, cmd remote.Command) (remote.Result, error) {
+	select {
+	case q.cpu <- struct{}{}:
+	case <-ctx.Done():
+		return remote.Result{}, ctx.Err()
+	}
+	defer func() { <-q.cpu }()
+	select {
+	case <-time.After(q.cost):
+	case <-ctx.Done():
+		return remote.Result{}, ctx.Err()
+	}
+	return q.Fake.Run(ctx, cmd)
+}
+
+// Every node is up but the machine serves one handshake at a time: the
+// first round leaves a third of them late, the second chance (alone with
+// the other late ones, twice the time) hears them all. No node is called
+// unreachable.
+func TestProbeGivesLateNodesASecondChance(t *testing.T) {
+	c := newClass(10, 3)
+	cpu := make(chan struct{}, 1)
+	for i := 1; i <= 10; i++ {
+		for n := 1; n <= 3; n++ {
+			name := fmt.Sprintf("node%d", n)
+			c.set(i, name, &queued{Fake: answering(lab.Label(i, name), n == 1), cpu: cpu, cost: 60 * time.Millisecond})
+		}
+	}
+	// The fakes never start their turn: each probe has turnLimit x 300ms
+	// (1.2 s) for its first round, in which 20 of the 30 (60 ms each) answer.
+	rows := probeWithin(t, c, Options{Timeout: 300 * time.Millisecond, Parallel: 50}, 10*time.Second)
+	for _, r := range rows {
+		if r.Reachable != 3 {
+			t.Errorf("cluster %d: %d of 3 reachable: %s", r.Cluster, r.Reachable, Notes(r))
 		}
 	}
 }

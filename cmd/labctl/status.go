@@ -26,8 +26,10 @@ func newStatusCmd(a *app) *cobra.Command {
 		Use:   "status",
 		Short: "Show one row per attendee cluster: nodes reachable and Ready, add-ons, DockerCoins, last phase",
 		Long: `Probe every node in parallel (each within --timeout) and show one row per
-attendee cluster. A node that does not answer shows as unreachable; the
-command never waits longer than the timeout for it. --json prints the rows
+attendee cluster. A node that does not answer in time is asked once more,
+with the other late ones and twice the time (a busy machine can be slower
+than the timeout with hundreds of handshakes at once); if it still does not
+answer it shows as unreachable. --json prints the rows
 for scripts, without secrets. --watch redraws every --interval until Ctrl-C.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
