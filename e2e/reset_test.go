@@ -387,8 +387,12 @@ done`)
 			t.Errorf("after the re-run, a dry run must find both clusters at their baseline:\n%s", dry.stdout)
 		}
 	})
-	// Last: a stop and start overnight (multiday_test.go).
+	// A stop and start overnight (multiday_test.go).
 	multiDay(t, l)
+	// Last: the course checks and the instructor's board (board_test.go).
+	t.Run("course checks and the board: attendee 1 ahead, attendee 2 catching up, cluster 2 cut off", func(t *testing.T) {
+		boardCourse(t, l)
+	})
 	if os.Getenv("LABCTL_E2E_KEEP") != "" {
 		t.Logf("lab kept: %s", l.state)
 	}
