@@ -30,6 +30,7 @@ func main() {
 	n := flag.Int("n", 30, "concurrent terminals")
 	keys := flag.Int("keys", 200, "keystrokes per terminal")
 	every := flag.Duration("every", 50*time.Millisecond, "time between keystrokes")
+	stagger := flag.Duration("stagger", 100*time.Millisecond, "time between two terminals' opening (all at once: 0)")
 	hostKey := flag.String("hostkey", "", "node1's pinned host key (authorized_keys format: the node's hostKey in state.json)")
 	flag.Parse()
 	password := os.Getenv("LABCTL_BENCH_PASSWORD")
@@ -38,16 +39,22 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: LABCTL_BENCH_PASSWORD=... webterm -url URL -ssh HOST:22 -hostkey 'ssh-ed25519 AAAA...' [-user k8s] [-n 30]")
 		os.Exit(2)
 	}
-	web := run(*n, func(i int) (io.Writer, io.Reader, func(), error) { return webTerm(*base, *user, password, 50+i) }, *keys, *every)
-	plain := run(*n, func(i int) (io.Writer, io.Reader, func(), error) { return sshTerm(*sshAddr, *user, password, pinned) }, *keys, *every)
+	web := run(*n, func(i int) (io.Writer, io.Reader, func(), error) { return webTerm(*base, *user, password, 50+i) }, *keys, *every, *stagger)
+	plain := run(*n, func(i int) (io.Writer, io.Reader, func(), error) { return sshTerm(*sshAddr, *user, password, pinned) }, *keys, *every, *stagger)
 	fmt.Printf("| %d terminals | echo median | echo p99 |\n|---|---|---|\n", *n)
 	fmt.Printf("| web terminal | %s | %s |\n| plain ssh | %s | %s |\n", pct(web, 50), pct(web, 99), pct(plain, 50), pct(plain, 99))
 	fmt.Printf("ratio web/ssh: median %.2f, p99 %.2f\n", ratio(web, plain, 50), ratio(web, plain, 99))
+	fmt.Printf("echoes measured: web %d, ssh %d, of %d each\n", len(web), len(plain), *n**keys)
 }
+
+// typed are the keystrokes, in turn: characters that tmux's redraws and
+// escape sequences do not contain, so that an echo is never mistaken for
+// one of them, and never the same twice in a row.
+const typed = "{}|`"
 
 // run opens n terminals, starts `cat` in each (an echo without a prompt),
 // types keys characters per terminal and returns every echo's latency.
-func run(n int, open func(int) (io.Writer, io.Reader, func(), error), keys int, every time.Duration) []time.Duration {
+func run(n int, open func(int) (io.Writer, io.Reader, func(), error), keys int, every, stagger time.Duration) []time.Duration {
 	var mu sync.Mutex
 	var all []time.Duration
 	var wg sync.WaitGroup
@@ -55,6 +62,7 @@ func run(n int, open func(int) (io.Writer, io.Reader, func(), error), keys int, 
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
+			time.Sleep(time.Duration(i) * stagger)
 			w, r, done, err := open(i)
 			if err != nil {
 				fmt.Fprintln(os.Stderr, "terminal", i, err)
@@ -62,13 +70,14 @@ func run(n int, open func(int) (io.Writer, io.Reader, func(), error), keys int, 
 			}
 			defer done()
 			fmt.Fprint(w, "stty -echoctl; exec cat\r")
+			out := reader(r)
 			time.Sleep(2 * time.Second)
-			drain(r, 500*time.Millisecond)
+			drain(out, 500*time.Millisecond)
 			for k := 0; k < keys; k++ {
-				c := byte('a' + k%26)
+				c := typed[k%len(typed)]
 				start := time.Now()
 				w.Write([]byte{c})
-				if !waitFor(r, c, 5*time.Second) {
+				if !waitFor(out, c, 5*time.Second) {
 					fmt.Fprintln(os.Stderr, "terminal", i, "lost an echo")
 					return
 				}
@@ -84,35 +93,55 @@ func run(n int, open func(int) (io.Writer, io.Reader, func(), error), keys int, 
 	return all
 }
 
-func waitFor(r io.Reader, c byte, within time.Duration) bool {
-	ch := make(chan bool, 1)
+// reader turns a terminal's output into a channel of bytes: one goroutine
+// per terminal, so that waiting for an echo never leaves a reader behind
+// that would swallow the next one.
+func reader(r io.Reader) <-chan byte {
+	ch := make(chan byte, 1<<16)
 	go func() {
-		buf := make([]byte, 1)
+		defer close(ch)
+		buf := make([]byte, 4096)
 		for {
-			if _, err := r.Read(buf); err != nil {
-				ch <- false
-				return
+			n, err := r.Read(buf)
+			for _, b := range buf[:n] {
+				ch <- b
 			}
-			if buf[0] == c {
-				ch <- true
+			if err != nil {
 				return
 			}
 		}
 	}()
-	select {
-	case ok := <-ch:
-		return ok
-	case <-time.After(within):
-		return false
+	return ch
+}
+
+func waitFor(out <-chan byte, c byte, within time.Duration) bool {
+	deadline := time.After(within)
+	for {
+		select {
+		case b, ok := <-out:
+			if !ok {
+				return false
+			}
+			if b == c {
+				return true
+			}
+		case <-deadline:
+			return false
+		}
 	}
 }
 
-func drain(r io.Reader, d time.Duration) {
-	done := make(chan struct{})
-	go func() { io.CopyN(io.Discard, r, 1<<20); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(d):
+// drain discards output until the terminal has been quiet for d.
+func drain(out <-chan byte, d time.Duration) {
+	for {
+		select {
+		case _, ok := <-out:
+			if !ok {
+				return
+			}
+		case <-time.After(d):
+			return
+		}
 	}
 }
 
@@ -174,7 +203,7 @@ func (w wsWriter) Write(p []byte) (int, error) {
 // sshTerm is the same terminal over plain SSH (a login shell with a pty).
 func sshTerm(addr, user, password string, pinned ssh.PublicKey) (io.Writer, io.Reader, func(), error) {
 	c, err := ssh.Dial("tcp", addr, &ssh.ClientConfig{User: user, Auth: []ssh.AuthMethod{ssh.Password(password)},
-		HostKeyCallback: ssh.FixedHostKey(pinned), Timeout: 10 * time.Second})
+		HostKeyCallback: ssh.FixedHostKey(pinned), HostKeyAlgorithms: []string{pinned.Type()}, Timeout: 10 * time.Second})
 	if err != nil {
 		return nil, nil, nil, err
 	}

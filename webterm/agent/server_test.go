@@ -3,6 +3,8 @@ package agent
 import (
 	"bytes"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -10,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -193,4 +196,46 @@ func httptestServer(t *testing.T, srv *Server) string {
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	return ts.URL
+}
+
+// sshd drops some handshakes when many arrive at once (MaxStartups): the
+// agent tries again instead of answering 502.
+func TestDroppedHandshakeIsTriedAgain(t *testing.T) {
+	sshd := startSSHD(t, user, password)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	var accepted atomic.Int32
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			if accepted.Add(1) <= 2 { // as sshd's random early drop does: close before the banner
+				c.(*net.TCPConn).SetLinger(0)
+				c.Close()
+				continue
+			}
+			go func() {
+				up, err := net.Dial("tcp", sshd.addr)
+				if err != nil {
+					c.Close()
+					return
+				}
+				go func() { io.Copy(up, c); up.Close() }()
+				io.Copy(c, up)
+				c.Close()
+			}()
+		}
+	}()
+	ts, _ := newAgent(t, []ssh.PublicKey{sshd.hostKey}, &testSSHD{addr: ln.Addr().String()})
+	if r, body := postLogin(client(t), ts.URL, user, password); r == nil || r.StatusCode != http.StatusOK {
+		t.Fatalf("login through an sshd that dropped two handshakes: %v %q", r, body)
+	}
+	if n := accepted.Load(); n != 3 {
+		t.Errorf("%d connections, want 3", n)
+	}
 }

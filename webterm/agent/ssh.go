@@ -2,11 +2,14 @@ package agent
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -19,14 +22,37 @@ func (e *authError) Error() string { return e.err.Error() }
 func (e *authError) Unwrap() error { return e.err }
 
 // dial opens an SSH connection to the node's sshd as user, verifying the
-// host key against the node's own keys.
+// host key against the node's own keys. sshd drops some of many
+// handshakes that arrive at once (MaxStartups): a connection reset before
+// authentication is tried again, twice, never a refused password.
 func (s *Server) dial(user, password string) (*ssh.Client, error) {
+	var err error
+	for try, wait := 0, 200*time.Millisecond; try < 3; try, wait = try+1, wait*3 {
+		var c *ssh.Client
+		if c, err = s.dialOnce(user, password); err == nil {
+			return c, nil
+		}
+		if !dropped(err) {
+			return nil, err
+		}
+		time.Sleep(wait)
+	}
+	return nil, err
+}
+
+// dropped: sshd closed the connection before authentication.
+func dropped(err error) bool {
+	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		strings.Contains(err.Error(), "connection reset by peer")
+}
+
+func (s *Server) dialOnce(user, password string) (*ssh.Client, error) {
 	cfg := &ssh.ClientConfig{
 		User: user,
 		// Password only: labctl's login step turns PasswordAuthentication
 		// on, and each method sshd refuses costs PAM's failure delay (a
 		// second method doubled a wrong password's answer to 6 s).
-		Auth: []ssh.AuthMethod{ssh.Password(password)},
+		Auth:            []ssh.AuthMethod{ssh.Password(password)},
 		HostKeyCallback: s.hostKey,
 		Timeout:         10 * time.Second,
 	}
