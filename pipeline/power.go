@@ -121,6 +121,7 @@ func (p *Power) Stop(ctx context.Context) error {
 		return err
 	}
 	fmt.Fprintf(p.Out, "==> stop clusters %s\n", list(clusters))
+	p.quiesce(ctx, clusters)
 	errs, took := p.each(ctx, clusters, pw.Stop, func(c *lab.Cluster, now time.Time) { c.SetStopped(true, now) })
 	fmt.Fprintln(p.Out, "==> report")
 	var failed []string

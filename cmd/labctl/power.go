@@ -15,8 +15,11 @@ func newPowerCmd(a *app, start bool) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "stop",
 		Short: "Stop the clusters' machines overnight, keeping them (labctl start brings them back)",
-		Long: `Stop every node of the selected clusters the way a machine shuts down:
-kubelet, the containers (etcd among them), containerd and Docker stop in
+		Long: `Stop every node of the selected clusters the way a machine shuts down.
+First, on each cluster's node1, kubelet stops and etcd and the API server
+get SIGTERM while containerd still runs, and labctl waits for etcd to
+close its data (up to 60 s; the line says if it did not); then the
+machines halt: the other containers, containerd and Docker stop in
 order, and the disks, addresses, passwords and cards stay. labctl status
 shows the clusters as stopped. A stop that was interrupted is finished by
 running it again. Local and kind labs; pulumi labs are not available yet;
