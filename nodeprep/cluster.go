@@ -163,13 +163,17 @@ func (p *ClusterPhase) cluster(ctx context.Context, c *lab.Cluster) (changed boo
 		if err := p.recordCA(ctx, c, x1); err != nil {
 			return true, err
 		}
-	} else if err := p.waitAPI(ctx, c, x1); err != nil {
-		return true, err
+	} else {
+		// Kubelets stopped on joined nodes (node1's runs the API server)
+		// start before the wait.
+		if err := p.startKubelets(ctx, w.start); err != nil {
+			return true, err
+		}
+		if err := p.waitAPI(ctx, c, x1); err != nil {
+			return true, err
+		}
 	}
 	if _, err := p.step(ctx, x1, "kubeconfig", remote.Command{Line: kubeconfigScript(c.Login.User)}); err != nil {
-		return true, err
-	}
-	if err := p.startKubelets(ctx, w.start); err != nil {
 		return true, err
 	}
 	// Before joins: a joining node takes the cluster's kubelet-config.
@@ -194,7 +198,7 @@ func (p *ClusterPhase) cluster(ctx context.Context, c *lab.Cluster) (changed boo
 // certificates, its CA and the cgroup version. Which nodes are Ready is
 // the API server's to say (probe asks it through kube/).
 func node1Probe(c *lab.Cluster) string {
-	return fmt.Sprintf("test -f /etc/kubernetes/admin.conf && echo initialized; test -f ~%s/.kube/config && echo kubeconfig; ", c.Login.User) +
+	return fmt.Sprintf("test -f /etc/kubernetes/admin.conf && echo initialized; test -f ~%s/.kube/config && echo kubeconfig; systemctl is-active --quiet kubelet && echo kubelet-active; ", c.Login.User) +
 		kubeadm.ServingCertsProbe + "; " + caCommand + "; " + kubeadm.CgroupVersionCommand()
 }
 

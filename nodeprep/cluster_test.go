@@ -146,7 +146,7 @@ func TestNotReadyNodes(t *testing.T) {
 func TestClusterDryRunPlans(t *testing.T) {
 	n1 := func(label, facts string) *remote.Fake { return remote.NewFake(label).On(`admin.conf`, facts, 0) }
 	worker := func(label, facts string) *remote.Fake { return remote.NewFake(label).On(`kubelet.conf`, facts, 0) }
-	done := "initialized\nkubeconfig\nca: c1\ntmpfs\n"
+	done := "initialized\nkubeconfig\nkubelet-active\nca: c1\ntmpfs\n"
 	joined := "kubelet-conf\nkubelet-active\nca: c1\n"
 	fakes := map[string]*remote.Fake{
 		// Cluster 1: node1 Ready, node3 Ready; node2 NotReady and never joined.
@@ -159,8 +159,9 @@ func TestClusterDryRunPlans(t *testing.T) {
 		"03/node1": n1("03/node1", done),
 		"03/node2": worker("03/node2", joined),
 		"03/node3": worker("03/node3", joined),
-		// Cluster 4: node2 reset, still listed Ready by the API server.
-		"04/node1": n1("04/node1", done),
+		// Cluster 4: node2 reset, still listed Ready by the API server;
+		// the attendee stopped node1's kubelet.
+		"04/node1": n1("04/node1", "initialized\nkubeconfig\nca: c1\ntmpfs\n"),
 		"04/node2": worker("04/node2", "ca: c1\n"),
 		// Cluster 5: node2 just rebooted (kubelet not up yet); node3 trusts
 		// the CA of a node1 that was set up again since.
@@ -197,7 +198,7 @@ func TestClusterDryRunPlans(t *testing.T) {
 	want := "    cluster 01: would do kubeadm join node2; the pod network; wait until node2 Ready\n" +
 		"    cluster 02: would do kubeadm init on node1; the attendee's kubeconfig; the pod network; wait until node1 Ready\n" +
 		"    cluster 03: every node joined and Ready, nothing to do\n" +
-		"    cluster 04: would do kubeadm join node2; the pod network; wait until every node is Ready\n" +
+		"    cluster 04: would do start the kubelet on node1; kubeadm join node2; the pod network; wait until every node is Ready\n" +
 		"    cluster 05: would do start the kubelet on node2; kubeadm join node3; the pod network; wait until every node is Ready\n"
 	if out.String() != want {
 		t.Errorf("dry run printed:\n%s\nwant:\n%s", out.String(), want)

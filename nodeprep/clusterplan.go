@@ -26,8 +26,9 @@ type workers struct {
 	// join: no kubelet.conf, or one from another CA (node1 was set up
 	// again since): (reset and) join.
 	join []remote.Executor
-	// start: joined to this cluster, kubelet not running (just rebooted,
-	// or stopped by hand): start it, never join again.
+	// start: node1 or workers joined to this cluster whose kubelet is not
+	// running (just rebooted, or stopped by hand): start it, never join
+	// again.
 	start []remote.Executor
 	// serving: node1 or joined workers whose kubelet's serverTLSBootstrap
 	// is not what the lab wants (node1 first when it is one of them).
@@ -77,6 +78,10 @@ func (p *ClusterPhase) probe(ctx context.Context, c *lab.Cluster) (facts string,
 		// waited for by Run; here it only means "not known Ready".
 		nodes, _ = p.nodes(ctx, c)
 	}
+	if strings.Contains(facts, "initialized") && !strings.Contains(facts, "kubelet-active") {
+		// Stopped by hand on node1: the API server's static pod is down.
+		w.start = append(w.start, p.Exec(c.Index, "node1"))
+	}
 	ca := factValue(facts, "ca: ")
 	if strings.Contains(facts, "initialized") && hasLine(facts, kubeadm.ServingCertsFact) != p.ServingCerts {
 		w.serving = append(w.serving, p.Exec(c.Index, "node1"))
@@ -112,7 +117,7 @@ func (p *ClusterPhase) startKubelets(ctx context.Context, xs []remote.Executor) 
 		if _, err := p.step(ctx, x, "start kubelet", remote.Command{Line: "systemctl enable --now kubelet"}); err != nil {
 			return err
 		}
-		p.logf("    %s: kubelet started (joined already)\n", x.Name())
+		p.logf("    %s: kubelet started (it was not running)\n", x.Name())
 		return nil
 	}).Err()
 }

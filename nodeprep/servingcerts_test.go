@@ -28,7 +28,7 @@ func servingCluster(node1On, node2On bool) (*lab.Cluster, map[string]*remote.Fak
 	x1 := remote.NewFake("01/node1").
 		On(`kubeadm init phase upload-config kubelet`, "[upload-config] Storing the configuration\n", 0).
 		On(`^set -e; f=/var/lib/kubelet/config.yaml`, "", 0).
-		On(`admin.conf && echo initialized`, "initialized\nkubeconfig\n"+fact(node1On)+"ca: abc\ntmpfs\n", 0)
+		On(`admin.conf && echo initialized`, "initialized\nkubeconfig\nkubelet-active\n"+fact(node1On)+"ca: abc\ntmpfs\n", 0)
 	x2 := remote.NewFake("01/node2").
 		On(`^set -e; f=/var/lib/kubelet/config.yaml`, "", 0).
 		On(`kubelet-conf`, "kubelet-conf\nkubelet-active\n"+fact(node2On)+"ca: abc\n", 0)
