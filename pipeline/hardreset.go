@@ -15,7 +15,7 @@ import (
 // rebuild are the phases of up a hard reset runs again: the nodes keep
 // what nodeprep installed and the images coins preloaded, so nothing is
 // downloaded.
-var rebuild = []string{"kubeadm", "addons", "coins", "health", "baseline"}
+var rebuild = phasesFrom("kubeadm", "baseline")
 
 // hard resets clusters: on each node the soft node cleanup, then kubeadm
 // reset and the CNI's and kube-proxy's state; then up's phases from

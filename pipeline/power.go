@@ -142,7 +142,7 @@ func (p *Power) Stop(ctx context.Context) error {
 // repairs only what the restart broke, then health gates the cluster.
 // Not provision (Start did it) and not baseline (what attendees made since
 // up is theirs, not the baseline's).
-var startPhases = []string{"nodeprep", "kubeadm", "addons", "coins", "health"}
+var startPhases = phasesFrom("nodeprep", "health")
 
 // Start starts the selected clusters' machines, then runs up's checks
 // on them: every started cluster must pass the drift checks (repaired
