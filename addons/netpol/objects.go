@@ -92,8 +92,8 @@ func podSpec(image string) corev1.PodSpec {
 		Tolerations:       []corev1.Toleration{{Operator: corev1.TolerationOpExists}},
 		PriorityClassName: "system-node-critical",
 		// Long enough to remove the table on SIGTERM.
-		TerminationGracePeriodSeconds: ptr(int64(10)),
-		EnableServiceLinks:            ptr(false),
+		TerminationGracePeriodSeconds: new(int64(10)),
+		EnableServiceLinks:            new(false),
 		Containers: []corev1.Container{{
 			Name:            "netpol",
 			Image:           image,
@@ -113,10 +113,10 @@ func podSpec(image string) corev1.PodSpec {
 			},
 			// Root for netlink, but with NET_ADMIN as its only capability.
 			SecurityContext: &corev1.SecurityContext{
-				RunAsUser:                ptr(int64(0)),
-				RunAsNonRoot:             ptr(false),
-				AllowPrivilegeEscalation: ptr(false),
-				ReadOnlyRootFilesystem:   ptr(true),
+				RunAsUser:                new(int64(0)),
+				RunAsNonRoot:             new(false),
+				AllowPrivilegeEscalation: new(false),
+				ReadOnlyRootFilesystem:   new(true),
 				Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}, Add: []corev1.Capability{"NET_ADMIN"}},
 			},
 			VolumeMounts: []corev1.VolumeMount{{Name: "run", MountPath: readyDir}},
@@ -136,5 +136,3 @@ func copyLabels(m map[string]string) map[string]string {
 	}
 	return out
 }
-
-func ptr[T any](v T) *T { return &v }

@@ -122,8 +122,8 @@ func podSpec(image string) corev1.PodSpec {
 		// plane's taint may claim a volume there too.
 		Tolerations:                   []corev1.Toleration{{Operator: corev1.TolerationOpExists}},
 		PriorityClassName:             "system-node-critical",
-		TerminationGracePeriodSeconds: ptr(int64(5)),
-		EnableServiceLinks:            ptr(false),
+		TerminationGracePeriodSeconds: new(int64(5)),
+		EnableServiceLinks:            new(false),
 		Containers: []corev1.Container{{
 			Name:            "provisioner",
 			Image:           image,
@@ -141,10 +141,10 @@ func podSpec(image string) corev1.PodSpec {
 			// directory owned by its own user): DAC_OVERRIDE and FOWNER
 			// are the only capabilities that takes.
 			SecurityContext: &corev1.SecurityContext{
-				RunAsUser:                ptr(int64(0)),
-				RunAsNonRoot:             ptr(false),
-				AllowPrivilegeEscalation: ptr(false),
-				ReadOnlyRootFilesystem:   ptr(true),
+				RunAsUser:                new(int64(0)),
+				RunAsNonRoot:             new(false),
+				AllowPrivilegeEscalation: new(false),
+				ReadOnlyRootFilesystem:   new(true),
 				Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"},
 					Add: []corev1.Capability{"DAC_OVERRIDE", "FOWNER"}},
 			},
@@ -166,5 +166,3 @@ func copyLabels(m map[string]string) map[string]string {
 	}
 	return out
 }
-
-func ptr[T any](v T) *T { return &v }

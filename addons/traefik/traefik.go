@@ -158,7 +158,7 @@ func daemonSet(image string, meta metav1.ObjectMeta, labels map[string]string) *
 					Tolerations: []corev1.Toleration{
 						{Key: "node-role.kubernetes.io/control-plane", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule},
 					},
-					TerminationGracePeriodSeconds: ptr(int64(10)),
+					TerminationGracePeriodSeconds: new(int64(10)),
 					Containers: []corev1.Container{{
 						Name:            "traefik",
 						Image:           image,
@@ -173,9 +173,9 @@ func daemonSet(image string, meta metav1.ObjectMeta, labels map[string]string) *
 						ReadinessProbe: probe,
 						LivenessProbe:  probe,
 						SecurityContext: &corev1.SecurityContext{
-							RunAsUser:                ptr(int64(0)),
-							ReadOnlyRootFilesystem:   ptr(true),
-							AllowPrivilegeEscalation: ptr(false),
+							RunAsUser:                new(int64(0)),
+							ReadOnlyRootFilesystem:   new(true),
+							AllowPrivilegeEscalation: new(false),
 							SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 							Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"},
 								Add: []corev1.Capability{"NET_BIND_SERVICE"}},
@@ -186,5 +186,3 @@ func daemonSet(image string, meta metav1.ObjectMeta, labels map[string]string) *
 		},
 	}
 }
-
-func ptr[T any](v T) *T { return &v }

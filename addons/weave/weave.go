@@ -99,7 +99,7 @@ func Objects(kubeImage, npcImage, podSubnet string) []kube.Object {
 func podSpec(kubeImage, npcImage, podSubnet string) corev1.PodSpec {
 	nodeName := corev1.EnvVar{Name: "HOSTNAME", ValueFrom: &corev1.EnvVarSource{
 		FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "spec.nodeName"}}}
-	privileged := &corev1.SecurityContext{Privileged: ptr(true)}
+	privileged := &corev1.SecurityContext{Privileged: new(true)}
 	xtablesLock := corev1.VolumeMount{Name: "xtables-lock", MountPath: "/run/xtables.lock"}
 	cpu := corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("50m")}}
 	return corev1.PodSpec{
@@ -179,7 +179,7 @@ func podSpec(kubeImage, npcImage, podSubnet string) corev1.PodSpec {
 			hostPath("dbus", "/var/lib/dbus", nil),
 			hostPath("lib-modules", "/lib/modules", nil),
 			// Shared with kube-proxy and the node's own iptables users.
-			hostPath("xtables-lock", "/run/xtables.lock", ptr(corev1.HostPathFileOrCreate)),
+			hostPath("xtables-lock", "/run/xtables.lock", new(corev1.HostPathFileOrCreate)),
 		},
 	}
 }
@@ -187,5 +187,3 @@ func podSpec(kubeImage, npcImage, podSubnet string) corev1.PodSpec {
 func hostPath(name, path string, typ *corev1.HostPathType) corev1.Volume {
 	return corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: path, Type: typ}}}
 }
-
-func ptr[T any](v T) *T { return &v }
