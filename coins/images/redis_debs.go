@@ -8,7 +8,6 @@ import (
 	"debug/elf"
 	"errors"
 	"fmt"
-	"github.com/labctl/labctl/artifacts/goimage"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -19,6 +18,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/labctl/labctl/artifacts/goimage"
 )
 
 // pkgRoot is a set of unpacked packages, each in a directory of its own,
