@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/labctl/labctl/lab"
@@ -29,15 +28,9 @@ func (r *Reset) hard(ctx context.Context, clusters []*lab.Cluster) error {
 		return nil
 	}
 	errs := make([]error, len(clusters))
-	var wg sync.WaitGroup
-	for i, c := range clusters {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = r.hardNodes(ctx, c)
-		}()
-	}
-	wg.Wait()
+	fanOut(len(clusters), r.Lab.SSH.Parallel, func(i int) {
+		errs[i] = r.hardNodes(ctx, clusters[i])
+	})
 	var ok []int
 	var failed []error
 	for i, c := range clusters {
