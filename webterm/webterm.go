@@ -6,11 +6,8 @@ package webterm
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"sort"
 
@@ -94,14 +91,6 @@ func buildAgent(ctx context.Context, moduleDir, cacheDir, arch string, log io.Wr
 }
 
 func fileOf(name, path string) (File, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return File{}, err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return File{}, err
-	}
-	return File{Name: name, Path: path, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
+	sum, err := goimage.FileSum(path)
+	return File{Name: name, Path: path, SHA256: sum}, err
 }

@@ -168,7 +168,7 @@ func Build(ctx context.Context, spec Spec, opts Options) (*Result, error) {
 		return nil, fmt.Errorf("image %s: %w", spec.Ref, err)
 	}
 	if spec.Dir != "" {
-		sum, err := fileSum(bin)
+		sum, err := FileSum(bin)
 		if err != nil {
 			return nil, err
 		}
