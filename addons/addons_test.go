@@ -12,6 +12,7 @@ import (
 	"github.com/labctl/labctl/kube"
 	"github.com/labctl/labctl/lab"
 	"github.com/labctl/labctl/remote"
+	"slices"
 )
 
 func testLab(source, cni string, list ...string) *lab.Lab {
@@ -95,7 +96,7 @@ func TestPhaseSkipsWhatIsThere(t *testing.T) {
 	node1 := remote.NewFake("01/node1").On(`images ls`, ref+"\nregistry.k8s.io/pause:3.10\n", 0)
 	node2 := remote.NewFake("01/node2").
 		On(`images ls`, "registry.k8s.io/pause:3.10\n", 0).
-		On(`images import`, "", 0)
+		On(`images import`, "", 0).On(`^rm -f `, "", 0)
 	var out bytes.Buffer
 	var got []Outcome
 	p := &Phase{Addons: sel, Env: env, Archives: map[string]string{ref: archive}, Out: &out, Parallel: 4,
@@ -109,6 +110,9 @@ func TestPhaseSkipsWhatIsThere(t *testing.T) {
 	}
 	if _, ok := node2.Uploaded(remoteArchive); !ok {
 		t.Error("node2 did not get the archive")
+	}
+	if !slices.Contains(node2.Calls(), "rm -f "+remoteArchive) {
+		t.Errorf("node2 kept the archive: %q", node2.Calls())
 	}
 	if _, ok := node1.Uploaded(remoteArchive); ok {
 		t.Error("node1 got an archive it had")

@@ -1,14 +1,13 @@
 package addons
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"fmt"
-	"os"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
+	"github.com/labctl/labctl/preload"
 	"github.com/labctl/labctl/remote"
 )
 
@@ -30,7 +29,7 @@ func (p *Phase) preload(ctx context.Context, c Cluster) error {
 			return err
 		}
 		for _, ref := range missing {
-			if err := importImage(ctx, x, p.Archives[ref]); err != nil {
+			if err := preload.Import(ctx, x, p.Archives[ref], remoteArchive, nil); err != nil {
 				return fmt.Errorf("image %s: %w", ref, err)
 			}
 		}
@@ -50,42 +49,5 @@ func missingImages(ctx context.Context, x remote.Executor, want map[string]strin
 	if err != nil {
 		return nil, err
 	}
-	have := map[string]bool{}
-	sc := bufio.NewScanner(bytes.NewReader(res.Stdout))
-	for sc.Scan() {
-		have[strings.TrimSpace(sc.Text())] = true
-	}
-	var missing []string
-	for ref := range want {
-		if !have[fullRef(ref)] {
-			missing = append(missing, ref)
-		}
-	}
-	sort.Strings(missing)
-	return missing, nil
-}
-
-// fullRef is how containerd names ref: with the docker.io default spelt out.
-func fullRef(ref string) string {
-	first, _, ok := strings.Cut(ref, "/")
-	if !ok || !strings.ContainsAny(first, ".:") && first != "localhost" {
-		if !ok {
-			return "docker.io/library/" + ref
-		}
-		return "docker.io/" + ref
-	}
-	return ref
-}
-
-func importImage(ctx context.Context, x remote.Executor, archive string) error {
-	f, err := os.Open(archive)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	if err := x.Upload(ctx, f, remoteArchive, 0o644); err != nil {
-		return err
-	}
-	_, err = x.Run(ctx, remote.Command{Line: "ctr --namespace k8s.io images import " + remoteArchive + "; rc=$?; rm -f " + remoteArchive + "; exit $rc"})
-	return err
+	return preload.Missing(res.Stdout, slices.Collect(maps.Keys(want))), nil
 }

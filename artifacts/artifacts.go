@@ -347,18 +347,7 @@ func (b *builder) build(ctx context.Context) (*Manifest, error) {
 		}
 	}
 	m.BuildSeconds = time.Since(start).Seconds()
-	data, err := json.MarshalIndent(m, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(filepath.Join(out, manifestFile), append(data, '\n'), 0o644); err != nil {
-		return nil, err
-	}
-	// A directory left by an interrupted, older layout would block rename.
-	if err := os.RemoveAll(b.final); err != nil {
-		return nil, err
-	}
-	if err := os.Rename(out, b.final); err != nil {
+	if err := publish(out, b.final, manifestFile, m); err != nil {
 		return nil, err
 	}
 	m.Dir = b.final

@@ -189,17 +189,7 @@ func (b *builder) withEtcdTools(ctx context.Context, base *Manifest, tools, hash
 	}
 	m.BuiltAt = time.Now().UTC()
 	m.BuildSeconds = time.Since(start).Seconds()
-	data, err := json.MarshalIndent(m, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(filepath.Join(out, manifestFile), append(data, '\n'), 0o644); err != nil {
-		return nil, err
-	}
-	if err := os.RemoveAll(final); err != nil {
-		return nil, err
-	}
-	if err := os.Rename(out, final); err != nil {
+	if err := publish(out, final, manifestFile, m); err != nil {
 		return nil, err
 	}
 	m.Dir = final

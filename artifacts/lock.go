@@ -2,9 +2,11 @@ package artifacts
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -34,4 +36,21 @@ func lockFile(ctx context.Context, path string) (unlock func(), err error) {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// publish writes m as out/file and moves out to final: a cache entry
+// appears whole, with its manifest, or not at all. A directory left at
+// final by an interrupted, older layout would block the rename: it goes.
+func publish(out, final, file string, m any) error {
+	data, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(out, file), append(data, '\n'), 0o644); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(final); err != nil {
+		return err
+	}
+	return os.Rename(out, final)
 }

@@ -164,17 +164,7 @@ func buildPulumi(ctx context.Context, opts PulumiOptions, hash, final string) er
 		return err
 	}
 	m := ToolsManifest{RecipeHash: hash, Arch: "amd64", GoVersion: env.GOVERSION, Artifacts: []Artifact{a}, BuiltAt: time.Now().UTC()}
-	data, err := json.MarshalIndent(m, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(out, pulumiManifestFile), append(data, '\n'), 0o644); err != nil {
-		return err
-	}
-	if err := os.RemoveAll(final); err != nil {
-		return err
-	}
-	if err := os.Rename(out, final); err != nil {
+	if err := publish(out, final, pulumiManifestFile, m); err != nil {
 		return err
 	}
 	logf("go build pulumi: %s", time.Since(start).Round(time.Second))

@@ -202,17 +202,7 @@ func buildTools(ctx context.Context, opts ToolsOptions, hash, final string) (*To
 		logf("go build %s: %s", t.Name, time.Since(start).Round(time.Second))
 	}
 	m.BuiltAt = time.Now().UTC()
-	data, err := json.MarshalIndent(m, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(filepath.Join(out, toolsManifestFile), append(data, '\n'), 0o644); err != nil {
-		return nil, err
-	}
-	if err := os.RemoveAll(final); err != nil {
-		return nil, err
-	}
-	if err := os.Rename(out, final); err != nil {
+	if err := publish(out, final, toolsManifestFile, m); err != nil {
 		return nil, err
 	}
 	m.Dir = final

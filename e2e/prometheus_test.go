@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -14,6 +13,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/labctl/labctl/internal/browsertest"
 )
 
 // deckQuery is the metrics chapter's PromQL, with `pod` for the old
@@ -148,14 +149,8 @@ func getJSON(t *testing.T, u string, v any) {
 // ran and talked to the server.
 func checkPrometheusUI(t *testing.T, base string) {
 	t.Helper()
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath("chromium"), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1200, 800))
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
-	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
-	defer cancelT()
+	ctx, stop := browsertest.Chromium(t, 1200, 800, 90*time.Second)
+	defer stop()
 	if _, err := chromedp.Run(ctx, chromedp.Navigate(base+"/targets")); err != nil {
 		t.Fatalf("navigate %s/targets: %v", base, err)
 	}

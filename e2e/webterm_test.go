@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"image/png"
 	"net/http"
@@ -15,11 +14,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/qrcode"
+
+	"github.com/labctl/labctl/internal/browsertest"
 )
 
 // webtermChapter is the attendee's path without an SSH client: the card's
@@ -59,8 +58,8 @@ func webtermChapter(t *testing.T, l *testLab) {
 		}
 	})
 
-	ctx, cancel := browser(t)
-	defer cancel()
+	ctx, stop := browsertest.Chromium(t, 1200, 800, 5*time.Minute)
+	defer stop()
 	rows := func(n int) string {
 		text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.querySelector("#term-`+itoa(n)+` .xterm-rows")||{}).innerText||""`))
 		return text
@@ -80,7 +79,7 @@ func webtermChapter(t *testing.T, l *testLab) {
 		if _, err := chromedp.Run(ctx, chromedp.Click(chromedp.CSS("#term-"+itoa(n)+" .xterm-rows"))); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := chromedp.Run(ctx, typeText(keys)); err != nil {
+		if _, err := chromedp.Run(ctx, browsertest.TypeText(keys)); err != nil {
 			t.Fatalf("typing in terminal %d: %v", n, err)
 		}
 	}
@@ -174,15 +173,6 @@ func statusJSON(t *testing.T, l *testLab) (string, int) {
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
-func browser(t *testing.T) (context.Context, context.CancelFunc) {
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath("chromium"), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1200, 800))
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	ctx, cancelT := context.WithTimeout(ctx, 5*time.Minute)
-	return ctx, func() { cancelT(); cancel(); cancelAlloc() }
-}
-
 // qrOfPDF renders the PDF's first page (poppler's pdftoppm) and decodes
 // the QR code on it.
 func qrOfPDF(t *testing.T, pdf string) string {
@@ -272,22 +262,4 @@ func writeCert(t *testing.T, dir, name string) (string, string) {
 		t.Fatalf("openssl: %v: %s", err, out)
 	}
 	return cert, key
-}
-
-// typeText types into the focused terminal as an input method does
-// (chromedp's key events reach xterm.js twice).
-func typeText(text string) chromedp.Action[chromedp.Void] {
-	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		line, enter := strings.CutSuffix(text, "\r")
-		if _, err := cdp.Call(ctx, tg, input.InsertText, input.InsertTextParams{Text: line}); err != nil || !enter {
-			return err
-		}
-		// Enter as a key alone: no char event, which would be a second Enter.
-		for _, kind := range []input.DispatchKeyEventType{input.DispatchKeyEventTypeRawKeyDown, input.DispatchKeyEventTypeKeyUp} {
-			if _, err := cdp.Call(ctx, tg, input.DispatchKeyEvent, input.DispatchKeyEventParams{Type: kind, Key: "Enter", Code: "Enter", WindowsVirtualKeyCode: 13, NativeVirtualKeyCode: 13}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
 }

@@ -13,16 +13,15 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes/scheme"
+
+	"github.com/labctl/labctl/kube/objects"
 )
 
 // FieldManager owns every field labctl applies.
 const FieldManager = "labctl"
 
 // Object is a typed Kubernetes object (a *appsv1.DaemonSet, ...).
-type Object interface {
-	runtime.Object
-	metav1.Object
-}
+type Object = objects.Object
 
 // Ref names one object: kind, namespace and name.
 type Ref struct {

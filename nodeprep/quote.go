@@ -7,8 +7,8 @@ import (
 	"strings"
 	"text/template"
 
+	"github.com/labctl/labctl/lab"
 	"github.com/labctl/labctl/remote"
-	"github.com/labctl/labctl/templates"
 )
 
 // Every value rendered into a node script goes through one of these
@@ -26,7 +26,7 @@ var funcs = template.FuncMap{
 	"plain": plain,
 	"line":  line,
 	"b64":   func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) },
-	"guard": func() string { return templates.LoginGuard },
+	"guard": func() string { return lab.LoginGuard },
 }
 
 // plainRE also takes "~" (package versions: 1.2~rc1), but not first,

@@ -8,12 +8,11 @@ package nodeprep
 import (
 	"bytes"
 	"crypto/sha256"
+	"embed"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"text/template"
-
-	"github.com/labctl/labctl/templates"
 )
 
 // StepDir is where each step records the digest of its last success.
@@ -112,9 +111,16 @@ type Uploads struct {
 	WebTerm    []File // labctl-webterm, its assets, the TLS pair (node1)
 }
 
-// render renders templates/nodeprep/NAME.sh.tmpl.
+// scripts are the steps' scripts, one per step: each is a text/template
+// rendered with the node's data and run by bash with -euo pipefail;
+// golden files in testdata show every change.
+//
+//go:embed scripts/*.sh.tmpl
+var scripts embed.FS
+
+// render renders scripts/NAME.sh.tmpl.
 func render(name string, d NodeData) (string, error) {
-	src, err := templates.NodePrep.ReadFile("nodeprep/" + name + ".sh.tmpl")
+	src, err := scripts.ReadFile("scripts/" + name + ".sh.tmpl")
 	if err != nil {
 		return "", fmt.Errorf("step %s: %w", name, err)
 	}

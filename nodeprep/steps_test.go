@@ -10,7 +10,6 @@ import (
 
 	"github.com/labctl/labctl/lab"
 	"github.com/labctl/labctl/remote"
-	"github.com/labctl/labctl/templates"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -235,7 +234,7 @@ func TestLoginStepGuardsFirst(t *testing.T) {
 		if s.Name != "login" {
 			continue
 		}
-		g := strings.Index(s.Script, templates.LoginGuard)
+		g := strings.Index(s.Script, lab.LoginGuard)
 		if g < 0 {
 			t.Fatalf("the login step has no login guard:\n%s", s.Script)
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/labctl/labctl/lab"
@@ -15,7 +14,7 @@ import (
 // rebuild are the phases of up a hard reset runs again: the nodes keep
 // what nodeprep installed and the images coins preloaded, so nothing is
 // downloaded.
-var rebuild = []string{"kubeadm", "addons", "coins", "health", "baseline"}
+var rebuild = phasesFrom("kubeadm", "baseline")
 
 // hard resets clusters: on each node the soft node cleanup, then kubeadm
 // reset and the CNI's and kube-proxy's state; then up's phases from
@@ -29,15 +28,9 @@ func (r *Reset) hard(ctx context.Context, clusters []*lab.Cluster) error {
 		return nil
 	}
 	errs := make([]error, len(clusters))
-	var wg sync.WaitGroup
-	for i, c := range clusters {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = r.hardNodes(ctx, c)
-		}()
-	}
-	wg.Wait()
+	fanOut(len(clusters), r.Lab.SSH.Parallel, func(i int) {
+		errs[i] = r.hardNodes(ctx, clusters[i])
+	})
 	var ok []int
 	var failed []error
 	for i, c := range clusters {

@@ -78,35 +78,29 @@ func (p *Power) selected() ([]int, error) {
 func (p *Power) each(ctx context.Context, clusters []int, f func(context.Context, provision.Request) error, done func(c *lab.Cluster, now time.Time)) (map[int]error, map[int]time.Duration) {
 	errs := map[int]error{}
 	took := map[int]time.Duration{}
-	sem := make(chan struct{}, max(1, p.Parallel))
-	var wg sync.WaitGroup
-	for _, n := range clusters {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			start := time.Now()
-			// The provider works on a copy of its cluster, merged under the
-			// lock: clusters stop and start at once.
-			p.mu.Lock()
-			cc := *p.State.Cluster(n)
-			cc.Nodes = slices.Clone(cc.Nodes)
-			scratch := &lab.State{Lab: p.State.Lab, Provider: p.State.Provider, Clusters: []lab.Cluster{cc}}
-			p.mu.Unlock()
-			req := provision.Request{Lab: p.Lab, StateDir: p.Store.Dir(), State: scratch, Out: remote.Indent(p.Out), Clusters: []int{n}}
-			err := f(ctx, req)
-			p.mu.Lock()
-			defer p.mu.Unlock()
-			errs[n], took[n] = err, time.Since(start)
-			if err == nil {
-				p.State.Cluster(n).Nodes = scratch.Clusters[0].Nodes
-				done(p.State.Cluster(n), time.Now().UTC())
-				if serr := p.Store.Save(p.State); serr != nil {
-					errs[n] = serr
-				}
+	fanOut(len(clusters), p.Parallel, func(i int) {
+		n := clusters[i]
+		start := time.Now()
+		// The provider works on a copy of its cluster, merged under the
+		// lock: clusters stop and start at once.
+		p.mu.Lock()
+		cc := *p.State.Cluster(n)
+		cc.Nodes = slices.Clone(cc.Nodes)
+		scratch := &lab.State{Lab: p.State.Lab, Provider: p.State.Provider, Clusters: []lab.Cluster{cc}}
+		p.mu.Unlock()
+		req := provision.Request{Lab: p.Lab, StateDir: p.Store.Dir(), State: scratch, Out: remote.Indent(p.Out), Clusters: []int{n}}
+		err := f(ctx, req)
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		errs[n], took[n] = err, time.Since(start)
+		if err == nil {
+			p.State.Cluster(n).Nodes = scratch.Clusters[0].Nodes
+			done(p.State.Cluster(n), time.Now().UTC())
+			if serr := p.Store.Save(p.State); serr != nil {
+				errs[n] = serr
 			}
-		})
-	}
-	wg.Wait()
+		}
+	})
 	return errs, took
 }
 
@@ -143,7 +137,7 @@ func (p *Power) Stop(ctx context.Context) error {
 // repairs only what the restart broke, then health gates the cluster.
 // Not provision (Start did it) and not baseline (what attendees made since
 // up is theirs, not the baseline's).
-var startPhases = []string{"nodeprep", "kubeadm", "addons", "coins", "health"}
+var startPhases = phasesFrom("nodeprep", "health")
 
 // Start starts the selected clusters' machines, then runs up's checks
 // on them: every started cluster must pass the drift checks (repaired

@@ -104,17 +104,11 @@ func (r *Reset) Run(ctx context.Context) error {
 	}
 	errs := make([]error, len(clusters))
 	took := make([]time.Duration, len(clusters))
-	var wg sync.WaitGroup
-	for i, c := range clusters {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			start := time.Now()
-			errs[i] = r.cluster(ctx, c)
-			took[i] = time.Since(start)
-		}()
-	}
-	wg.Wait()
+	fanOut(len(clusters), r.Lab.SSH.Parallel, func(i int) {
+		start := time.Now()
+		errs[i] = r.cluster(ctx, clusters[i])
+		took[i] = time.Since(start)
+	})
 	if r.DryRun {
 		if r.NewPasswords {
 			fmt.Fprintln(r.Out, "    then new passwords and intra-cluster SSH keys (nodeprep's login step), and the baseline again")

@@ -21,6 +21,16 @@ import (
 // Phases is the pipeline of `labctl up`, in order.
 var Phases = []string{"provision", "nodeprep", "kubeadm", "addons", "coins", "health", "baseline"}
 
+// phasesFrom are up's phases from first to last, in up's order: a start
+// and a hard reset run these parts of up again.
+func phasesFrom(first, last string) []string {
+	i, j := slices.Index(Phases, first), slices.Index(Phases, last)
+	if i < 0 || j < i {
+		panic("pipeline: no phases from " + first + " to " + last)
+	}
+	return slices.Clone(Phases[i : j+1])
+}
+
 // Available are the phases this version has.
 var Available = Phases
 

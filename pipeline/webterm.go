@@ -2,10 +2,7 @@ package pipeline
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 
@@ -42,7 +39,7 @@ func (u *Up) webterm(ctx context.Context) ([]nodeprep.File, error) {
 			path, dest string
 			mode       uint32
 		}{{t.Cert, "webterm-tls.crt", 0o644}, {t.Key, "webterm-tls.key", 0o600}} {
-			sum, err := sha256File(lab.ExpandHome(f.path))
+			sum, err := goimage.FileSum(lab.ExpandHome(f.path))
 			if err != nil {
 				return nil, fmt.Errorf("webterm.tls: %w", err)
 			}
@@ -50,17 +47,4 @@ func (u *Up) webterm(ctx context.Context) ([]nodeprep.File, error) {
 		}
 	}
 	return files, nil
-}
-
-func sha256File(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -2,13 +2,14 @@ package reset
 
 import (
 	"context"
+	"embed"
 	"fmt"
 	"regexp"
 	"strings"
 	"text/template"
 
+	"github.com/labctl/labctl/lab"
 	"github.com/labctl/labctl/remote"
-	"github.com/labctl/labctl/templates"
 )
 
 // The same rules as nodeprep's scripts: the one lab value these scripts
@@ -18,7 +19,7 @@ var plainRE = regexp.MustCompile(`^[A-Za-z0-9._][A-Za-z0-9._-]*$`)
 
 var funcs = template.FuncMap{
 	"q":     remote.ShellQuote,
-	"guard": func() string { return templates.LoginGuard },
+	"guard": func() string { return lab.LoginGuard },
 	"plain": func(s string) (string, error) {
 		if !plainRE.MatchString(s) {
 			return "", fmt.Errorf("login.user %q: only letters, digits and . _ - are allowed", s)
@@ -31,7 +32,14 @@ var funcs = template.FuncMap{
 // layout on every node (mirror.DefaultLayout; node_test.go checks).
 const MirrorLayout = "/var/lib/labctl/mirror"
 
-var scripts = template.Must(template.New("reset").Funcs(funcs).ParseFS(templates.Reset, "reset/*.sh.tmpl"))
+// scriptFS holds the node scripts of `labctl reset`: record.sh.tmpl keeps
+// a node's baseline (the attendee's home, the preloaded images, /tmp) at
+// the end of `labctl up`; soft.sh.tmpl puts the node back to it.
+//
+//go:embed scripts/*.sh.tmpl
+var scriptFS embed.FS
+
+var scripts = template.Must(template.New("reset").Funcs(funcs).ParseFS(scriptFS, "scripts/*.sh.tmpl"))
 
 // Script renders the node script name ("record" or "soft") for user.
 func Script(name, user string) (string, error) {

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/labctl/labctl/coins/mirror"
-	"github.com/labctl/labctl/templates"
+	"github.com/labctl/labctl/lab"
 )
 
 func TestScriptsRenderAndParse(t *testing.T) {
@@ -65,7 +65,7 @@ func TestScriptsRefuseSystemLogin(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		i := strings.Index(s, templates.LoginGuard)
+		i := strings.Index(s, lab.LoginGuard)
 		if i < 0 {
 			t.Fatalf("%s: no login guard:\n%s", name, s)
 		}
@@ -75,7 +75,7 @@ func TestScriptsRefuseSystemLogin(t *testing.T) {
 				t.Errorf("%s: %q runs before the login guard", name, line)
 			}
 		}
-		head := s[:i+len(templates.LoginGuard)]
+		head := s[:i+len(lab.LoginGuard)]
 		for _, c := range []struct {
 			entry string
 			ok    bool

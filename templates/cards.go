@@ -1,5 +1,7 @@
-// Package templates holds labctl's embedded text: card layouts here, and
-// whatever else the other stages render from templates.
+// Package templates holds the embedded text not yet beside its caller:
+// the card layouts and the Pulumi program's cloud-init. (Node scripts live
+// with the packages that run them: nodeprep/scripts, reset/scripts,
+// coins/phase.)
 package templates
 
 import "embed"

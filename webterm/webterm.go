@@ -6,17 +6,12 @@ package webterm
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
-	"strings"
 
+	"github.com/labctl/labctl/artifacts/goimage"
 	"github.com/labctl/labctl/artifacts/webui"
 )
 
@@ -31,8 +26,6 @@ const (
 	AssetDir = "/usr/local/lib/labctl-webterm"
 	// CountsFile is where the agent writes "LOGINS TERMINALS".
 	CountsFile = "/run/labctl-webterm/counts"
-	// recipeVersion changes when the build changes.
-	recipeVersion = "labctl-webterm/1"
 )
 
 // Assets are xterm.js, its stylesheet and its fit add-on, from the npm
@@ -90,71 +83,14 @@ func Build(ctx context.Context, moduleDir, cacheDir, arch string, log io.Writer)
 	return b, nil
 }
 
-// buildAgent: the recipe is the Go version, the target and the sources
-// the agent is built from (this package's tree and the module files).
+// buildAgent is the agent for linux/arch, built as labctl's other
+// programs are (goimage.BuildTool) and cached by their recipe.
 func buildAgent(ctx context.Context, moduleDir, cacheDir, arch string, log io.Writer) (string, error) {
-	goVersion, err := exec.CommandContext(ctx, "go", "env", "GOVERSION").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOVERSION: %w", err)
-	}
-	h := sha256.New()
-	fmt.Fprintf(h, "%s\n%s\nlinux/%s\n", recipeVersion, strings.TrimSpace(string(goVersion)), arch)
-	for _, f := range []string{"go.mod", "go.sum"} {
-		if err := hashFile(h, moduleDir, f); err != nil {
-			return "", err
-		}
-	}
-	err = filepath.WalkDir(filepath.Join(moduleDir, "webterm"), func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || strings.HasSuffix(p, "_test.go") {
-			return err
-		}
-		rel, _ := filepath.Rel(moduleDir, p)
-		return hashFile(h, moduleDir, rel)
-	})
-	if err != nil {
-		return "", err
-	}
-	key := hex.EncodeToString(h.Sum(nil))[:20]
-	final := filepath.Join(cacheDir, "webterm", Binary+"-"+arch+"-"+key)
-	if _, err := os.Stat(final); err == nil {
-		return final, nil
-	}
-	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
-		return "", err
-	}
-	if log != nil {
-		fmt.Fprintf(log, "%s: go build (once per change of its sources)\n", Binary)
-	}
-	tmp := final + ".tmp"
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-buildvcs=false", "-ldflags", "-s -w", "-o", tmp, Package)
-	cmd.Dir = moduleDir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch, "GOFLAGS=-mod=mod", "GOWORK=off")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build %s: %w: %s", Package, err, strings.TrimSpace(string(out)))
-	}
-	return final, os.Rename(tmp, final)
-}
-
-func hashFile(h io.Writer, root, rel string) error {
-	f, err := os.Open(filepath.Join(root, rel))
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	fmt.Fprintf(h, "%s\x00", filepath.ToSlash(rel))
-	_, err = io.Copy(h, f)
-	return err
+	return goimage.BuildTool(ctx, goimage.Tool{Dir: moduleDir, Package: Package, Name: Binary, Arch: arch},
+		goimage.Options{CacheDir: filepath.Join(cacheDir, "webterm"), Log: log})
 }
 
 func fileOf(name, path string) (File, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return File{}, err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return File{}, err
-	}
-	return File{Name: name, Path: path, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
+	sum, err := goimage.FileSum(path)
+	return File{Name: name, Path: path, SHA256: sum}, err
 }

@@ -126,7 +126,7 @@ func Objects(image string) []kube.Object {
 			Spec: corev1.ServiceSpec{
 				Selector: labels,
 				Ports: []corev1.ServicePort{{Name: "https", Port: 443, Protocol: corev1.ProtocolTCP,
-					TargetPort: intstr.FromString("https"), AppProtocol: ptr("https")}},
+					TargetPort: intstr.FromString("https"), AppProtocol: new("https")}},
 			},
 		},
 		deployment(image, meta(Name, Namespace, nil), labels),
@@ -135,7 +135,7 @@ func Objects(image string) []kube.Object {
 			TypeMeta:   metav1.TypeMeta{APIVersion: apiregistrationv1.SchemeGroupVersion.String(), Kind: "APIService"},
 			ObjectMeta: meta("v1beta1.metrics.k8s.io", "", nil),
 			Spec: apiregistrationv1.APIServiceSpec{
-				Service: &apiregistrationv1.ServiceReference{Name: Name, Namespace: Namespace, Port: ptr(int32(443))},
+				Service: &apiregistrationv1.ServiceReference{Name: Name, Namespace: Namespace, Port: new(int32(443))},
 				Group:   "metrics.k8s.io",
 				Version: "v1beta1",
 				// metrics-server's own serving certificate is self-signed in
@@ -187,10 +187,10 @@ func deployment(image string, meta metav1.ObjectMeta, labels map[string]string) 
 						},
 						VolumeMounts: []corev1.VolumeMount{{Name: "tmp", MountPath: "/tmp"}},
 						SecurityContext: &corev1.SecurityContext{
-							RunAsNonRoot:             ptr(true),
-							RunAsUser:                ptr(int64(1000)),
-							ReadOnlyRootFilesystem:   ptr(true),
-							AllowPrivilegeEscalation: ptr(false),
+							RunAsNonRoot:             new(true),
+							RunAsUser:                new(int64(1000)),
+							ReadOnlyRootFilesystem:   new(true),
+							AllowPrivilegeEscalation: new(false),
 							SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 							Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
 						},
@@ -200,5 +200,3 @@ func deployment(image string, meta metav1.ObjectMeta, labels map[string]string) 
 		},
 	}
 }
-
-func ptr[T any](v T) *T { return &v }

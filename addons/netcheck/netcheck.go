@@ -32,9 +32,9 @@ func Objects(image string) []kube.Object {
 					// checks are about the node's network, not scheduling.
 					Tolerations:                   []corev1.Toleration{{Operator: corev1.TolerationOpExists}},
 					PriorityClassName:             "system-node-critical",
-					AutomountServiceAccountToken:  ptr(false),
-					TerminationGracePeriodSeconds: ptr(int64(1)),
-					EnableServiceLinks:            ptr(false),
+					AutomountServiceAccountToken:  new(false),
+					TerminationGracePeriodSeconds: new(int64(1)),
+					EnableServiceLinks:            new(false),
 					Containers: []corev1.Container{{
 						Name:            "netcheck",
 						Image:           image,
@@ -51,9 +51,9 @@ func Objects(image string) []kube.Object {
 							Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("32Mi")},
 						},
 						SecurityContext: &corev1.SecurityContext{
-							RunAsNonRoot:             ptr(true),
-							AllowPrivilegeEscalation: ptr(false),
-							ReadOnlyRootFilesystem:   ptr(true),
+							RunAsNonRoot:             new(true),
+							AllowPrivilegeEscalation: new(false),
+							ReadOnlyRootFilesystem:   new(true),
 							Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
 						},
 					}},
@@ -71,5 +71,3 @@ func Objects(image string) []kube.Object {
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: health.Namespace}}
 	return []kube.Object{ns, ds, svc}
 }
-
-func ptr[T any](v T) *T { return &v }

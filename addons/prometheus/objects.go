@@ -107,7 +107,7 @@ func deployment(image string, meta metav1.ObjectMeta, labels map[string]string, 
 	return &appsv1.Deployment{
 		ObjectMeta: meta,
 		Spec: appsv1.DeploymentSpec{
-			Replicas: ptr(int32(1)),
+			Replicas: new(int32(1)),
 			Selector: &metav1.LabelSelector{MatchLabels: labels},
 			// One TSDB in an emptyDir: the old pod goes before the new one.
 			Strategy: appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType},
@@ -117,7 +117,7 @@ func deployment(image string, meta metav1.ObjectMeta, labels map[string]string, 
 					ServiceAccountName: Name,
 					NodeSelector:       map[string]string{corev1.LabelOSStable: "linux"},
 					SecurityContext: &corev1.PodSecurityContext{
-						RunAsUser: &nobody, RunAsGroup: &nobody, FSGroup: &nobody, RunAsNonRoot: ptr(true),
+						RunAsUser: &nobody, RunAsGroup: &nobody, FSGroup: &nobody, RunAsNonRoot: new(true),
 						SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 					},
 					Volumes: []corev1.Volume{
@@ -143,8 +143,8 @@ func deployment(image string, meta metav1.ObjectMeta, labels map[string]string, 
 							{Name: "data", MountPath: dataDir},
 						},
 						SecurityContext: &corev1.SecurityContext{
-							ReadOnlyRootFilesystem:   ptr(true),
-							AllowPrivilegeEscalation: ptr(false),
+							ReadOnlyRootFilesystem:   new(true),
+							AllowPrivilegeEscalation: new(false),
 							Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
 						},
 					}},
@@ -153,5 +153,3 @@ func deployment(image string, meta metav1.ObjectMeta, labels map[string]string, 
 		},
 	}
 }
-
-func ptr[T any](v T) *T { return &v }

@@ -16,18 +16,18 @@
 // This package only builds the add-on's objects, which labctl applies; the
 // provisioner's logic lives in its main package (./cmd/labctl-storage),
 // so that labctl does not link the provisioner library. It does not import
-// kube: the provisioner binary imports it, and kube would link the SSH
-// engine into the image.
+// kube (only kube/objects): the provisioner binary imports it, and kube
+// would link the SSH engine into the image.
 package storage
 
 import (
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/labctl/labctl/kube/objects"
 )
 
 const (
@@ -49,28 +49,15 @@ const (
 	NodeAnnotation = "labctl.io/node"
 )
 
-// Object has the method set of kube.Object (see the package comment).
-type Object interface {
-	runtime.Object
-	metav1.Object
-}
-
 // Objects are the StorageClass and the provisioner's RBAC and DaemonSet,
 // running image.
-func Objects(image string) []Object {
+func Objects(image string) []objects.Object {
 	labels := map[string]string{"app.kubernetes.io/name": Name}
-	meta := func(namespaced bool) metav1.ObjectMeta {
-		m := metav1.ObjectMeta{Name: Name, Labels: copyLabels(labels)}
-		if namespaced {
-			m.Namespace = Namespace
-		}
-		return m
-	}
 	deleteData := corev1.PersistentVolumeReclaimDelete
 	firstConsumer := storagev1.VolumeBindingWaitForFirstConsumer
 	class := &storagev1.StorageClass{
-		TypeMeta: typeMeta("storage.k8s.io/v1", "StorageClass"),
-		ObjectMeta: metav1.ObjectMeta{Name: ClassName, Labels: copyLabels(labels),
+		TypeMeta: metav1.TypeMeta{APIVersion: "storage.k8s.io/v1", Kind: "StorageClass"},
+		ObjectMeta: metav1.ObjectMeta{Name: ClassName, Labels: map[string]string{"app.kubernetes.io/name": Name},
 			// Claims without storageClassName get this class (the deck's
 			// volumeClaimTemplates name none).
 			Annotations: map[string]string{"storageclass.kubernetes.io/is-default-class": "true"}},
@@ -80,10 +67,8 @@ func Objects(image string) []Object {
 		// volume is made where the pod runs.
 		VolumeBindingMode: &firstConsumer,
 	}
-	sa := &corev1.ServiceAccount{TypeMeta: typeMeta("v1", "ServiceAccount"), ObjectMeta: meta(true)}
-	role := &rbacv1.ClusterRole{
-		TypeMeta:   typeMeta("rbac.authorization.k8s.io/v1", "ClusterRole"),
-		ObjectMeta: meta(false),
+	return append([]objects.Object{class}, objects.NodeAgent{
+		Name: Name, Namespace: Namespace, Labels: labels,
 		// What the provisioner library reads and writes, and the node's
 		// hostname label.
 		Rules: []rbacv1.PolicyRule{
@@ -93,37 +78,19 @@ func Objects(image string) []Object {
 			{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"create", "update", "patch"}},
 			{APIGroups: []string{""}, Resources: []string{"nodes"}, Verbs: []string{"get"}},
 		},
-	}
-	binding := &rbacv1.ClusterRoleBinding{
-		TypeMeta:   typeMeta("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),
-		ObjectMeta: meta(false),
-		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: Name},
-		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: Name, Namespace: Namespace}},
-	}
-	ds := &appsv1.DaemonSet{
-		TypeMeta:   typeMeta("apps/v1", "DaemonSet"),
-		ObjectMeta: meta(true),
-		Spec: appsv1.DaemonSetSpec{
-			Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: copyLabels(labels)},
-				Spec:       podSpec(image),
-			},
-		},
-	}
-	return []Object{class, sa, role, binding, ds}
+		Pod: podSpec(image),
+	}.Objects()...)
 }
 
 func podSpec(image string) corev1.PodSpec {
 	hostPathType := corev1.HostPathDirectoryOrCreate
 	return corev1.PodSpec{
-		ServiceAccountName: Name,
 		// Every node, node1 included: a pod that tolerates the control
 		// plane's taint may claim a volume there too.
 		Tolerations:                   []corev1.Toleration{{Operator: corev1.TolerationOpExists}},
 		PriorityClassName:             "system-node-critical",
-		TerminationGracePeriodSeconds: ptr(int64(5)),
-		EnableServiceLinks:            ptr(false),
+		TerminationGracePeriodSeconds: new(int64(5)),
+		EnableServiceLinks:            new(false),
 		Containers: []corev1.Container{{
 			Name:            "provisioner",
 			Image:           image,
@@ -141,10 +108,10 @@ func podSpec(image string) corev1.PodSpec {
 			// directory owned by its own user): DAC_OVERRIDE and FOWNER
 			// are the only capabilities that takes.
 			SecurityContext: &corev1.SecurityContext{
-				RunAsUser:                ptr(int64(0)),
-				RunAsNonRoot:             ptr(false),
-				AllowPrivilegeEscalation: ptr(false),
-				ReadOnlyRootFilesystem:   ptr(true),
+				RunAsUser:                new(int64(0)),
+				RunAsNonRoot:             new(false),
+				AllowPrivilegeEscalation: new(false),
+				ReadOnlyRootFilesystem:   new(true),
 				Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"},
 					Add: []corev1.Capability{"DAC_OVERRIDE", "FOWNER"}},
 			},
@@ -154,17 +121,3 @@ func podSpec(image string) corev1.PodSpec {
 			HostPath: &corev1.HostPathVolumeSource{Path: Root, Type: &hostPathType}}}},
 	}
 }
-
-func typeMeta(apiVersion, kind string) metav1.TypeMeta {
-	return metav1.TypeMeta{APIVersion: apiVersion, Kind: kind}
-}
-
-func copyLabels(m map[string]string) map[string]string {
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
-}
-
-func ptr[T any](v T) *T { return &v }

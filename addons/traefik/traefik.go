@@ -18,6 +18,7 @@ import (
 
 	"github.com/labctl/labctl/artifacts/goimage"
 	"github.com/labctl/labctl/kube"
+	"github.com/labctl/labctl/kube/objects"
 )
 
 // Upstream release labctl installs.
@@ -94,97 +95,74 @@ func Args() []string {
 // Objects are Traefik's RBAC, default IngressClass and DaemonSet, running
 // image.
 func Objects(image string) []kube.Object {
-	labels := map[string]string{"app.kubernetes.io/name": "traefik"}
-	meta := func(name, ns string) metav1.ObjectMeta {
-		return metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{"app.kubernetes.io/name": "traefik"}}
-	}
 	read := []string{"get", "list", "watch"}
-	return []kube.Object{
-		&corev1.ServiceAccount{ObjectMeta: meta(Name, Namespace)},
+	one := intstr.FromInt32(1)
+	agent := objects.NodeAgent{
+		Name: Name, Namespace: Namespace, Labels: map[string]string{"app.kubernetes.io/name": "traefik"},
 		// What the Ingress provider watches (its informers: Ingresses,
 		// Services, EndpointSlices and TLS Secrets in every namespace;
 		// IngressClasses and Nodes cluster-wide) and the status it writes.
-		&rbacv1.ClusterRole{
-			ObjectMeta: meta(Name, ""),
-			Rules: []rbacv1.PolicyRule{
-				{APIGroups: []string{""}, Resources: []string{"services", "secrets", "nodes"}, Verbs: read},
-				{APIGroups: []string{"discovery.k8s.io"}, Resources: []string{"endpointslices"}, Verbs: read},
-				{APIGroups: []string{"networking.k8s.io"}, Resources: []string{"ingresses", "ingressclasses"}, Verbs: read},
-				{APIGroups: []string{"networking.k8s.io"}, Resources: []string{"ingresses/status"}, Verbs: []string{"update"}},
-			},
+		Rules: []rbacv1.PolicyRule{
+			{APIGroups: []string{""}, Resources: []string{"services", "secrets", "nodes"}, Verbs: read},
+			{APIGroups: []string{"discovery.k8s.io"}, Resources: []string{"endpointslices"}, Verbs: read},
+			{APIGroups: []string{"networking.k8s.io"}, Resources: []string{"ingresses", "ingressclasses"}, Verbs: read},
+			{APIGroups: []string{"networking.k8s.io"}, Resources: []string{"ingresses/status"}, Verbs: []string{"update"}},
 		},
-		&rbacv1.ClusterRoleBinding{
-			ObjectMeta: meta(Name, ""),
-			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: Name},
-			Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: Name, Namespace: Namespace}},
-		},
-		// Default: the API server gives it to an Ingress that names no
-		// class, as the deck's do.
-		&networkingv1.IngressClass{
-			ObjectMeta: metav1.ObjectMeta{Name: Class, Labels: map[string]string{"app.kubernetes.io/name": "traefik"},
-				Annotations: map[string]string{networkingv1.AnnotationIsDefaultIngressClass: "true"}},
-			Spec: networkingv1.IngressClassSpec{Controller: Controller},
-		},
-		daemonSet(image, meta(Name, Namespace), labels),
+		// One node at a time, so an update never takes every node's
+		// port 80 down at once.
+		Update: appsv1.DaemonSetUpdateStrategy{Type: appsv1.RollingUpdateDaemonSetStrategyType,
+			RollingUpdate: &appsv1.RollingUpdateDaemonSet{MaxUnavailable: &one}},
+		Pod: podSpec(image),
 	}
+	// Default: the API server gives it to an Ingress that names no
+	// class, as the deck's do.
+	class := &networkingv1.IngressClass{
+		ObjectMeta: metav1.ObjectMeta{Name: Class, Labels: map[string]string{"app.kubernetes.io/name": "traefik"},
+			Annotations: map[string]string{networkingv1.AnnotationIsDefaultIngressClass: "true"}},
+		Spec: networkingv1.IngressClassSpec{Controller: Controller},
+	}
+	return agent.Objects(class)
 }
 
-func daemonSet(image string, meta metav1.ObjectMeta, labels map[string]string) *appsv1.DaemonSet {
+func podSpec(image string) corev1.PodSpec {
 	probe := &corev1.Probe{
 		ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/ping", Port: intstr.FromInt32(DashboardPort)}},
 		PeriodSeconds: 10, FailureThreshold: 3,
 	}
-	one := intstr.FromInt32(1)
-	return &appsv1.DaemonSet{
-		ObjectMeta: meta,
-		Spec: appsv1.DaemonSetSpec{
-			Selector: &metav1.LabelSelector{MatchLabels: labels},
-			// One node at a time, so an update never takes every node's
-			// port 80 down at once.
-			UpdateStrategy: appsv1.DaemonSetUpdateStrategy{Type: appsv1.RollingUpdateDaemonSetStrategyType,
-				RollingUpdate: &appsv1.RollingUpdateDaemonSet{MaxUnavailable: &one}},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec: corev1.PodSpec{
-					ServiceAccountName: Name,
-					// The node's own port 80, whatever the CNI (the deck:
-					// hostPort "doesn't work or requires additional setup"
-					// with most CNI plugins); Services still resolve.
-					HostNetwork:       true,
-					DNSPolicy:         corev1.DNSClusterFirstWithHostNet,
-					PriorityClassName: "system-node-critical",
-					NodeSelector:      map[string]string{corev1.LabelOSStable: "linux"},
-					// node1 too: every node of the lab answers on port 80.
-					Tolerations: []corev1.Toleration{
-						{Key: "node-role.kubernetes.io/control-plane", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule},
-					},
-					TerminationGracePeriodSeconds: ptr(int64(10)),
-					Containers: []corev1.Container{{
-						Name:            "traefik",
-						Image:           image,
-						ImagePullPolicy: corev1.PullIfNotPresent,
-						// Args only: upstream's image starts them through its
-						// entrypoint script, labctl's image through /traefik.
-						Args: Args(),
-						Ports: []corev1.ContainerPort{
-							{Name: "web", ContainerPort: WebPort, HostPort: WebPort, Protocol: corev1.ProtocolTCP},
-							{Name: "dashboard", ContainerPort: DashboardPort, HostPort: DashboardPort, Protocol: corev1.ProtocolTCP},
-						},
-						ReadinessProbe: probe,
-						LivenessProbe:  probe,
-						SecurityContext: &corev1.SecurityContext{
-							RunAsUser:                ptr(int64(0)),
-							ReadOnlyRootFilesystem:   ptr(true),
-							AllowPrivilegeEscalation: ptr(false),
-							SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
-							Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"},
-								Add: []corev1.Capability{"NET_BIND_SERVICE"}},
-						},
-					}},
-				},
-			},
+	return corev1.PodSpec{
+		// The node's own port 80, whatever the CNI (the deck:
+		// hostPort "doesn't work or requires additional setup"
+		// with most CNI plugins); Services still resolve.
+		HostNetwork:       true,
+		DNSPolicy:         corev1.DNSClusterFirstWithHostNet,
+		PriorityClassName: "system-node-critical",
+		NodeSelector:      map[string]string{corev1.LabelOSStable: "linux"},
+		// node1 too: every node of the lab answers on port 80.
+		Tolerations: []corev1.Toleration{
+			{Key: "node-role.kubernetes.io/control-plane", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule},
 		},
+		TerminationGracePeriodSeconds: new(int64(10)),
+		Containers: []corev1.Container{{
+			Name:            "traefik",
+			Image:           image,
+			ImagePullPolicy: corev1.PullIfNotPresent,
+			// Args only: upstream's image starts them through its
+			// entrypoint script, labctl's image through /traefik.
+			Args: Args(),
+			Ports: []corev1.ContainerPort{
+				{Name: "web", ContainerPort: WebPort, HostPort: WebPort, Protocol: corev1.ProtocolTCP},
+				{Name: "dashboard", ContainerPort: DashboardPort, HostPort: DashboardPort, Protocol: corev1.ProtocolTCP},
+			},
+			ReadinessProbe: probe,
+			LivenessProbe:  probe,
+			SecurityContext: &corev1.SecurityContext{
+				RunAsUser:                new(int64(0)),
+				ReadOnlyRootFilesystem:   new(true),
+				AllowPrivilegeEscalation: new(false),
+				SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+				Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"},
+					Add: []corev1.Capability{"NET_BIND_SERVICE"}},
+			},
+		}},
 	}
 }
-
-func ptr[T any](v T) *T { return &v }

@@ -13,10 +13,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/labctl/labctl/kube"
+	"github.com/labctl/labctl/kube/objects"
 )
 
 const (
@@ -39,17 +39,8 @@ func Images(registry, version string) (kubeImage, npcImage string) {
 // Objects are the ServiceAccount, ClusterRole and binding, Role and
 // binding, and the DaemonSet, allocating pod addresses from podSubnet.
 func Objects(kubeImage, npcImage, podSubnet string) []kube.Object {
-	meta := func(namespaced bool) metav1.ObjectMeta {
-		m := metav1.ObjectMeta{Name: Name, Labels: map[string]string{"name": Name}}
-		if namespaced {
-			m.Namespace = Namespace
-		}
-		return m
-	}
-	sa := &corev1.ServiceAccount{ObjectMeta: meta(true)}
-	subjects := []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: Name, Namespace: Namespace}}
-	clusterRole := &rbacv1.ClusterRole{
-		ObjectMeta: meta(false),
+	agent := objects.NodeAgent{
+		Name: Name, Namespace: Namespace, Labels: map[string]string{"name": Name},
 		Rules: []rbacv1.PolicyRule{
 			// The router learns peers and cleans up after deleted nodes;
 			// weave-npc follows pods, namespaces and policies.
@@ -58,52 +49,36 @@ func Objects(kubeImage, npcImage, podSubnet string) []kube.Object {
 			// It clears the NetworkUnavailable condition of its node.
 			{APIGroups: []string{""}, Resources: []string{"nodes/status"}, Verbs: []string{"patch", "update"}},
 		},
-	}
-	clusterBinding := &rbacv1.ClusterRoleBinding{
-		ObjectMeta: meta(false),
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: Name},
-		Subjects:   subjects,
+		// One node at a time, each given a few seconds to reconnect to
+		// its peers before the next one restarts.
+		MinReadySeconds: 5,
+		Update:          appsv1.DaemonSetUpdateStrategy{Type: appsv1.RollingUpdateDaemonSetStrategyType},
+		Pod:             podSpec(kubeImage, npcImage, podSubnet),
 	}
 	// The peers' shared IP allocation state lives in one ConfigMap, named
 	// like everything else: create it, then read and update only that one.
 	role := &rbacv1.Role{
-		ObjectMeta: meta(true),
+		ObjectMeta: agent.Meta(true),
 		Rules: []rbacv1.PolicyRule{
 			{APIGroups: []string{""}, Resources: []string{"configmaps"}, ResourceNames: []string{Name}, Verbs: []string{"get", "update"}},
 			{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"create"}},
 		},
 	}
 	binding := &rbacv1.RoleBinding{
-		ObjectMeta: meta(true),
+		ObjectMeta: agent.Meta(true),
 		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: Name},
-		Subjects:   subjects,
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: Name, Namespace: Namespace}},
 	}
-	selector := map[string]string{"name": Name}
-	ds := &appsv1.DaemonSet{
-		ObjectMeta: meta(true),
-		Spec: appsv1.DaemonSetSpec{
-			Selector: &metav1.LabelSelector{MatchLabels: selector},
-			// One node at a time, each given a few seconds to reconnect to
-			// its peers before the next one restarts.
-			MinReadySeconds: 5,
-			UpdateStrategy:  appsv1.DaemonSetUpdateStrategy{Type: appsv1.RollingUpdateDaemonSetStrategyType},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"name": Name}},
-				Spec:       podSpec(kubeImage, npcImage, podSubnet),
-			},
-		},
-	}
-	return []kube.Object{sa, clusterRole, clusterBinding, role, binding, ds}
+	return agent.Objects(role, binding)
 }
 
 func podSpec(kubeImage, npcImage, podSubnet string) corev1.PodSpec {
 	nodeName := corev1.EnvVar{Name: "HOSTNAME", ValueFrom: &corev1.EnvVarSource{
 		FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "spec.nodeName"}}}
-	privileged := &corev1.SecurityContext{Privileged: ptr(true)}
+	privileged := &corev1.SecurityContext{Privileged: new(true)}
 	xtablesLock := corev1.VolumeMount{Name: "xtables-lock", MountPath: "/run/xtables.lock"}
 	cpu := corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("50m")}}
 	return corev1.PodSpec{
-		ServiceAccountName: Name,
 		// The router and the policy controller program the node itself.
 		HostNetwork: true,
 		DNSPolicy:   corev1.DNSClusterFirstWithHostNet,
@@ -179,7 +154,7 @@ func podSpec(kubeImage, npcImage, podSubnet string) corev1.PodSpec {
 			hostPath("dbus", "/var/lib/dbus", nil),
 			hostPath("lib-modules", "/lib/modules", nil),
 			// Shared with kube-proxy and the node's own iptables users.
-			hostPath("xtables-lock", "/run/xtables.lock", ptr(corev1.HostPathFileOrCreate)),
+			hostPath("xtables-lock", "/run/xtables.lock", new(corev1.HostPathFileOrCreate)),
 		},
 	}
 }
@@ -187,5 +162,3 @@ func podSpec(kubeImage, npcImage, podSubnet string) corev1.PodSpec {
 func hostPath(name, path string, typ *corev1.HostPathType) corev1.Volume {
 	return corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: path, Type: typ}}}
 }
-
-func ptr[T any](v T) *T { return &v }

@@ -73,7 +73,8 @@ func moduleDir(ctx context.Context, goBin, module, version string) (string, erro
 	return info.Dir, nil
 }
 
-func fileSum(p string) (string, error) {
+// FileSum is the hex sha256 of the file at p.
+func FileSum(p string) (string, error) {
 	f, err := os.Open(p)
 	if err != nil {
 		return "", err

@@ -7,9 +7,6 @@
 package goimage
 
 import (
-	"archive/tar"
-	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -21,21 +18,15 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // builderVersion is part of every recipe: bump it when the assembly changes.
 const builderVersion = "labctl-goimage/1"
-
-// epoch is every timestamp in the images: same inputs, same digests.
-var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // Spec is one image to build.
 type Spec struct {
@@ -177,7 +168,7 @@ func Build(ctx context.Context, spec Spec, opts Options) (*Result, error) {
 		return nil, fmt.Errorf("image %s: %w", spec.Ref, err)
 	}
 	if spec.Dir != "" {
-		sum, err := fileSum(bin)
+		sum, err := FileSum(bin)
 		if err != nil {
 			return nil, err
 		}
@@ -305,31 +296,17 @@ func assemble(s Spec, bin string, extra map[string][]byte) (v1.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
-	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
-	img, err = mutate.Append(img,
-		mutate.Addendum{Layer: base, History: v1.History{Created: v1.Time{Time: epoch}, CreatedBy: "labctl: base"}},
-		mutate.Addendum{Layer: app, History: v1.History{Created: v1.Time{Time: epoch}, CreatedBy: "labctl: go build " + s.Module + " " + s.Package}},
-	)
-	if err != nil {
-		return nil, err
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		return nil, err
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", s.Arch
-	cf.Created = v1.Time{Time: epoch}
-	cf.Config = v1.Config{
+	return Image(s.Arch, v1.Config{
 		Entrypoint: []string{"/" + s.Binary},
 		Cmd:        s.Args,
 		User:       s.User,
 		WorkingDir: "/",
 		Env:        []string{"PATH=/"},
 		Labels:     map[string]string{"org.opencontainers.image.source": s.Module + "@" + s.Version, "built-by": "labctl"},
-	}
-	return mutate.ConfigFile(img, cf)
+	},
+		mutate.Addendum{Layer: base, History: v1.History{Created: v1.Time{Time: Epoch}, CreatedBy: "labctl: base"}},
+		mutate.Addendum{Layer: app, History: v1.History{Created: v1.Time{Time: Epoch}, CreatedBy: "labctl: go build " + s.Module + " " + s.Package}},
+	)
 }
 
 // layer is a gzip layer holding files (and their parent directories),
@@ -349,35 +326,20 @@ func layer(files map[string][]byte, exec map[string]bool) (v1.Layer, error) {
 	}
 	sort.Strings(all)
 	sort.Strings(names)
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
+	var entries []Entry
 	for _, d := range all {
 		mode := int64(0o755)
 		if d == "tmp/" {
 			mode = 0o1777
 		}
-		if err := tw.WriteHeader(&tar.Header{Name: d, Typeflag: tar.TypeDir, Mode: mode, ModTime: epoch, Format: tar.FormatPAX}); err != nil {
-			return nil, err
-		}
+		entries = append(entries, Entry{Name: d, Mode: mode})
 	}
 	for _, p := range names {
 		mode := int64(0o644)
 		if exec[p] {
 			mode = 0o755
 		}
-		d := files[p]
-		if err := tw.WriteHeader(&tar.Header{Name: strings.TrimPrefix(p, "/"), Typeflag: tar.TypeReg, Mode: mode, Size: int64(len(d)), ModTime: epoch, Format: tar.FormatPAX}); err != nil {
-			return nil, err
-		}
-		if _, err := tw.Write(d); err != nil {
-			return nil, err
-		}
+		entries = append(entries, Entry{Name: strings.TrimPrefix(p, "/"), Mode: mode, Data: files[p]})
 	}
-	if err := tw.Close(); err != nil {
-		return nil, err
-	}
-	data := buf.Bytes()
-	return tarball.LayerFromOpener(func() (io.ReadCloser, error) {
-		return io.NopCloser(bytes.NewReader(data)), nil
-	}, tarball.WithCompressionLevel(gzip.BestCompression), tarball.WithMediaType(types.OCILayer))
+	return Layer(entries)
 }

@@ -9,17 +9,22 @@ import (
 	"strings"
 )
 
-// Tool is one of labctl's own helper programs that runs on this machine
-// (not in an image): a main package of labctl's module, kept out of the
-// labctl binary because of what it links (the Pulumi SDK, say).
+// Tool is one of labctl's own programs that runs outside an image: a main
+// package of labctl's module, kept out of the labctl binary because of
+// what it links (the Pulumi SDK, say) or because it runs on the nodes
+// (the web terminal's agent).
 type Tool struct {
 	// Dir is the module root (see OwnModule), Package the main package
 	// relative to it ("./cmd/labctl-pulumi"), Name the binary's name.
 	Dir, Package, Name string
+	// Arch, when set, makes a static linux/Arch binary for the nodes (as
+	// the images' binaries are built); empty, a build for this machine in
+	// the caller's environment.
+	Arch string
 }
 
 // BuildTool returns the path of tool's binary, building it when its
-// recipe (the go version, this machine's architecture and a digest of the
+// recipe (the go version, the target architecture and a digest of the
 // module's Go sources) is not in the cache yet. Log hears one line before
 // a build, which takes minutes from an empty build cache.
 func BuildTool(ctx context.Context, t Tool, opts Options) (string, error) {
@@ -44,7 +49,11 @@ func BuildTool(ctx context.Context, t Tool, opts Options) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("tool %s: %w", t.Name, err)
 	}
-	key := hashOf("labctl-tool/1", goVersion, runtime.GOARCH, t.Package, t.Name, tree)
+	target := runtime.GOARCH
+	if t.Arch != "" {
+		target = "linux/" + t.Arch // never a host build's key
+	}
+	key := hashOf("labctl-tool/1", goVersion, target, t.Package, t.Name, tree)
 	bin := filepath.Join(opts.CacheDir, t.Name+"-"+key[:16], t.Name)
 	if st, err := os.Stat(bin); err == nil && st.Mode().IsRegular() {
 		return bin, nil
@@ -63,6 +72,10 @@ func BuildTool(ctx context.Context, t Tool, opts Options) (string, error) {
 	// configured): it shares the build cache with `go build ./cmd/labctl`.
 	env := append(os.Environ(), "GOOS=", "GOARCH=", "GOWORK=off", "GOTOOLCHAIN=local")
 	args := []string{"build", "-buildvcs=false", "-ldflags", "-s -w", "-o", tmp, t.Package}
+	if t.Arch != "" {
+		env = buildEnv(t.Arch)
+		args = []string{"build", "-trimpath", "-buildvcs=false", "-ldflags", "-s -w", "-o", tmp, t.Package}
+	}
 	if _, err := output(ctx, opts.Go, t.Dir, env, args...); err != nil {
 		return "", fmt.Errorf("tool %s: %w", t.Name, err)
 	}

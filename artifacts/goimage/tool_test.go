@@ -2,9 +2,11 @@ package goimage
 
 import (
 	"bytes"
+	"debug/elf"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -17,7 +19,7 @@ func TestBuildTool(t *testing.T) {
 	write := func(msg string) {
 		os.WriteFile(filepath.Join(mod, "go.mod"), []byte("module example.test/tool\n\ngo 1.22\n"), 0o644)
 		os.MkdirAll(filepath.Join(mod, "cmd", "hello"), 0o755)
-		os.WriteFile(filepath.Join(mod, "cmd", "hello", "main.go"), []byte("package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\""+msg+"\") }\n"), 0o644)
+		os.WriteFile(filepath.Join(mod, "cmd", "hello", "main.go"), []byte("package main\n\nimport (\n\t\"fmt\"\n\t_ \"net\" // cgo's resolver: a host build is dynamic\n)\n\nfunc main() { fmt.Println(\""+msg+"\") }\n"), 0o644)
 	}
 	run := func(bin string) string {
 		out, err := exec.Command(bin).Output()
@@ -52,6 +54,26 @@ func TestBuildTool(t *testing.T) {
 	}
 	if b3 == b1 || run(b3) != "hello two" || run(b1) != "hello one" {
 		t.Errorf("changed source: %s (was %s) prints %q", b3, b1, run(b3))
+	}
+	// For the nodes: a static linux binary, cached apart from the host build.
+	node := tool
+	node.Arch = runtime.GOARCH
+	b4, err := BuildTool(t.Context(), node, Options{CacheDir: cache})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b4 == b3 || run(b4) != "hello two" {
+		t.Errorf("node build %s (host build %s) prints %q", b4, b3, run(b4))
+	}
+	f, err := elf.Open(b4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			t.Errorf("%s has a dynamic loader: not a static build", b4)
+		}
 	}
 	if _, err := BuildTool(t.Context(), Tool{Dir: mod, Package: "./cmd/hello", Name: "../x"}, Options{CacheDir: cache}); err == nil {
 		t.Error("a name with a slash was accepted")

@@ -3,20 +3,17 @@ package main
 import (
 	"fmt"
 	"net"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/labctl/labctl/board"
 	"github.com/labctl/labctl/check"
-	"github.com/labctl/labctl/provision"
-	"github.com/labctl/labctl/remote"
 )
 
 func newBoardCmd(a *app) *cobra.Command {
 	var (
-		listen            string
-		interval, timeout time.Duration
+		listen string
+		r      refresh
 	)
 	cmd := &cobra.Command{
 		Use:   "board [--listen 127.0.0.1:PORT]",
@@ -31,11 +28,8 @@ ssh.parallel at once, over one connection per cluster; opening the page costs
 the clusters nothing. Passwords are hidden unless --show-secrets. Ctrl-C stops.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if interval < time.Second {
-				return badInput("--interval: must be at least 1s")
-			}
-			if timeout <= 0 {
-				return badInput("--timeout: must be positive")
+			if err := r.check(); err != nil {
+				return err
 			}
 			if _, _, err := net.SplitHostPort(listen); err != nil {
 				return badInput("--listen: %v", err)
@@ -57,9 +51,8 @@ the clusters nothing. Passwords are hidden unless --show-secrets. Ctrl-C stops.`
 				return err
 			}
 			defer e.Close()
-			b := board.New(s, course, func(cluster int, node string) remote.Executor {
-				return provision.ExecutorFor(e, s, cluster, node)
-			}, board.Options{Interval: interval, Timeout: timeout, Parallel: l.SSH.Parallel, ShowSecrets: a.showSecrets})
+			b := board.New(s, course, executors(e, s),
+				board.Options{Interval: r.interval, Timeout: r.timeout, Parallel: l.SSH.Parallel, ShowSecrets: a.showSecrets})
 			secrets := append(s.Secrets(), l.SSH.Password)
 			return b.Serve(cmd.Context(), listen, secrets, func(addr net.Addr) {
 				fmt.Fprintf(a.out, "labctl board: http://%s/ (Ctrl-C to stop)\n", addr)
@@ -68,7 +61,6 @@ the clusters nothing. Passwords are hidden unless --show-secrets. Ctrl-C stops.`
 	}
 	f := cmd.Flags()
 	f.StringVar(&listen, "listen", board.DefaultListen, "address to serve the page on")
-	f.DurationVar(&interval, "interval", board.DefaultInterval, "least time between two refreshes of a cluster")
-	f.DurationVar(&timeout, "timeout", board.DefaultTimeout, "how long one refresh of a cluster may take")
+	r.flags(f, board.DefaultInterval, board.DefaultTimeout, "least time between two refreshes of a cluster", "how long one refresh of a cluster may take")
 	return cmd
 }

@@ -7,8 +7,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/labctl/labctl/check"
-	"github.com/labctl/labctl/provision"
-	"github.com/labctl/labctl/remote"
 )
 
 func newCheckCmd(a *app) *cobra.Command {
@@ -54,9 +52,7 @@ says so. The checks are the shipped course's plus the lab file's checks: file.
 				return err
 			}
 			defer e.Close()
-			targets := check.Targets(s, func(cluster int, node string) remote.Executor {
-				return provision.ExecutorFor(e, s, cluster, node)
-			}, clusters)
+			targets := check.Targets(s, executors(e, s), clusters)
 			rows := check.Run(cmd.Context(), targets, chapters, l.SSH.Parallel, timeout)
 			var b bytes.Buffer
 			if a.jsonOut {

@@ -52,6 +52,8 @@ func TestDurationFlags(t *testing.T) {
 		{[]string{"exec", "--timeout", "1000000h", "--", "true"}, "--timeout 1000000h0m0s: at most 24h0m0s"},
 		{[]string{"status", "--timeout", "1000000h"}, "--timeout 1000000h0m0s: at most 10m0s"},
 		{[]string{"status", "--interval", "1000000h", "--watch"}, "--interval 1000000h0m0s: at most 1h0m0s"},
+		{[]string{"board", "--timeout", "1000000h"}, "--timeout 1000000h0m0s: at most 10m0s"},
+		{[]string{"board", "--interval", "500ms"}, "--interval: must be at least 1s"},
 	} {
 		out, code := runCLI(t, append([]string{"-f", file, "--state-dir", state}, c.args...)...)
 		oneLine(t, out, code, c.want)

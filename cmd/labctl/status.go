@@ -12,15 +12,14 @@ import (
 	"golang.org/x/term"
 
 	"github.com/labctl/labctl/lab"
-	"github.com/labctl/labctl/provision"
 	"github.com/labctl/labctl/remote"
 	"github.com/labctl/labctl/status"
 )
 
 func newStatusCmd(a *app) *cobra.Command {
 	var (
-		watch             bool
-		interval, timeout time.Duration
+		watch bool
+		r     refresh
 	)
 	cmd := &cobra.Command{
 		Use:   "status",
@@ -33,16 +32,7 @@ answer it shows as unreachable. --json prints the rows
 for scripts, without secrets. --watch redraws every --interval until Ctrl-C.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if timeout <= 0 {
-				return badInput("--timeout: must be positive")
-			}
-			if err := checkDuration("--timeout", timeout, 10*time.Minute); err != nil {
-				return err
-			}
-			if interval < time.Second {
-				return badInput("--interval: must be at least 1s")
-			}
-			if err := checkDuration("--interval", interval, time.Hour); err != nil {
+			if err := r.check(); err != nil {
 				return err
 			}
 			l, s, err := a.readState()
@@ -54,7 +44,7 @@ for scripts, without secrets. --watch redraws every --interval until Ctrl-C.`,
 				return err
 			}
 			defer e.Close()
-			opts := status.Options{Timeout: timeout, Parallel: l.SSH.Parallel, Health: true}
+			opts := status.Options{Timeout: r.timeout, Parallel: l.SSH.Parallel, Health: true}
 			frame := func(ctx context.Context) ([]byte, error) {
 				// Re-read the state so a watch follows a `labctl up` running
 				// beside it; keep the last good one if a read fails.
@@ -64,10 +54,8 @@ for scripts, without secrets. --watch redraws every --interval until Ctrl-C.`,
 					}
 				}
 				cur := s
-				rows := status.Probe(ctx, cur, func(cluster int, node string) remote.Executor {
-					return provision.ExecutorFor(e, cur, cluster, node)
-				}, opts)
-				out, err := statusFrame(a.jsonOut, watch, l, endAt(l, cur), rows, interval)
+				rows := status.Probe(ctx, cur, executors(e, cur), opts)
+				out, err := statusFrame(a.jsonOut, watch, l, endAt(l, cur), rows, r.interval)
 				return a.hideSecrets(out, l, cur), err
 			}
 			if !watch {
@@ -78,13 +66,12 @@ for scripts, without secrets. --watch redraws every --interval until Ctrl-C.`,
 				_, err = a.out.Write(out)
 				return err
 			}
-			return status.Watch(cmd.Context(), a.out, interval, isTerminal(a.out) && !a.jsonOut, frame)
+			return status.Watch(cmd.Context(), a.out, r.interval, isTerminal(a.out) && !a.jsonOut, frame)
 		},
 	}
 	f := cmd.Flags()
 	f.BoolVarP(&watch, "watch", "w", false, "redraw every --interval until Ctrl-C")
-	f.DurationVar(&interval, "interval", 5*time.Second, "time between two redraws with --watch")
-	f.DurationVar(&timeout, "timeout", status.DefaultTimeout, "how long each node has to answer")
+	r.flags(f, 5*time.Second, status.DefaultTimeout, "time between two redraws with --watch", "how long each node has to answer")
 	return cmd
 }
 

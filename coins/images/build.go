@@ -18,6 +18,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/partial"
+
+	"github.com/labctl/labctl/artifacts/goimage"
 )
 
 // builderVersion is part of the cache key; bump it when the image assembly
@@ -304,7 +306,7 @@ func writeArchive(layoutDir, archive string) (err error) {
 			return err
 		}
 		rel, _ := filepath.Rel(layoutDir, p)
-		hdr := &tar.Header{Name: filepath.ToSlash(rel), Mode: 0o644, ModTime: epoch, Typeflag: tar.TypeReg, Size: info.Size()}
+		hdr := &tar.Header{Name: filepath.ToSlash(rel), Mode: 0o644, ModTime: goimage.Epoch, Typeflag: tar.TypeReg, Size: info.Size()}
 		if info.IsDir() {
 			hdr.Name += "/"
 			hdr.Mode, hdr.Typeflag, hdr.Size = 0o755, tar.TypeDir, 0

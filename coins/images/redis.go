@@ -32,6 +32,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/labctl/labctl/artifacts/goimage"
 )
 
 // The Redis image's name. The tag is the minor version of Debian bookworm's
@@ -241,7 +243,7 @@ func redisLayerFor(ctx context.Context, work, arch, outDir string) (*redisLayer,
 	if err != nil {
 		return nil, err
 	}
-	l, err := layer(sortEntries(append(redisBase(), entries...)))
+	l, err := goimage.Layer(sortEntries(append(redisBase(), entries...)))
 	if err != nil {
 		return nil, err
 	}
@@ -263,14 +265,14 @@ var (
 
 // redisBase is the rest of the image: users, /tmp, and /data (the working
 // directory, redis's own).
-func redisBase() []entry {
-	return []entry{
-		{name: "data/", mode: 0o755, uid: 999, gid: 999},
-		{name: "etc/", mode: 0o755},
-		{name: "etc/group", mode: 0o644, data: []byte("root:x:0:\nredis:x:999:\nnogroup:x:65534:\n")},
-		{name: "etc/nsswitch.conf", mode: 0o644, data: []byte("hosts: files dns\n")},
-		{name: "etc/passwd", mode: 0o644, data: []byte("root:x:0:0:root:/root:/usr/sbin/nologin\nredis:x:999:999:redis:/data:/usr/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n")},
-		{name: "tmp/", mode: 0o1777},
+func redisBase() []goimage.Entry {
+	return []goimage.Entry{
+		{Name: "data/", Mode: 0o755, UID: 999, GID: 999},
+		{Name: "etc/", Mode: 0o755},
+		{Name: "etc/group", Mode: 0o644, Data: []byte("root:x:0:\nredis:x:999:\nnogroup:x:65534:\n")},
+		{Name: "etc/nsswitch.conf", Mode: 0o644, Data: []byte("hosts: files dns\n")},
+		{Name: "etc/passwd", Mode: 0o644, Data: []byte("root:x:0:0:root:/root:/usr/sbin/nologin\nredis:x:999:999:redis:/data:/usr/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n")},
+		{Name: "tmp/", Mode: 0o1777},
 	}
 }
 
@@ -386,24 +388,7 @@ func redisIndex(rb *redisBuild) (v1.ImageIndex, error) {
 		if err != nil {
 			return nil, err
 		}
-		img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
-		img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
-		img, err = mutate.Append(img, mutate.Addendum{Layer: layer, History: v1.History{
-			Created:   v1.Time{Time: epoch},
-			CreatedBy: "labctl: redis-server and redis-cli with their libraries, from Debian bookworm's redis-server " + l.Version,
-			Comment:   "built by labctl",
-		}})
-		if err != nil {
-			return nil, err
-		}
-		cf, err := img.ConfigFile()
-		if err != nil {
-			return nil, err
-		}
-		cf = cf.DeepCopy()
-		cf.OS, cf.Architecture = "linux", l.Arch
-		cf.Created = v1.Time{Time: epoch}
-		cf.Config = v1.Config{
+		img, err := goimage.Image(l.Arch, v1.Config{
 			Entrypoint:   []string{"/usr/bin/redis-server"},
 			Cmd:          slices.Clone(RedisCmd),
 			WorkingDir:   "/data",
@@ -417,8 +402,11 @@ func redisIndex(rb *redisBuild) (v1.ImageIndex, error) {
 				"org.opencontainers.image.licenses":    "BSD-3-Clause AND others (see /usr/share/doc/*/copyright)",
 				"io.labctl.debian.packages":            strings.Join(l.Packages, " "),
 			},
-		}
-		img, err = mutate.ConfigFile(img, cf)
+		}, mutate.Addendum{Layer: layer, History: v1.History{
+			Created:   v1.Time{Time: goimage.Epoch},
+			CreatedBy: "labctl: redis-server and redis-cli with their libraries, from Debian bookworm's redis-server " + l.Version,
+			Comment:   "built by labctl",
+		}})
 		if err != nil {
 			return nil, err
 		}

@@ -18,6 +18,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/labctl/labctl/artifacts/goimage"
 )
 
 // pkgRoot is a set of unpacked packages, each in a directory of its own,
@@ -224,7 +226,7 @@ func (r *pkgRoot) closure(roots []string, machine elf.Machine, triplet string) (
 // entries makes layer entries of files (with their parent directories) and
 // the copyright file of every package they come from, which it lists as
 // name=version.
-func (r *pkgRoot) entries(files []string) ([]entry, []string, error) {
+func (r *pkgRoot) entries(files []string) ([]goimage.Entry, []string, error) {
 	pkgSet := map[string]bool{}
 	for _, f := range files {
 		pkgSet[r.paths[f].pkg] = true
@@ -253,33 +255,33 @@ func (r *pkgRoot) entries(files []string) ([]entry, []string, error) {
 			dirs[d] = true
 		}
 	}
-	var out []entry
+	var out []goimage.Entry
 	for d := range dirs {
 		if all[d] {
 			return nil, nil, fmt.Errorf("%s is both a directory and a file", d)
 		}
-		out = append(out, entry{name: d + "/", mode: 0o755})
+		out = append(out, goimage.Entry{Name: d + "/", Mode: 0o755})
 	}
 	for f := range all {
 		pp := r.paths[f]
 		if pp.link != "" {
-			out = append(out, entry{name: f, mode: 0o777, link: pp.link})
+			out = append(out, goimage.Entry{Name: f, Mode: 0o777, Link: pp.link})
 			continue
 		}
 		data, err := os.ReadFile(pp.src)
 		if err != nil {
 			return nil, nil, err
 		}
-		out = append(out, entry{name: f, mode: int64(pp.mode.Perm()), data: data})
+		out = append(out, goimage.Entry{Name: f, Mode: int64(pp.mode.Perm()), Data: data})
 	}
 	return out, pkgs, nil
 }
 
 // sortEntries sorts by name without the trailing slash: a directory comes
 // before its contents.
-func sortEntries(entries []entry) []entry {
-	slices.SortFunc(entries, func(a, b entry) int {
-		return strings.Compare(strings.TrimSuffix(a.name, "/"), strings.TrimSuffix(b.name, "/"))
+func sortEntries(entries []goimage.Entry) []goimage.Entry {
+	slices.SortFunc(entries, func(a, b goimage.Entry) int {
+		return strings.Compare(strings.TrimSuffix(a.Name, "/"), strings.TrimSuffix(b.Name, "/"))
 	})
 	return entries
 }

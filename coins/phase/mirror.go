@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"embed"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -13,11 +14,10 @@ import (
 
 	"github.com/labctl/labctl/coins/mirror"
 	"github.com/labctl/labctl/remote"
-	"github.com/labctl/labctl/templates"
 )
 
 // Where the node-local docker.io mirror lives on a node (see coins/mirror
-// and templates/coins/mirror.sh.tmpl).
+// and mirror.sh.tmpl).
 const (
 	MirrorBinary = "/usr/local/bin/labctl-mirror"
 	MirrorStamp  = "/var/lib/labctl/mirror.stamp"
@@ -45,7 +45,13 @@ type mirrorState struct {
 	active      bool
 }
 
-// mirrorData renders templates/coins/mirror.sh.tmpl.
+// mirrorFS holds mirror.sh.tmpl, the script that installs the node-local
+// docker.io mirror over the preloaded images.
+//
+//go:embed mirror.sh.tmpl
+var mirrorFS embed.FS
+
+// mirrorData renders mirror.sh.tmpl.
 type mirrorData struct {
 	Addr, Layout, Archive, Binary, Probe string
 	Upload                               string // the uploaded binary, when there is one
@@ -109,7 +115,7 @@ func (p *Phase) renderMirror(arch string) (script, stamp string, err error) {
 }
 
 func renderTemplate(d mirrorData) (string, error) {
-	src, err := templates.Coins.ReadFile("coins/mirror.sh.tmpl")
+	src, err := mirrorFS.ReadFile("mirror.sh.tmpl")
 	if err != nil {
 		return "", err
 	}

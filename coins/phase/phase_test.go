@@ -97,6 +97,9 @@ func newPhase(t *testing.T, cfg Config) *Phase {
 	return p
 }
 
+// removeUpload is preload.Import's removal of the uploaded archive.
+var removeUpload = "rm -f " + RemoteArchive
+
 var importSteps = []string{listImages, "upload " + RemoteArchive, importImages, removeUpload, listImages}
 
 func TestPreload(t *testing.T) {

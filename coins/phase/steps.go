@@ -1,12 +1,9 @@
 package phase
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -14,15 +11,16 @@ import (
 	"github.com/labctl/labctl/coins/images"
 	"github.com/labctl/labctl/coins/mirror"
 	"github.com/labctl/labctl/kube"
+	"github.com/labctl/labctl/preload"
 	"github.com/labctl/labctl/remote"
 )
 
 // Commands run on the nodes.
 const (
-	listImages   = "ctr -n k8s.io images ls -q"
-	importImages = "ctr -n k8s.io images import " + RemoteArchive
-	removeUpload = "rm -f " + RemoteArchive
+	listImages = "ctr -n k8s.io images ls -q"
 )
+
+var importImages = preload.ImportLine(RemoteArchive)
 
 // Probes is each node's probe, by node label, for the run's probe round.
 func (p *Phase) Probes() (map[string][]string, error) {
@@ -44,18 +42,7 @@ func (p *Phase) missingImages(ctx context.Context, node remote.Executor) ([]stri
 	if err != nil {
 		return nil, err
 	}
-	have := map[string]bool{}
-	sc := bufio.NewScanner(bytes.NewReader(res.Stdout))
-	for sc.Scan() {
-		have[strings.TrimSpace(sc.Text())] = true
-	}
-	var missing []string
-	for _, ref := range images.FullRefs() {
-		if !have[ref] {
-			missing = append(missing, ref)
-		}
-	}
-	return missing, nil
+	return preload.Missing(res.Stdout, images.FullRefs()), nil
 }
 
 // preload imports the images into node's containerd unless all are there,
@@ -82,28 +69,19 @@ func (p *Phase) preload(ctx context.Context, node remote.Executor) error {
 		p.logf(node.Name(), "DockerCoins images already present")
 		return nil
 	}
-	f, err := os.Open(p.cfg.Archive)
+	// The mirror serves from the archive: it goes in before its removal.
+	err = preload.Import(ctx, node, p.cfg.Archive, RemoteArchive, func() error {
+		switch {
+		case plan.install:
+			return p.installMirrorOn(ctx, node, plan)
+		case plan.restart:
+			_, err := run(ctx, node, restartMirror, nil)
+			return err
+		}
+		return nil
+	})
 	if err != nil {
 		return err
-	}
-	defer f.Close()
-	if err := node.Upload(ctx, f, RemoteArchive, 0o644); err != nil {
-		return fmt.Errorf("%s: upload %s: %w", node.Name(), RemoteArchive, err)
-	}
-	_, importErr := run(ctx, node, importImages, nil)
-	switch {
-	case importErr != nil:
-	case plan.install:
-		importErr = p.installMirrorOn(ctx, node, plan)
-	case plan.restart:
-		_, importErr = run(ctx, node, restartMirror, nil)
-	}
-	// The archive is tens of MB: remove it even when the import failed.
-	if _, err := run(ctx, node, removeUpload, nil); err != nil && importErr == nil {
-		return err
-	}
-	if importErr != nil {
-		return importErr
 	}
 	if missing, err = p.missingImages(ctx, node); err != nil {
 		return err

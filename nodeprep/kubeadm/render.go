@@ -9,7 +9,6 @@ import (
 	kubeproxyv1alpha1 "k8s.io/kube-proxy/config/v1alpha1"
 	kubeletv1beta1 "k8s.io/kubelet/config/v1beta1"
 	bootstraptokenv1 "k8s.io/kubernetes/cmd/kubeadm/app/apis/bootstraptoken/v1"
-	"k8s.io/utils/ptr"
 )
 
 // controlPlaneTaint is kubeadm's default taint, written out explicitly:
@@ -127,14 +126,14 @@ func kubeletConfig(in Input, minor int) *kubeletv1beta1.KubeletConfiguration {
 		kc.ServerTLSBootstrap = true
 	}
 	if in.CgroupV1 && minor >= firstCgV1Opt {
-		kc.FailCgroupV1 = ptr.To(false)
+		kc.FailCgroupV1 = new(false)
 	}
 	if in.InContainer {
 		// The node shares the host's disk and swap with everything else on
 		// the host: its kubelet must neither refuse swap nor evict pods or
 		// delete (irreplaceable, offline) images because the host is full.
-		kc.FailSwapOn = ptr.To(false)
-		kc.ImageGCHighThresholdPercent = ptr.To[int32](100)
+		kc.FailSwapOn = new(false)
+		kc.ImageGCHighThresholdPercent = new(int32(100))
 		kc.EvictionHard = map[string]string{"nodefs.available": "0%", "nodefs.inodesFree": "0%", "imagefs.available": "0%"}
 	}
 	return kc
@@ -147,7 +146,7 @@ func kubeProxyConfig(in Input) *kubeproxyv1alpha1.KubeProxyConfiguration {
 	}
 	if in.InContainer {
 		// nf_conntrack_max is global to the host: leave it alone.
-		kp.Conntrack.MaxPerCore = ptr.To[int32](0)
+		kp.Conntrack.MaxPerCore = new(int32(0))
 	}
 	return kp
 }

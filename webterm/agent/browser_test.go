@@ -7,16 +7,14 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 	"golang.org/x/crypto/ssh"
 
 	"github.com/labctl/labctl/artifacts/webui"
+	"github.com/labctl/labctl/internal/browsertest"
 	"github.com/labctl/labctl/webterm"
 )
 
@@ -43,14 +41,8 @@ func TestPageInChromium(t *testing.T) {
 	defer srv.Close()
 	ts := httptestServer(t, srv)
 
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath("chromium"), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1000, 600))
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
-	ctx, cancelT := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancelT()
+	ctx, stop := browsertest.Chromium(t, 1000, 600, 2*time.Minute)
+	defer stop()
 	run := func(a chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if _, err := chromedp.Run(ctx, a); err != nil {
@@ -73,7 +65,7 @@ func TestPageInChromium(t *testing.T) {
 	keys := func(n int, k string) {
 		t.Helper()
 		run(chromedp.Click(chromedp.CSS("#term-" + strconv.Itoa(n) + " .xterm-rows")))
-		run(typeText(k))
+		run(browsertest.TypeText(k))
 	}
 	run(chromedp.Navigate(ts))
 	run(chromedp.WaitVisible(chromedp.CSS("#login")))
@@ -117,23 +109,4 @@ func TestPageInChromium(t *testing.T) {
 			os.WriteFile(filepath.Join(out, "webterm-page.png"), png, 0o644)
 		}
 	}
-}
-
-// typeText types into the focused terminal as an input method does.
-// (chromedp's key events arrive in xterm.js twice, as keydown and as
-// keypress, which a person's typing does not.)
-func typeText(text string) chromedp.Action[chromedp.Void] {
-	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		line, enter := strings.CutSuffix(text, "\r")
-		if _, err := cdp.Call(ctx, tg, input.InsertText, input.InsertTextParams{Text: line}); err != nil || !enter {
-			return err
-		}
-		// Enter as a key alone: no char event, which would be a second Enter.
-		for _, kind := range []input.DispatchKeyEventType{input.DispatchKeyEventTypeRawKeyDown, input.DispatchKeyEventTypeKeyUp} {
-			if _, err := cdp.Call(ctx, tg, input.DispatchKeyEvent, input.DispatchKeyEventParams{Type: kind, Key: "Enter", Code: "Enter", WindowsVirtualKeyCode: 13, NativeVirtualKeyCode: 13}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
 }
