@@ -68,11 +68,16 @@ func TestOpenSSHDeadlineStopsTheCommandAndItsProcesses(t *testing.T) {
 		name  string
 		sudo  bool
 		stdin bool
+		line  string // %s is the marked sleep
 	}{
 		{name: "root"},
 		{name: "sudo", sudo: true},
 		{name: "script on stdin", stdin: true},
 		{name: "script on stdin under sudo", stdin: true, sudo: true},
+		// A session of its own leaves the process group (issue 17, item 9).
+		{name: "setsid child", line: "setsid %s & %[1]s"},
+		{name: "setsid child under sudo", sudo: true, line: "setsid %s & %[1]s"},
+		{name: "double fork into a new session", line: "(setsid -f %s); (setsid sh -c '%[1]s & %[1]s' &); %[1]s"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := testenv.StartOpenSSH(t, testenv.OpenSSHOptions{})
@@ -83,6 +88,9 @@ func TestOpenSSHDeadlineStopsTheCommandAndItsProcesses(t *testing.T) {
 			x := e.Host(h)
 			m := marker(t)
 			cmd := remote.Command{Line: "sleep " + m}
+			if tc.line != "" {
+				cmd.Line = fmt.Sprintf(tc.line, "sleep "+m)
+			}
 			if tc.stdin {
 				// A step's shape: bash reads the script, whose child sleeps.
 				cmd = remote.Command{Line: "bash -euo pipefail -s", Stdin: strings.NewReader("echo started\nsleep " + m + "\necho never\n")}

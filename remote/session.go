@@ -1,6 +1,8 @@
 package remote
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -19,28 +21,50 @@ const stopGrace = 3 * time.Second
 // the command's standard output when the session or its connection ends.
 //
 // A watchdog holds that pipe too: `tail -f` (GNU coreutils >= 8.28) dies
-// of SIGPIPE within a second of the reader going away, and the watchdog
-// then kills the command's process group (sshd makes one per session; sudo
-// without a terminal stays in it). The wrapper runs under sudo, so it may
-// kill what sudo started. The group is read from /proc without a fork.
+// of SIGPIPE within a second of the reader going away. The watchdog is a
+// subshell of the wrapper (a fork, no exec: at hundreds of hosts the
+// wrapper's cost is most of what a short command costs the node); when
+// the command ends first, the wrapper stops it with SIGTERM and its trap
+// kills tail with SIGKILL (a TERM could land between tail's fork and its
+// exec, where the shell's handler would swallow it).
 //
-// The watchdog runs in a session of its own (setsid, util-linux), so that
-// the wrapper stops it and its tail with one kill of that group when the
-// command ends: a tail left behind would hold the session open. The kill
-// is repeated once the watchdog's shell is reaped, for a tail it was
-// forking at the first kill. The line runs in a subshell, so that its exit
-// or exec does not skip this; the whole wrapper is one brace group, parsed
+// When tail dies of SIGPIPE, the watchdog leaves the command's process
+// group (setsid, util-linux) and sweeps: it kills that group (sshd makes
+// one per session; sudo without a terminal stays in it; the wrapper runs
+// under sudo, so it may kill what sudo started), then every process whose
+// environment carries this run's mark, until none is left: what the
+// command started in a session of its own (setsid, a daemon's double fork)
+// carries the mark. The group is read from /proc without a fork; the sweep
+// costs nothing unless the session ended first.
+//
+// The line runs in a subshell, so that its exit or exec does not skip
+// stopping the watchdog; the whole wrapper is one brace group, parsed
 // before anything runs, so a syntax error in line starts no watchdog.
 // Without setsid, tail or /proc the command runs as it did before, and the
-// engine's bounded wait and dropped connection are the only stop.
-func dieWithSession(line string) string {
+// engine's bounded wait and dropped connection are the only stop. run must
+// be a shell word (the engine makes it from hex digits).
+func dieWithSession(line, run string) string {
 	return `{ 2>/dev/null read -r labctl_pg < /proc/$$/stat; labctl_pg=${labctl_pg##*) }; labctl_pg=${labctl_pg#* }; labctl_pg=${labctl_pg#* }; labctl_pg=${labctl_pg%% *}
-setsid sh -c 'tail -f /dev/null 2>/dev/null; [ $? -gt 128 ] && [ "$1" -gt 1 ] && kill -KILL "-$1"' labctl "${labctl_pg:-0}" </dev/null 2>/dev/null & labctl_watchdog=$!
+( trap 'kill -KILL $! 2>/dev/null; exit 0' TERM; tail -f /dev/null 2>/dev/null & wait $!; [ $? -eq 141 ] && exec setsid sh -c '` + sweep + `' labctl "${labctl_pg:-0}" ` + run + ` ) </dev/null 2>/dev/null & labctl_watchdog=$!
+LABCTL_RUN=` + run + `; export LABCTL_RUN
 (
 ` + line + `
 )
-labctl_rc=$?; kill -TERM "-$labctl_watchdog" "$labctl_watchdog" 2>/dev/null; wait "$labctl_watchdog" 2>/dev/null; kill -TERM "-$labctl_watchdog" 2>/dev/null; exit $labctl_rc
+labctl_rc=$?; kill "$labctl_watchdog" 2>/dev/null; exit $labctl_rc
 }`
+}
+
+// sweep is the watchdog's last act, in a session of its own: $1 is the
+// command's process group, $2 its run mark. A marked process forking while
+// it runs leaves a marked child for the next round. grep's status says
+// nothing here: processes that end while it reads make it 2.
+const sweep = `[ "$1" -gt 1 ] && kill -KILL "-$1"; n=0; while [ $n -lt 50 ]; do p=$(grep -lsxzF "LABCTL_RUN=$2" /proc/[0-9]*/environ); [ -n "$p" ] || exit 0; for p in $p; do p=${p#/proc/}; kill -KILL "${p%/environ}"; done; n=$((n+1)); done`
+
+// runMark is a fresh mark for one command's processes.
+func runMark() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 // stop ends a session whose context ended: a signal for the servers that

@@ -220,7 +220,7 @@ func (x *sshHost) Close() error {
 // when the login is not root; the watchdog runs under sudo too, so that
 // it may stop what sudo started.
 func (x *sshHost) wrap(cmd Command) string {
-	line := dieWithSession(cmd.Line)
+	line := dieWithSession(cmd.Line, runMark())
 	if cmd.AsLogin || (x.e.cfg.User == "root" && !x.e.sudoAlways) {
 		return line
 	}

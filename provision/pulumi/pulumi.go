@@ -8,7 +8,9 @@ package pulumi
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -72,21 +74,39 @@ func (p *Provider) Check(ctx context.Context, r provision.Request) error {
 		}
 	}
 	if u := backendURL(r); strings.HasPrefix(u, "file://") {
-		dir := strings.TrimPrefix(u, "file://")
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return fmt.Errorf("provider.pulumi.backend: cannot open %s: %v", u, err)
-		}
-		f, err := os.CreateTemp(dir, ".labctl-check-")
-		if err != nil {
+		if err := writable(strings.TrimPrefix(u, "file://")); err != nil {
 			return fmt.Errorf("provider.pulumi.backend: cannot write to %s: %v", u, err)
 		}
-		f.Close()
-		os.Remove(f.Name())
 	}
-	if _, err := p.cli(ctx, r); err != nil {
+	if _, err := p.findCLI(ctx, r); err != nil {
 		return err
 	}
 	return nil
+}
+
+// writable checks that dir, or the nearest directory above it that
+// exists, takes a new file; it creates nothing that stays (Check runs
+// before `up --dry-run` too).
+func writable(dir string) error {
+	for {
+		info, err := os.Stat(dir)
+		if err == nil {
+			if !info.IsDir() {
+				return fmt.Errorf("%s is not a directory", dir)
+			}
+			break
+		}
+		if !errors.Is(err, fs.ErrNotExist) || filepath.Dir(dir) == dir {
+			return err
+		}
+		dir = filepath.Dir(dir)
+	}
+	f, err := os.CreateTemp(dir, ".labctl-check-")
+	if err != nil {
+		return err
+	}
+	f.Close()
+	return os.Remove(f.Name())
 }
 
 func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
@@ -94,6 +114,19 @@ func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 // cli is the pulumi CLI, linked as DIR/bin/pulumi: the Automation API
 // wants an installation root.
 func (p *Provider) cli(ctx context.Context, r provision.Request) (string, error) {
+	bin, err := p.findCLI(ctx, r)
+	if err != nil {
+		return "", err
+	}
+	root := dirsOf(r).cli()
+	if err := Relink(bin, filepath.Join(root, "bin", "pulumi")); err != nil {
+		return "", err
+	}
+	return root, nil
+}
+
+// findCLI finds or builds the pulumi CLI in labctl's cache.
+func (p *Provider) findCLI(ctx context.Context, r provision.Request) (string, error) {
 	find := p.CLI
 	if find == nil {
 		find = func(ctx context.Context, r provision.Request) (string, error) {
@@ -104,15 +137,7 @@ func (p *Provider) cli(ctx context.Context, r provision.Request) (string, error)
 			return artifacts.Pulumi(ctx, artifacts.PulumiOptions{CacheDir: dir, Log: r.Out})
 		}
 	}
-	bin, err := find(ctx, r)
-	if err != nil {
-		return "", err
-	}
-	root := dirsOf(r).cli()
-	if err := Relink(bin, filepath.Join(root, "bin", "pulumi")); err != nil {
-		return "", err
-	}
-	return root, nil
+	return find(ctx, r)
 }
 
 // Relink points link at target, replacing what was there.

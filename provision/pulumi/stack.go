@@ -19,6 +19,11 @@ func (p *Provider) request(ctx context.Context, r provision.Request, op string, 
 		return Request{}, err
 	}
 	req := Request{Op: op, Lab: r.Lab, Dir: dirsOf(r).root, Backend: backendURL(r), CLI: root}
+	if dir, ok := strings.CutPrefix(req.Backend, "file://"); ok {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return Request{}, fmt.Errorf("provider.pulumi.backend: cannot open %s: %v", req.Backend, err)
+		}
+	}
 	if op != OpUp && op != OpPreview {
 		return req, nil
 	}
