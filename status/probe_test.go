@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -331,48 +332,48 @@ func TestAge(t *testing.T) {
 	}
 }
 
-// queued is a node on a saturated machine: one handshake at a time
-// (cpu), each taking cost; a probe that gives up leaves the queue.
-type queued struct {
+// lateOnce is a node whose first handshake is slower than the timeout
+// (a busy machine), and whose second answers at once.
+type lateOnce struct {
 	*remote.Fake
-	cpu  chan struct{}
-	cost time.Duration
+	calls atomic.Int32
 }
 
-func (q *queued) Run(ctx context.Context, cmd remote.Command) (remote.Result, error) {
-	select {
-	case q.cpu <- struct{}{}:
-	case <-ctx.Done():
+func (l *lateOnce) Run(ctx context.Context, cmd remote.Command) (remote.Result, error) {
+	if l.calls.Add(1) == 1 {
+		<-ctx.Done()
 		return remote.Result{}, ctx.Err()
 	}
-	defer func() { <-q.cpu }()
-	select {
-	case <-time.After(q.cost):
-	case <-ctx.Done():
-		return remote.Result{}, ctx.Err()
-	}
-	return q.Fake.Run(ctx, cmd)
+	return l.Fake.Run(ctx, cmd)
 }
 
-// Every node is up but the machine serves one handshake at a time: the
-// first round leaves a third of them late, the second chance (alone with
-// the other late ones, twice the time) hears them all. No node is called
-// unreachable.
+// Every node is up, but a third of them are late in the first round: the
+// second chance hears them, and no node is called unreachable.
 func TestProbeGivesLateNodesASecondChance(t *testing.T) {
 	c := newClass(10, 3)
-	cpu := make(chan struct{}, 1)
+	var late []*lateOnce
 	for i := 1; i <= 10; i++ {
 		for n := 1; n <= 3; n++ {
 			name := fmt.Sprintf("node%d", n)
-			c.set(i, name, &queued{Fake: answering(lab.Label(i, name), n == 1), cpu: cpu, cost: 60 * time.Millisecond})
+			f := answering(lab.Label(i, name), n == 1)
+			if (i+n)%3 == 0 {
+				l := &lateOnce{Fake: f}
+				late = append(late, l)
+				c.set(i, name, l)
+				continue
+			}
+			c.set(i, name, f)
 		}
 	}
-	// The fakes never start their turn: each probe has turnLimit x 300ms
-	// (1.2 s) for its first round, in which 20 of the 30 (60 ms each) answer.
-	rows := probeWithin(t, c, Options{Timeout: 300 * time.Millisecond, Parallel: 50}, 10*time.Second)
+	rows := probeWithin(t, c, Options{Timeout: 100 * time.Millisecond, Parallel: 50}, 10*time.Second)
 	for _, r := range rows {
 		if r.Reachable != 3 {
 			t.Errorf("cluster %d: %d of 3 reachable: %s", r.Cluster, r.Reachable, Notes(r))
+		}
+	}
+	for _, l := range late {
+		if n := l.calls.Load(); n != 2 {
+			t.Errorf("%s asked %d times, want 2", l.Name(), n)
 		}
 	}
 }
