@@ -110,6 +110,18 @@ func (s *State) Secrets() []string {
 }
 
 // Node returns the named node of the cluster, or nil.
+// FirstNode is the node kubeadm made the control plane: node1, or the
+// first node of a cluster without one ("" when it has none).
+func (c *Cluster) FirstNode() string {
+	if c.Node("node1") != nil {
+		return "node1"
+	}
+	if len(c.Nodes) > 0 {
+		return c.Nodes[0].Name
+	}
+	return ""
+}
+
 func (c *Cluster) Node(name string) *Node {
 	for i := range c.Nodes {
 		if c.Nodes[i].Name == name {

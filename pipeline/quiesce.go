@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/labctl/labctl/lab"
 	"github.com/labctl/labctl/provision"
 	"github.com/labctl/labctl/remote"
 )
@@ -57,7 +56,7 @@ func (p *Power) quiesce(ctx context.Context, clusters []int) {
 		if c.Stopped() || len(c.Nodes) == 0 {
 			continue
 		}
-		if x := provision.ExecutorFor(eng, p.State, n, firstNodeOf(c)); x != nil {
+		if x := provision.ExecutorFor(eng, p.State, n, c.FirstNode()); x != nil {
 			xs = append(xs, x)
 		}
 	}
@@ -76,11 +75,4 @@ func (p *Power) quiesce(ctx context.Context, clusters []int) {
 		}
 		return nil
 	})
-}
-
-func firstNodeOf(c *lab.Cluster) string {
-	if c.Node("node1") != nil {
-		return "node1"
-	}
-	return c.Nodes[0].Name
 }

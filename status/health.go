@@ -47,7 +47,7 @@ func askAPI(ctx context.Context, clusters []lab.Cluster, rows []Row, exec func(i
 }
 
 func askCluster(ctx context.Context, c lab.Cluster, row *Row, exec func(int, string) remote.Executor, connect func(context.Context, lab.Cluster, remote.Executor) (*kube.Client, error), withHealth bool, secrets []string) {
-	n1 := firstNode(c)
+	n1 := c.FirstNode()
 	fail := func(err error) {
 		row.KubeError = redact(fmt.Sprintf("%s: api: %s", n1, oneLine(err.Error())), secrets)
 	}

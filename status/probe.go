@@ -141,7 +141,7 @@ func Probe(ctx context.Context, st *lab.State, exec func(cluster int, node strin
 		rows[i].Coins = phase(c, PhaseCoins, secrets)
 		rows[i].Last = lastPhase(c, secrets)
 		rows[i].Power = power(c, time.Now())
-		first := firstNode(c)
+		first := c.FirstNode()
 		for j, n := range c.Nodes {
 			rows[i].Nodes = append(rows[i].Nodes, NodeState{Name: n.Name, Address: n.PublicAddress})
 			if c.Stopped() {
@@ -278,16 +278,6 @@ func runBounded(ctx context.Context, x remote.Executor, cmd remote.Command) (rem
 // graceAfterTimeout is how long a timed-out probe waits for the executor's
 // own error before giving up on it.
 const graceAfterTimeout = 200 * time.Millisecond
-
-func firstNode(c lab.Cluster) string {
-	if c.Node("node1") != nil {
-		return "node1"
-	}
-	if len(c.Nodes) > 0 {
-		return c.Nodes[0].Name
-	}
-	return ""
-}
 
 func phase(c lab.Cluster, name string, secrets []string) *Phase {
 	r, ok := c.Phases[name]
