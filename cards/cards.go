@@ -20,6 +20,10 @@ import (
 	"github.com/labctl/labctl/lab"
 )
 
+// spareOrder is above any lab's cluster count (it orders the spares after
+// the attendees).
+const spareOrder = 1 << 20
+
 // ErrNotReady means the state does not yet know what a card needs (the
 // addresses and the login of every cluster): provisioning has not run.
 var ErrNotReady = errors.New("cards need each cluster's addresses and login")
@@ -35,6 +39,10 @@ type Deck struct {
 	Logo  string `json:"-"`
 	Text  Text   `json:"-"`
 	Cards []Card `json:"clusters"`
+	// Seated says the lab has spares (or had): each card names its
+	// attendee and the cluster behind, and the spares' cards say so.
+	// Without, attendee N is cluster N and the cards say "Cluster N".
+	Seated bool `json:"-"`
 	// HideSecrets leaves the passwords out of the JSON format (the one for
 	// scripts); the printed formats are for attendees and keep them.
 	HideSecrets bool `json:"-"`
@@ -47,9 +55,14 @@ type Deck struct {
 
 // Card is what one attendee receives.
 type Card struct {
-	Cluster  int    `json:"cluster"`
-	User     string `json:"login"`
-	Password string `json:"password,omitempty"`
+	// Attendee is who the card is for (0 on a spare's card).
+	Attendee int  `json:"attendee,omitempty"`
+	Cluster  int  `json:"cluster"`
+	Spare    bool `json:"spare,omitempty"`
+	// NeedsReset says why a spare must be reset before it is handed out.
+	NeedsReset string `json:"needsReset,omitempty"`
+	User       string `json:"login"`
+	Password   string `json:"password,omitempty"`
 	// Node1 is the address attendees connect to.
 	Node1 string     `json:"node1"`
 	SSH   string     `json:"ssh"`
@@ -76,6 +89,27 @@ type NodeAddr struct {
 // Number is the cluster number as printed: "03".
 func (c Card) Number() string { return fmt.Sprintf("%02d", c.Cluster) }
 
+// Seat is the attendee number as printed: "01" ("" on a spare's card).
+func (c Card) Seat() string {
+	if c.Attendee == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%02d", c.Attendee)
+}
+
+// Headline is the card's title in the deck's words: "Cluster 03" in a
+// lab without spares, "Attendee 01 · cluster 03" or "Spare · cluster 02"
+// in one with.
+func (d *Deck) Headline(c Card) string {
+	switch {
+	case !d.Seated:
+		return d.Text["cluster"] + " " + c.Number()
+	case c.Spare:
+		return d.Text["spare"] + " · " + strings.ToLower(d.Text["cluster"]) + " " + c.Number()
+	}
+	return d.Text["attendee"] + " " + c.Seat() + " · " + strings.ToLower(d.Text["cluster"]) + " " + c.Number()
+}
+
 // Check finds what would stop `labctl cards` in the lab file's cards
 // section (an unknown text key, a missing or unreadable logo or template),
 // so that `labctl up` can refuse it before the class is built.
@@ -98,12 +132,25 @@ func Build(l *lab.Lab, s *lab.State, baseDir string) (*Deck, error) {
 	if len(s.Clusters) == 0 {
 		return nil, fmt.Errorf("%w: the state has no clusters yet (run `labctl up`)", ErrNotReady)
 	}
+	// The attendees' cards in attendee order, then the spares'.
+	d.Seated = s.Seated()
 	clusters := append([]lab.Cluster(nil), s.Clusters...)
-	sort.Slice(clusters, func(i, j int) bool { return clusters[i].Index < clusters[j].Index })
+	key := func(c lab.Cluster) int {
+		if a := s.AttendeeOf(c.Index); a > 0 {
+			return a
+		}
+		return spareOrder + c.Index
+	}
+	sort.Slice(clusters, func(i, j int) bool { return key(clusters[i]) < key(clusters[j]) })
 	for _, c := range clusters {
 		card, err := newCard(c, d.URL)
 		if err != nil {
 			return nil, err
+		}
+		card.Attendee = s.AttendeeOf(c.Index)
+		card.Spare = card.Attendee == 0
+		if card.Spare {
+			card.NeedsReset = c.NeedsReset
 		}
 		if l.WebTermEnabled() {
 			card.Terminal = fmt.Sprintf("%s://%s/", l.WebTermScheme(), net.JoinHostPort(card.Node1, strconv.Itoa(l.WebTerm.Port)))
@@ -114,8 +161,11 @@ func Build(l *lab.Lab, s *lab.State, baseDir string) (*Deck, error) {
 		case "slides":
 			card.QRURL = d.URL
 		case "attendee":
+			if card.Spare {
+				break // its attendee, and their page, are not known yet
+			}
 			var b bytes.Buffer
-			if err := qrTmpl.Execute(&b, struct{ Cluster string }{card.Number()}); err != nil {
+			if err := qrTmpl.Execute(&b, struct{ Cluster string }{card.Seat()}); err != nil {
 				return nil, fmt.Errorf("cards.qrURL: %w", err)
 			}
 			card.QRURL = b.String()

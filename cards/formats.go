@@ -9,14 +9,19 @@ import (
 	"strings"
 )
 
-// CSV is the claim sheet: one row per cluster, an empty initials column
-// first so the instructor can note who took which card.
+// CSV is the claim sheet: one row per card, an empty initials column
+// first so the instructor can note who took which card; the last column
+// is the attendee the card is for ("spare" on a spare's card).
 func (d *Deck) CSV() ([]byte, error) {
 	var b bytes.Buffer
 	w := csv.NewWriter(&b)
-	rows := [][]string{{"initials", "cluster", "login", "password", "node1", "nodes", "terminal"}}
+	rows := [][]string{{"initials", "cluster", "login", "password", "node1", "nodes", "terminal", "attendee"}}
 	for _, c := range d.Cards {
-		rows = append(rows, []string{"", strconv.Itoa(c.Cluster), c.User, c.Password, c.Node1, nodeList(c, "; "), c.Terminal})
+		attendee := strconv.Itoa(c.Attendee)
+		if c.Spare {
+			attendee = "spare"
+		}
+		rows = append(rows, []string{"", strconv.Itoa(c.Cluster), c.User, c.Password, c.Node1, nodeList(c, "; "), c.Terminal, attendee})
 	}
 	if err := w.WriteAll(rows); err != nil {
 		return nil, fmt.Errorf("cards csv: %w", err)
@@ -48,7 +53,10 @@ func (d *Deck) PlainText() []byte {
 		if i > 0 {
 			b.WriteByte('\n')
 		}
-		fmt.Fprintf(&b, "%s %s — %s\n", d.Text["cluster"], c.Number(), d.Event)
+		fmt.Fprintf(&b, "%s — %s\n", d.Headline(c), d.Event)
+		if c.NeedsReset != "" {
+			fmt.Fprintf(&b, "(needs a reset before use: %s)\n", c.NeedsReset)
+		}
 		fmt.Fprintf(&b, "%s: %s\n", d.Text["login"], c.User)
 		fmt.Fprintf(&b, "%s: %s\n", d.Text["password"], c.Password)
 		fmt.Fprintf(&b, "%s: %s\n", d.Text["connect"], c.SSH)

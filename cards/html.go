@@ -51,6 +51,7 @@ type sheetView struct {
 	Text   Text
 	Paper  Paper
 	QR     string
+	Seated bool
 	Grid   template.CSS // position of the card grid on a page
 	Marks  []template.CSS
 	Pages  []pageView
@@ -105,13 +106,14 @@ func (d *Deck) loadTemplate() (*template.Template, error) {
 func (d *Deck) view() (*sheetView, error) {
 	p := d.PaperFor()
 	v := &sheetView{
-		Title: d.Text["documentTitle"] + " — " + d.Event,
-		Event: d.Event,
-		URL:   d.URL,
-		Logo:  template.URL(d.Logo), // built by logoURI: a data URI of a checked image type
-		Text:  d.Text,
-		Paper: p,
-		QR:    d.QR,
+		Title:  d.Text["documentTitle"] + " — " + d.Event,
+		Event:  d.Event,
+		URL:    d.URL,
+		Logo:   template.URL(d.Logo), // built by logoURI: a data URI of a checked image type
+		Text:   d.Text,
+		Paper:  p,
+		QR:     d.QR,
+		Seated: d.Seated,
 	}
 	gridW, gridH := Columns*CardWidthMM, Rows*CardHeightMM
 	left, top := (p.Width-gridW)/2, (p.Height-gridH)/2

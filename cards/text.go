@@ -15,6 +15,8 @@ type Text map[string]string
 // lowercases map keys, so "backTitle", "backtitle" and "back_title" are one key.
 var DefaultText = Text{
 	"cluster":       "Cluster",
+	"attendee":      "Attendee",
+	"spare":         "Spare",
 	"login":         "Login",
 	"password":      "Password",
 	"connect":       "Connect",

@@ -28,14 +28,35 @@ func ForLab(l *lab.Lab, labFile string) (*Course, error) {
 
 // Targets are the state's clusters (those in only, or all), each opened
 // through its node1 (exec) with the admin kubeconfig the state keeps;
-// kube.Connect reads node1's admin.conf again if that one is refused.
+// kube.Connect reads node1's admin.conf again if that one is refused. In
+// a lab with spares they are the attendees' clusters, in attendee order
+// (a spare only when only names it).
 func Targets(s *lab.State, exec func(cluster int, node string) remote.Executor, only []int) []Target {
 	var ts []Target
-	for _, c := range s.Clusters {
+	clusters := s.Clusters
+	if s.Seated() {
+		clusters = nil
+		for _, a := range s.AttendeeNumbers() {
+			n, _ := s.ClusterFor(a)
+			if c := s.Cluster(n); c != nil {
+				clusters = append(clusters, *c)
+			}
+		}
+		for _, n := range s.Spares() {
+			if contains(only, n) {
+				clusters = append(clusters, *s.Cluster(n))
+			}
+		}
+	}
+	for _, c := range clusters {
 		if len(only) > 0 && !contains(only, c.Index) {
 			continue
 		}
-		ts = append(ts, Target{Cluster: c.Index, Open: func(ctx context.Context) (Env, error) {
+		attendee := 0
+		if s.Seated() {
+			attendee = s.AttendeeOf(c.Index)
+		}
+		ts = append(ts, Target{Cluster: c.Index, Attendee: attendee, Open: func(ctx context.Context) (Env, error) {
 			n1 := FirstNode(c)
 			x1 := exec(c.Index, n1)
 			cl, err := kube.Connect(ctx, x1, kube.RecordedOf(&c), nil)

@@ -24,6 +24,9 @@ func Render(w io.Writer, rows []Row, chapters []Chapter) error {
 	perCheck := n <= maxGridChecks
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	head := []string{"CLUSTER"}
+	if seated(rows) {
+		head[0] = "ATTENDEE → CLUSTER"
+	}
 	for _, ch := range chapters {
 		if !perCheck {
 			head = append(head, strings.ToUpper(ch.ID))
@@ -35,7 +38,7 @@ func Render(w io.Writer, rows []Row, chapters []Chapter) error {
 	}
 	fmt.Fprintln(tw, strings.Join(head, "\t"))
 	for _, r := range rows {
-		cells := []string{fmt.Sprintf("%02d", r.Cluster)}
+		cells := []string{who(r)}
 		if r.Error != "" {
 			cells = append(cells, "unreachable")
 			fmt.Fprintln(tw, strings.Join(cells, "\t"))
@@ -71,7 +74,7 @@ func Render(w io.Writer, rows []Row, chapters []Chapter) error {
 	fmt.Fprintln(w)
 	for _, r := range rows {
 		if r.Error != "" {
-			fmt.Fprintf(w, "%02d: unreachable: %s\n", r.Cluster, r.Error)
+			fmt.Fprintf(w, "%s: unreachable: %s\n", who(r), r.Error)
 		}
 	}
 	for _, ch := range chapters {
@@ -82,7 +85,7 @@ func Render(w io.Writer, rows []Row, chapters []Chapter) error {
 				finished++
 				continue
 			}
-			behind = append(behind, fmt.Sprintf("%02d (%s)", r.Cluster, reason(r, ch)))
+			behind = append(behind, fmt.Sprintf("%s (%s)", who(r), reason(r, ch)))
 		}
 		fmt.Fprintf(w, "%d of %d attendees have finished chapter %s", finished, len(rows), ch.ID)
 		if len(behind) > 0 {
@@ -91,6 +94,26 @@ func Render(w io.Writer, rows []Row, chapters []Chapter) error {
 		fmt.Fprintln(w)
 	}
 	return nil
+}
+
+// seated says the rows are of a lab with spares (see Row.Attendee).
+func seated(rows []Row) bool {
+	for _, r := range rows {
+		if r.Attendee > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// who names a row: "03" (cluster 3, attendee 3) without spares; with,
+// "01 → 03" (attendee 01 on cluster 03); a spare (checked when named by
+// --cluster) is its cluster number.
+func who(r Row) string {
+	if r.Attendee > 0 {
+		return fmt.Sprintf("%02d → %02d", r.Attendee, r.Cluster)
+	}
+	return fmt.Sprintf("%02d", r.Cluster)
 }
 
 // reason is the first failed check of ch on r, as the summary shows it.
@@ -106,7 +129,9 @@ func reason(r Row, ch Chapter) string {
 	return "not checked"
 }
 
-// WriteJSON prints the rows and the chapters' summary for scripts.
+// WriteJSON prints the rows and the chapters' summary for scripts; the
+// summary lists attendee numbers (in a lab without spares, attendee N is
+// cluster N).
 func WriteJSON(w io.Writer, rows []Row, chapters []Chapter) error {
 	type summary struct {
 		Chapter  string `json:"chapter"`
@@ -120,10 +145,14 @@ func WriteJSON(w io.Writer, rows []Row, chapters []Chapter) error {
 	for _, ch := range chapters {
 		s := summary{Chapter: ch.ID, Finished: []int{}, Behind: []int{}}
 		for _, r := range rows {
+			n := r.Cluster // attendee N is cluster N, without spares
+			if r.Attendee > 0 {
+				n = r.Attendee
+			}
 			if slices.Contains(r.Done, ch.ID) {
-				s.Finished = append(s.Finished, r.Cluster)
+				s.Finished = append(s.Finished, n)
 			} else {
-				s.Behind = append(s.Behind, r.Cluster)
+				s.Behind = append(s.Behind, n)
 			}
 		}
 		out.Chapters = append(out.Chapters, s)

@@ -15,11 +15,16 @@ const DefaultTimeout = 20 * time.Second
 type Target struct {
 	Cluster int
 	Open    func(ctx context.Context) (Env, error)
+	// Attendee is who the cluster serves in a lab with spares (0 without:
+	// attendee N is cluster N).
+	Attendee int
 }
 
 // Row is one cluster's results, in the order of the chapters' checks.
 type Row struct {
 	Cluster int `json:"cluster"`
+	// Attendee is who the cluster serves, in a lab with spares.
+	Attendee int `json:"attendee,omitempty"`
 	// Error says why the cluster could not be checked (unreachable, timed out).
 	Error   string   `json:"error,omitempty"`
 	Results []Result `json:"results,omitempty"`
@@ -56,6 +61,7 @@ func Run(ctx context.Context, targets []Target, chapters []Chapter, parallel int
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			rows[i] = runOne(ctx, t, chapters, timeout)
+			rows[i].Attendee = t.Attendee
 		})
 	}
 	wg.Wait()

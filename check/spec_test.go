@@ -62,10 +62,10 @@ func TestRunAndRender(t *testing.T) {
 	ahead := env(deploy("pingpong", "alpine", 8, 8, false))
 	behind := env(deploy("pingpong", "alpine", 1, 1, false))
 	targets := []Target{
-		{1, func(context.Context) (Env, error) { return ahead, nil }},
-		{2, func(context.Context) (Env, error) { return behind, nil }},
-		{3, func(context.Context) (Env, error) { return Env{}, errors.New("03/node1: dial tcp: connection refused") }},
-		{4, func(ctx context.Context) (Env, error) { <-make(chan int); return Env{}, nil }},
+		{Cluster: 1, Open: func(context.Context) (Env, error) { return ahead, nil }},
+		{Cluster: 2, Open: func(context.Context) (Env, error) { return behind, nil }},
+		{Cluster: 3, Open: func(context.Context) (Env, error) { return Env{}, errors.New("03/node1: dial tcp: connection refused") }},
+		{Cluster: 4, Open: func(ctx context.Context) (Env, error) { <-make(chan int); return Env{}, nil }},
 	}
 	start := time.Now()
 	rows := Run(context.Background(), targets, chapters, 2, 300*time.Millisecond)

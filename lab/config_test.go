@@ -115,6 +115,17 @@ func TestParseBadInput(t *testing.T) {
 		{"webterm cert not a cert", "webterm: {tls: {cert: /etc/hostname, key: /etc/hostname}}\n", "webterm.tls: /etc/hostname and /etc/hostname are not a certificate and its key"},
 		{"webterm on kind", "provider: {type: kind}\nwebterm: {enabled: true}\n", "webterm.enabled: the kind provider's nodes are not reachable"},
 		{"webterm off", "webterm: {enabled: false, port: 8080}\n", ""},
+		{"spares zero", "spares: 0\n", ""},
+		{"spares", "attendees: 3\nspares: 2\n", ""},
+		{"spares negative", "spares: -1\n", "spares: -1 is out of range (0 to 499)"},
+		{"spares not a number", "spares: two\n", `lab.yaml:1: spares: expected a whole number, got "two"`},
+		{"spares a fraction", "spares: 1.5\n", `lab.yaml:1: spares: expected a whole number`},
+		{"spares above the limit", "attendees: 450\nspares: 51\n", "spares: 450 attendees and 51 spares make 501 clusters, above the limit of 500"},
+		{"spares at the limit", "attendees: 450\nspares: 50\n", ""},
+		{"spares on pulumi", "provider: {type: pulumi}\nspares: 1\n", "spares: the pulumi provider does not make spare clusters yet"},
+		{"inventory spares mismatch", "attendees: 1\nspares: 1\nprovider:\n  type: inventory\n  clusters: [[{address: 1.2.3.4}]]\n", "provider.clusters: 1 clusters listed for 1 attendees and 1 spares"},
+		{"inventory with a spare", "spares: 1\nprovider:\n  type: inventory\n  clusters: [[{address: 1.2.3.4}], [{address: 1.2.3.5}]]\n", ""},
+		{"inventory all spares", "spares: 1\nprovider:\n  type: inventory\n  clusters: [[{address: 1.2.3.4}]]\n", "attendees: 0 is out of range"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

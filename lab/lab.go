@@ -7,8 +7,11 @@ import "fmt"
 
 // Lab is the lab file, after defaults.
 type Lab struct {
-	Name            string         `yaml:"name"`
-	Attendees       int            `yaml:"attendees"`
+	Name      string `yaml:"name"`
+	Attendees int    `yaml:"attendees"`
+	// Spares are clusters built beside the attendees' ones, ready like
+	// them, that labctl swap hands to an attendee whose cluster broke.
+	Spares          int            `yaml:"spares"`
 	NodesPerCluster int            `yaml:"nodesPerCluster"`
 	Login           LoginSpec      `yaml:"login"`
 	Kubernetes      KubernetesSpec `yaml:"kubernetes"`
@@ -192,6 +195,10 @@ type Cluster struct {
 	HealthProbes map[string]string `json:"healthProbes,omitempty"`
 	// Power says whether labctl stop stopped the machines (see Power).
 	Power *Power `json:"power,omitempty"`
+	// NeedsReset, when set, says why the cluster must be reset before it
+	// serves anyone again (labctl swap took it from an attendee): labctl
+	// swap never hands it out, and a successful labctl reset clears it.
+	NeedsReset string `json:"needsReset,omitempty"`
 }
 
 // Node is one machine of a cluster.

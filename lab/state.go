@@ -25,6 +25,11 @@ type State struct {
 	// EndsAt is the class's end as the last up read it (labctl sweep
 	// reads it without the lab file).
 	EndsAt *time.Time `json:"endsAt,omitempty"`
+	// Attendees says which cluster serves which attendee: attendee number
+	// → cluster number; the clusters that serve nobody are spares. nil (a
+	// lab that never had spares, or a state written before them): every
+	// cluster serves the attendee of its own number. See Seat.
+	Attendees map[int]int `json:"attendees,omitempty"`
 }
 
 // BastionLabel names the jump host in output, logs and pins.

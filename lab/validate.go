@@ -57,7 +57,7 @@ func (l *Lab) applyDefaults() {
 	}
 	l.applyPulumiDefaults()
 	if l.Attendees == 0 && l.Provider.Type == "inventory" {
-		l.Attendees = len(l.Provider.Clusters)
+		l.Attendees = len(l.Provider.Clusters) - max(l.Spares, 0)
 	}
 	if l.Attendees == 0 && l.Provider.Type != "inventory" {
 		l.Attendees = 1
@@ -142,6 +142,9 @@ func (l *Lab) Validate() error {
 	}
 	if !oneOf(l.Provider.Type, Providers) {
 		return fmt.Errorf("provider.type: %q is not one of %s", l.Provider.Type, strings.Join(Providers, ", "))
+	}
+	if err := l.validateSpares(); err != nil {
+		return err
 	}
 	if err := l.validateProvider(); err != nil {
 		return err
@@ -252,7 +255,10 @@ func (l *Lab) validateProvider() error {
 	if len(p.Clusters) == 0 {
 		return fmt.Errorf("provider.clusters: the inventory provider needs at least one cluster of hosts")
 	}
-	if len(p.Clusters) != l.Attendees {
+	if len(p.Clusters) != l.ClusterCount() {
+		if l.Spares > 0 {
+			return fmt.Errorf("provider.clusters: %d clusters listed for %d attendees and %d spares", len(p.Clusters), l.Attendees, l.Spares)
+		}
 		return fmt.Errorf("provider.clusters: %d clusters listed for %d attendees", len(p.Clusters), l.Attendees)
 	}
 	seen := map[string]string{}
@@ -277,6 +283,21 @@ func (l *Lab) validateProvider() error {
 			}
 			seen[hp] = field
 		}
+	}
+	return nil
+}
+
+// validateSpares checks spares: a whole number, at least 0, and with the
+// attendees within the attendee limit (every spare is a cluster).
+func (l *Lab) validateSpares() error {
+	if l.Spares < 0 {
+		return fmt.Errorf("spares: %d is out of range (0 to %d)", l.Spares, max(MaxAttendees-l.Attendees, 0))
+	}
+	if l.Attendees <= MaxAttendees && l.ClusterCount() > MaxAttendees {
+		return fmt.Errorf("spares: %d attendees and %d spares make %d clusters, above the limit of %d", l.Attendees, l.Spares, l.ClusterCount(), MaxAttendees)
+	}
+	if l.Spares > 0 && l.Provider.Type == "pulumi" {
+		return fmt.Errorf("spares: the pulumi provider does not make spare clusters yet; use 0 (or the local, kind or inventory provider)")
 	}
 	return nil
 }

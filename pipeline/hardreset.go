@@ -71,6 +71,9 @@ func (r *Reset) hard(ctx context.Context, clusters []*lab.Cluster) error {
 		for _, n := range ok {
 			c := r.State.Cluster(n)
 			c.SetPhase("reset", lab.PhaseResult{OK: !u.failed(n), At: time.Now().UTC()})
+			if !u.failed(n) {
+				c.NeedsReset = "" // a spare again (see labctl swap)
+			}
 		}
 		if err := r.Store.Save(r.State); err != nil {
 			return err

@@ -135,7 +135,8 @@ func (r *Reset) Run(ctx context.Context) error {
 	for i, c := range clusters {
 		res := lab.PhaseResult{OK: errs[i] == nil, At: time.Now().UTC()}
 		if errs[i] == nil {
-			fmt.Fprintf(r.Out, "    cluster %02d: reset to its baseline in %s; health ok\n", c.Index, took[i].Round(100*time.Millisecond))
+			c.NeedsReset = "" // a spare again (see labctl swap)
+			fmt.Fprintf(r.Out, "    cluster %02d%s: reset to its baseline in %s; health ok\n", c.Index, seatNote(r.State, c.Index), took[i].Round(100*time.Millisecond))
 		} else {
 			res.Step, res.Error = "reset", errs[i].Error()
 			var why error = errs[i]

@@ -280,7 +280,7 @@ func (u *Up) report(cause error) error {
 			ok++
 			continue
 		}
-		fmt.Fprintf(u.Out, "    cluster %02d: %s\n", c.Index, remote.EscapeLine(firstLineOf(line)))
+		fmt.Fprintf(u.Out, "    cluster %02d%s: %s\n", c.Index, seatNote(u.State, c.Index), remote.EscapeLine(firstLineOf(line)))
 		if r, ok := c.Phases["health"]; ok && !r.OK && !r.At.Before(u.start) && strings.HasPrefix(line, "FAILED in health") {
 			// Every failed check, each naming its node and what it saw.
 			_, rest, _ := strings.Cut(r.Error, "\n")
@@ -297,6 +297,21 @@ func (u *Up) report(cause error) error {
 		return fmt.Errorf("%d of %d clusters failed: %s", len(failed), n, strings.Join(failed, "; "))
 	}
 	return cause
+}
+
+// seatNote says, in a lab with spares, whom cluster c serves: " (attendee
+// 01)" or " (spare)"; "" without spares.
+func seatNote(s *lab.State, c int) string {
+	if !s.Seated() {
+		return ""
+	}
+	if a := s.AttendeeOf(c); a > 0 {
+		return fmt.Sprintf(" (attendee %02d)", a)
+	}
+	if cl := s.Cluster(c); cl != nil && cl.NeedsReset != "" {
+		return " (spare, needs reset)"
+	}
+	return " (spare)"
 }
 
 func firstLineOf(s string) string {

@@ -32,6 +32,9 @@ func (p *Phase) Run(ctx context.Context) error {
 	if lerr := lab.EnsureLogins(r.Lab, r.State); lerr != nil && err == nil {
 		err = lerr
 	}
+	// Which cluster serves which attendee: kept across runs, completed for
+	// new attendees; the clusters left over are the spares.
+	r.State.Seat(r.Lab.Attendees, r.Lab.Spares)
 	now := time.Now().UTC()
 	r.State.EndsAt = nil
 	if end, ok := r.Lab.End(); ok {
@@ -52,6 +55,13 @@ func (p *Phase) Run(ctx context.Context) error {
 	}
 	for _, c := range r.State.Clusters {
 		fmt.Fprintf(r.Out, "    cluster %02d:", c.Index)
+		if r.State.Seated() {
+			if a := r.State.AttendeeOf(c.Index); a > 0 {
+				fmt.Fprintf(r.Out, " attendee %02d", a)
+			} else {
+				fmt.Fprint(r.Out, " spare")
+			}
+		}
 		for _, n := range c.Nodes {
 			fmt.Fprintf(r.Out, " %s=%s", n.Name, n.PublicAddress)
 		}
@@ -67,7 +77,7 @@ func (p *Phase) DryRun(ctx context.Context, w io.Writer) error {
 		return pl.Plan(ctx, p.Request, w)
 	}
 	l, s := p.Request.Lab, p.Request.State
-	for c := 1; c <= l.Attendees; c++ {
+	for c := 1; c <= l.ClusterCount(); c++ {
 		for n := 1; n <= l.NodesPerCluster; n++ {
 			name := lab.NodeName(n)
 			verb := "create"

@@ -56,10 +56,16 @@ type Options struct {
 
 // Row is one attendee cluster's health. It never holds a secret.
 type Row struct {
-	Cluster   int         `json:"cluster"`
-	Nodes     []NodeState `json:"nodes"`
-	Reachable int         `json:"reachable"`
-	Total     int         `json:"total"`
+	Cluster int `json:"cluster"`
+	// Attendee is who the cluster serves, and Spare says it serves no
+	// one, in a lab with spares (both unset without: attendee N is
+	// cluster N). NeedsReset says why a spare waits for labctl reset.
+	Attendee   int         `json:"attendee,omitempty"`
+	Spare      bool        `json:"spare,omitempty"`
+	NeedsReset string      `json:"needsReset,omitempty"`
+	Nodes      []NodeState `json:"nodes"`
+	Reachable  int         `json:"reachable"`
+	Total      int         `json:"total"`
 	// Ready counts the nodes Kubernetes reports Ready; nil when unknown
 	// (kubeadm has not run, or node1 did not answer).
 	Ready *int `json:"ready"`
@@ -137,6 +143,13 @@ func Probe(ctx context.Context, st *lab.State, exec func(cluster int, node strin
 	var targets []remote.Executor
 	for i, c := range clusters {
 		rows[i] = Row{Cluster: c.Index, Total: len(c.Nodes)}
+		if st.Seated() {
+			rows[i].Attendee = st.AttendeeOf(c.Index)
+			rows[i].Spare = rows[i].Attendee == 0
+			if rows[i].Spare {
+				rows[i].NeedsReset = c.NeedsReset
+			}
+		}
 		rows[i].Addons = phase(c, PhaseAddons, secrets)
 		rows[i].Coins = phase(c, PhaseCoins, secrets)
 		rows[i].Last = lastPhase(c, secrets)

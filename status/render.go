@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -17,20 +18,67 @@ import (
 const maxNotes = 110
 
 // Render writes the rows as a table. now dates the phases ("3m ago").
+// In a lab with spares, a row is an attendee and the cluster behind
+// ("attendee 01 → cluster 03"), the attendees first, then the spares.
 func Render(w io.Writer, rows []Row, now time.Time) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "CLUSTER\tREACHABLE\tREADY\tHEALTH\tADDONS\tCOINS\tSESSIONS\tLAST PHASE\tNOTES")
+	seated := Seated(rows)
+	head := "CLUSTER"
+	if seated {
+		rows = SeatOrder(rows)
+		head = "ATTENDEE → CLUSTER"
+	}
+	fmt.Fprintln(tw, head+"\tREACHABLE\tREADY\tHEALTH\tADDONS\tCOINS\tSESSIONS\tLAST PHASE\tNOTES")
 	for _, r := range rows {
 		reach, notes := fmt.Sprintf("%d/%d", r.Reachable, r.Total), Notes(r)
+		if r.NeedsReset != "" {
+			notes = strings.TrimSuffix("needs reset: "+r.NeedsReset+"; "+notes, "; ")
+		}
 		if r.Power != nil && r.Power.Stopped {
 			reach, notes = "stopped", powerNote(r, now)
 		} else if pn := powerNote(r, now); pn != "" {
 			notes = strings.TrimPrefix(notes+"; "+pn, "; ")
 		}
-		fmt.Fprintf(tw, "%02d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
-			r.Cluster, reach, ready(r), healthCell(r.Health), phaseCell(r.Addons), phaseCell(r.Coins), r.Sessions, lastCell(r.Last, now), truncate(remote.EscapeLine(notes), maxNotes))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+			Who(r), reach, ready(r), healthCell(r.Health), phaseCell(r.Addons), phaseCell(r.Coins), r.Sessions, lastCell(r.Last, now), truncate(remote.EscapeLine(notes), maxNotes))
 	}
 	return tw.Flush()
+}
+
+// Seated says the rows are of a lab with spares (see Row.Attendee).
+func Seated(rows []Row) bool {
+	for _, r := range rows {
+		if r.Attendee > 0 || r.Spare {
+			return true
+		}
+	}
+	return false
+}
+
+// SeatOrder is the rows in attendee order, then the spares in cluster
+// order.
+func SeatOrder(rows []Row) []Row {
+	out := slices.Clone(rows)
+	key := func(r Row) int {
+		if r.Spare {
+			return 1<<20 + r.Cluster
+		}
+		return r.Attendee
+	}
+	slices.SortStableFunc(out, func(a, b Row) int { return key(a) - key(b) })
+	return out
+}
+
+// Who is the row's first cell: "03" without spares, "01 → 03" for
+// attendee 01 on cluster 03, "spare → 02".
+func Who(r Row) string {
+	switch {
+	case r.Spare:
+		return fmt.Sprintf("spare → %02d", r.Cluster)
+	case r.Attendee > 0:
+		return fmt.Sprintf("%02d → %02d", r.Attendee, r.Cluster)
+	}
+	return fmt.Sprintf("%02d", r.Cluster)
 }
 
 // WriteJSON writes the rows as a JSON array.

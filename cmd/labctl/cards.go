@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/labctl/labctl/cards"
+	"github.com/labctl/labctl/lab"
 	"github.com/labctl/labctl/provision/kind"
 )
 
@@ -41,24 +42,9 @@ The files hold passwords: they are written readable by their owner only.
 			if err != nil {
 				return err
 			}
-			deck, err := cards.Build(l, s, filepath.Dir(a.file))
-			switch {
-			case errors.Is(err, cards.ErrNotReady):
-				return fmt.Errorf("%w: %w", errUnavailable, err)
-			case err != nil:
-				return usageError{err}
-			}
-			if l.Provider.Type == "kind" {
-				dir, err := a.dir(l)
-				if err != nil {
-					return err
-				}
-				if err := deck.UseKubeconfigs(func(c int) string { return kind.KubeconfigPath(dir, c) }); err != nil {
-					if errors.Is(err, cards.ErrNotReady) {
-						return fmt.Errorf("%w: %w", errUnavailable, err)
-					}
-					return err
-				}
+			deck, err := a.deck(l, s)
+			if err != nil {
+				return err
 			}
 			deck.HideSecrets = !a.showSecrets
 			if deck.HideSecrets && slices.Contains(formats, "json") {
@@ -83,4 +69,30 @@ The files hold passwords: they are written readable by their owner only.
 	f.StringVar(&format, "format", "html", "html, pdf, csv, json or text; several separated by commas")
 	f.StringVarP(&out, "output", "o", "cards", "directory for cards.html, cards.pdf, cards.csv, cards.json, cards.txt; - for stdout")
 	return cmd
+}
+
+// deck builds the cards of the lab's state: one per attendee, on the
+// cluster that serves them, then the spares; kind cards connect with the
+// kubeconfig written next to them.
+func (a *app) deck(l *lab.Lab, s *lab.State) (*cards.Deck, error) {
+	deck, err := cards.Build(l, s, filepath.Dir(a.file))
+	switch {
+	case errors.Is(err, cards.ErrNotReady):
+		return nil, fmt.Errorf("%w: %w", errUnavailable, err)
+	case err != nil:
+		return nil, usageError{err}
+	}
+	if l.Provider.Type == "kind" {
+		dir, err := a.dir(l)
+		if err != nil {
+			return nil, err
+		}
+		if err := deck.UseKubeconfigs(func(c int) string { return kind.KubeconfigPath(dir, c) }); err != nil {
+			if errors.Is(err, cards.ErrNotReady) {
+				return nil, fmt.Errorf("%w: %w", errUnavailable, err)
+			}
+			return nil, err
+		}
+	}
+	return deck, nil
 }

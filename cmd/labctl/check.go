@@ -10,10 +10,10 @@ import (
 )
 
 func newCheckCmd(a *app) *cobra.Command {
-	var clusters []int
+	var clusters, attendees []int
 	var timeout time.Duration
 	cmd := &cobra.Command{
-		Use:   "check [CHAPTER...] [--cluster N...]",
+		Use:   "check [CHAPTER...] [--cluster N... | --attendee N...]",
 		Short: "Evaluate the course's checkpoints on every cluster: who finished which chapter",
 		Long: `Evaluate the checks of the given chapters (default: all, in course order) on
 every attendee cluster in parallel (ssh.parallel at once, each cluster within
@@ -21,7 +21,11 @@ every attendee cluster in parallel (ssh.parallel at once, each cluster within
 column per check, then per chapter how many attendees finished it and who is
 behind, with the first reason. A cluster that cannot be reached is a row that
 says so. The checks are the shipped course's plus the lab file's checks: file.
---json prints the rows for scripts.`,
+--json prints the rows for scripts.
+
+In a lab with spares, the rows are the attendees ("01 → 03": attendee 01 on
+cluster 03, after labctl swap); spares are checked only when --cluster
+names them. --attendee N selects the cluster that serves attendee N.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if timeout <= 0 {
 				return badInput("--timeout: must be positive")
@@ -42,17 +46,16 @@ says so. The checks are the shipped course's plus the lab file's checks: file.
 			if err != nil {
 				return err
 			}
-			for _, c := range clusters {
-				if s.Cluster(c) == nil {
-					return badInput("--cluster: lab %s has no cluster %d", l.Name, c)
-				}
+			sel, err := selectClusters(l, s, clusters, attendees)
+			if err != nil {
+				return err
 			}
 			e, err := a.engine(l, s)
 			if err != nil {
 				return err
 			}
 			defer e.Close()
-			targets := check.Targets(s, executors(e, s), clusters)
+			targets := check.Targets(s, executors(e, s), sel)
 			rows := check.Run(cmd.Context(), targets, chapters, l.SSH.Parallel, timeout)
 			var b bytes.Buffer
 			if a.jsonOut {
@@ -68,6 +71,7 @@ says so. The checks are the shipped course's plus the lab file's checks: file.
 		},
 	}
 	cmd.Flags().IntSliceVar(&clusters, "cluster", nil, "cluster numbers (default all)")
+	cmd.Flags().IntSliceVar(&attendees, "attendee", nil, "attendee numbers: the clusters that serve them (see labctl swap)")
 	cmd.Flags().DurationVar(&timeout, "timeout", check.DefaultTimeout, "how long each cluster has for its checks")
 	return cmd
 }

@@ -54,7 +54,7 @@ func engineFor(l *lab.Lab, dir string, s *lab.State, pin func(remote.Host, strin
 		Signers:     signers,
 		Password:    l.SSH.Password,
 		DialTimeout: timeout,
-		Hosts:       l.Attendees * l.NodesPerCluster,
+		Hosts:       l.ClusterCount() * l.NodesPerCluster,
 		LogDir:      dir + "/logs",
 		Secrets:     s.Secrets(),
 		Pin:         pin,

@@ -17,12 +17,19 @@ import (
 )
 
 func newExecCmd(a *app) *cobra.Command {
-	var clusters []int
+	var clusters, attendees []int
 	var node string
 	var timeout time.Duration
 	cmd := &cobra.Command{
-		Use:   "exec [--cluster N] [--node nodeX] -- COMMAND",
+		Use:   "exec [--cluster N | --attendee N] [--node nodeX] -- COMMAND",
 		Short: "Run a command on nodes in parallel, output prefixed by cluster and node",
+		Long: `Run COMMAND on the selected nodes in parallel, each line of output prefixed
+by the node's cluster and name ([03/node1]), then one summary line per node.
+
+--cluster N is cluster N (the number in the node names and in labctl stop,
+destroy and reset). --attendee N is the cluster that serves attendee N: the
+same cluster in a lab without spares; after labctl swap, the spare they
+moved to (the line "attendee 01 → cluster 03" on stderr says which).`,
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkDuration("--timeout", timeout, 24*time.Hour); err != nil {
@@ -32,10 +39,12 @@ func newExecCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			for _, c := range clusters {
-				if s.Cluster(c) == nil {
-					return badInput("--cluster: lab %s has no cluster %d", l.Name, c)
-				}
+			sel, err := selectClusters(l, s, clusters, attendees)
+			if err != nil {
+				return err
+			}
+			if len(attendees) > 0 {
+				a.noteRoles(s, sel)
 			}
 			if node != "" && (len(s.Clusters) == 0 || s.Clusters[0].Node(node) == nil) {
 				return badInput("--node: lab %s has no node %q", l.Name, node)
@@ -46,7 +55,7 @@ func newExecCmd(a *app) *cobra.Command {
 			}
 			defer eng.Close()
 			defer flush()
-			hosts := allHosts(eng, s, clusters, node)
+			hosts := allHosts(eng, s, sel, node)
 			line := strings.Join(args, " ")
 			var outMu sync.Mutex
 			res := remote.Each(cmd.Context(), hosts, l.SSH.Parallel, func(ctx context.Context, x remote.Executor) error {
@@ -72,6 +81,7 @@ func newExecCmd(a *app) *cobra.Command {
 		},
 	}
 	cmd.Flags().IntSliceVar(&clusters, "cluster", nil, "cluster numbers (default all)")
+	cmd.Flags().IntSliceVar(&attendees, "attendee", nil, "attendee numbers: the clusters that serve them (see labctl swap)")
 	cmd.Flags().StringVar(&node, "node", "", "node name, e.g. node1 (default all)")
 	cmd.Flags().DurationVar(&timeout, "timeout", 0, "stop the command on a host after this long")
 	return cmd

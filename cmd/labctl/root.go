@@ -66,6 +66,7 @@ func newRootCmd() *cobra.Command {
 		newSSHCmd(a),
 		newCardsCmd(a),
 		newResetCmd(a),
+		newSwapCmd(a),
 		newPowerCmd(a, false),
 		newPowerCmd(a, true),
 		newSweepCmd(a),

@@ -14,27 +14,54 @@ import (
 )
 
 func newSSHCmd(a *app) *cobra.Command {
-	return &cobra.Command{
-		Use:   "ssh CLUSTER [NODE]",
+	var attendee int
+	cmd := &cobra.Command{
+		Use:   "ssh {CLUSTER | --attendee N} [NODE]",
 		Short: "Open a shell on a node (node1 by default), with the lab's pinned host key",
-		Args:  cobra.RangeArgs(1, 2),
+		Long: `Open a shell as labctl's own login on a node of cluster CLUSTER (node1 by
+default), checking the host key the lab pinned.
+
+CLUSTER is the cluster's number, as in the node names and labctl destroy,
+stop and reset. --attendee N opens the cluster that serves attendee N
+instead: the same one in a lab without spares; after labctl swap, the spare
+they moved to. In a lab with spares, a line on stderr says whom the cluster
+serves ("labctl: attendee 01 → cluster 03", "labctl: spare cluster 02").`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("attendee") {
+				return cobra.MaximumNArgs(1)(cmd, args)
+			}
+			return cobra.RangeArgs(1, 2)(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			n, err := strconv.Atoi(args[0])
-			if err != nil {
-				return badInput("CLUSTER: %q is not a number", args[0])
+			byAttendee := cmd.Flags().Changed("attendee")
+			n := 0
+			if !byAttendee {
+				var err error
+				if n, err = strconv.Atoi(args[0]); err != nil {
+					return badInput("CLUSTER: %q is not a number", args[0])
+				}
+				args = args[1:]
 			}
 			node := "node1"
-			if len(args) == 2 {
-				node = args[1]
+			if len(args) == 1 {
+				node = args[0]
 			}
 			l, s, err := a.readState()
 			if err != nil {
 				return err
 			}
+			if byAttendee {
+				c, ok := s.ClusterFor(attendee)
+				if !ok || s.Cluster(c) == nil {
+					return badInput("--attendee: lab %s has no attendee %d", l.Name, attendee)
+				}
+				n = c
+			}
 			c := s.Cluster(n)
 			if c == nil {
 				return badInput("CLUSTER: lab %s has no cluster %d", l.Name, n)
 			}
+			a.noteRoles(s, []int{n})
 			nd := c.Node(node)
 			if nd == nil {
 				return badInput("NODE: cluster %d has no node %q", n, node)
@@ -74,4 +101,6 @@ func newSSHCmd(a *app) *cobra.Command {
 			return eng.Shell(cmd.Context(), provision.HostFor(c, nd), t)
 		},
 	}
+	cmd.Flags().IntVar(&attendee, "attendee", 0, "the cluster that serves attendee N (see labctl swap), instead of CLUSTER")
+	return cmd
 }

@@ -105,7 +105,7 @@ func (p *Provider) Check(ctx context.Context, r provision.Request) error {
 // but is not in the lab's state: labctl did not make it, and must neither
 // adopt nor delete it.
 func CheckClash(l *lab.Lab, s *lab.State, existing []string) error {
-	for c := 1; c <= l.Attendees; c++ {
+	for c := 1; c <= l.ClusterCount(); c++ {
 		name := ClusterName(l.Name, c)
 		if slices.Contains(existing, name) && !Owned(s, c, name) {
 			return fmt.Errorf("name: a kind cluster %q exists that labctl did not create for lab %s; rename the lab or remove that cluster yourself (`kind delete cluster --name %s`)", name, l.Name, name)
@@ -138,7 +138,7 @@ func (p *Provider) Provision(ctx context.Context, r provision.Request) error {
 		return fmt.Errorf("listing kind clusters: %w", err)
 	}
 	var missing []int
-	for c := 1; c <= r.Lab.Attendees; c++ {
+	for c := 1; c <= r.Lab.ClusterCount(); c++ {
 		if !slices.Contains(existing, ClusterName(r.Lab.Name, c)) {
 			missing = append(missing, c)
 		}
@@ -149,7 +149,7 @@ func (p *Provider) Provision(ctx context.Context, r provision.Request) error {
 		if image, err = p.nodeImage(ctx, rt, r.Lab, r.Out); err != nil {
 			return err
 		}
-		if err := prepareHost(rt, r.Lab.Attendees, r.Out); err != nil {
+		if err := prepareHost(rt, r.Lab.ClusterCount(), r.Out); err != nil {
 			return err
 		}
 		if err := ensureNetwork(ctx, rt, r.Lab.Name); err != nil {
@@ -165,7 +165,7 @@ func (p *Provider) Provision(ctx context.Context, r provision.Request) error {
 	var errs []error
 	sem := make(chan struct{}, 2)
 	var wg sync.WaitGroup
-	for c := 1; c <= r.Lab.Attendees; c++ {
+	for c := 1; c <= r.Lab.ClusterCount(); c++ {
 		name := ClusterName(r.Lab.Name, c)
 		created := slices.Contains(missing, c)
 		wg.Add(1)
@@ -191,7 +191,7 @@ func (p *Provider) Provision(ctx context.Context, r provision.Request) error {
 	}
 	wg.Wait()
 	if len(errs) > 0 {
-		return fmt.Errorf("%d of %d clusters failed: %w", len(errs), r.Lab.Attendees, joinErrs(errs))
+		return fmt.Errorf("%d of %d clusters failed: %w", len(errs), r.Lab.ClusterCount(), joinErrs(errs))
 	}
 	return nil
 }

@@ -84,18 +84,18 @@ func (p *Provider) Provision(ctx context.Context, r provision.Request) error {
 	// The image and network matter only to nodes still to be created: a
 	// re-run over a running lab asks podman two questions, not five.
 	image, subnet := "", ""
-	if p.HostSetup != nil && !allRunning(existing, l.Attendees*l.NodesPerCluster) {
+	if p.HostSetup != nil && !allRunning(existing, l.ClusterCount()*l.NodesPerCluster) {
 		// Nodes to create or restart (after a reboot the limits are back to
 		// the defaults): size the shared limits for every labctl node here.
 		all, err := p.Podman.Names(ctx, LabelLab, "")
 		if err != nil {
 			return err
 		}
-		if err := p.HostSetup(len(all)+l.Attendees*l.NodesPerCluster-len(existing), r.Out); err != nil {
+		if err := p.HostSetup(len(all)+l.ClusterCount()*l.NodesPerCluster-len(existing), r.Out); err != nil {
 			return err
 		}
 	}
-	if len(existing) < l.Attendees*l.NodesPerCluster {
+	if len(existing) < l.ClusterCount()*l.NodesPerCluster {
 		if image, err = EnsureImage(ctx, p.Podman, p.Recipe, r.Out); err != nil {
 			return err
 		}
@@ -106,7 +106,7 @@ func (p *Provider) Provision(ctx context.Context, r provision.Request) error {
 			return err
 		}
 		// Refused before any node is made: the last node must fit.
-		if _, err := NodeAddress(subnet, l.Attendees, lab.NodeName(l.NodesPerCluster)); err != nil {
+		if _, err := NodeAddress(subnet, l.ClusterCount(), lab.NodeName(l.NodesPerCluster)); err != nil {
 			return err
 		}
 	}
@@ -115,8 +115,8 @@ func (p *Provider) Provision(ctx context.Context, r provision.Request) error {
 		byName[c.Name] = c
 	}
 	for _, c := range existing {
-		if n, _ := strconv.Atoi(c.Labels[LabelCluster]); n > l.Attendees {
-			fmt.Fprintf(r.Out, "note: %s belongs to cluster %d, beyond attendees: %d; `labctl destroy --cluster %d` removes it\n", c.Name, n, l.Attendees, n)
+		if n, _ := strconv.Atoi(c.Labels[LabelCluster]); n > l.ClusterCount() {
+			fmt.Fprintf(r.Out, "note: %s belongs to cluster %d, beyond attendees: %d and spares: %d; `labctl destroy --cluster %d` removes it\n", c.Name, n, l.Attendees, l.Spares, n)
 		}
 	}
 
@@ -125,7 +125,7 @@ func (p *Provider) Provision(ctx context.Context, r provision.Request) error {
 		node    string
 	}
 	var jobs []job
-	for c := 1; c <= l.Attendees; c++ {
+	for c := 1; c <= l.ClusterCount(); c++ {
 		for n := 1; n <= l.NodesPerCluster; n++ {
 			jobs = append(jobs, job{c, lab.NodeName(n)})
 		}
