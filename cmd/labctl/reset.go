@@ -38,7 +38,11 @@ directory, empties Docker, removes images nobody preloaded and cleans /tmp.
 Then the health checks of up must pass. An object a finalizer still holds
 after --grace has its finalizers removed, and the output says so.
 
---dry-run lists what would be deleted and restored per cluster.`,
+--dry-run lists what would be deleted and restored per cluster.
+
+A spare that labctl swap left marked "needs reset" is handed out again once
+a reset of it succeeds (--level hard --new-passwords gives it a password
+the attendee who left it does not know).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch level {

@@ -29,7 +29,11 @@ attendee cluster. A node that does not answer in time is asked once more,
 with the other late ones and twice the time (a busy machine can be slower
 than the timeout with hundreds of handshakes at once); if it still does not
 answer it shows as unreachable. --json prints the rows
-for scripts, without secrets. --watch redraws every --interval until Ctrl-C.`,
+for scripts, without secrets. --watch redraws every --interval until Ctrl-C.
+
+In a lab with spares, a row is an attendee and the cluster behind it
+("01 → 03": attendee 01 on cluster 03, after labctl swap), then the spares
+("spare → 02"), a spare that waits for labctl reset saying so.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := r.check(); err != nil {
