@@ -308,9 +308,6 @@ func seatNote(s *lab.State, c int) string {
 	if a := s.AttendeeOf(c); a > 0 {
 		return fmt.Sprintf(" (attendee %02d)", a)
 	}
-	if cl := s.Cluster(c); cl != nil && cl.NeedsReset != "" {
-		return " (spare, needs reset)"
-	}
 	return " (spare)"
 }
 
