@@ -27,10 +27,14 @@ instead: the same one in a lab without spares; after labctl swap, the spare
 they moved to. In a lab with spares, a line on stderr says whom the cluster
 serves ("labctl: attendee 01 → cluster 03", "labctl: spare cluster 02").`,
 		Args: func(cmd *cobra.Command, args []string) error {
+			check := cobra.RangeArgs(1, 2)
 			if cmd.Flags().Changed("attendee") {
-				return cobra.MaximumNArgs(1)(cmd, args)
+				check = cobra.MaximumNArgs(1)
 			}
-			return cobra.RangeArgs(1, 2)(cmd, args)
+			if err := check(cmd, args); err != nil {
+				return usageError{err}
+			}
+			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			byAttendee := cmd.Flags().Changed("attendee")

@@ -152,3 +152,24 @@ func TestSelectClusters(t *testing.T) {
 		t.Errorf("no spares, --attendee 2: %v, %v", got, err)
 	}
 }
+
+// ssh --attendee N: the cluster that serves attendee N; a number the lab
+// does not have is refused naming the flag; CLUSTER keeps its meaning.
+func TestSSHAttendeeArgs(t *testing.T) {
+	file, state, _ := sparesLab(t, nil)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"ssh", "--attendee", "3"}, "--attendee: lab spares-unit has no attendee 3"},
+		{[]string{"ssh", "--attendee", "1", "node9"}, `NODE: cluster 1 has no node "node9"`},
+		{[]string{"ssh", "5"}, "CLUSTER: lab spares-unit has no cluster 5"},
+		{[]string{"ssh"}, "accepts between 1 and 2 arg(s)"},
+		{[]string{"ssh", "--attendee", "1", "node1", "extra"}, "accepts at most 1 arg(s)"},
+	} {
+		out, code := runCLI(t, append([]string{"-f", file, "--state-dir", state}, c.args...)...)
+		if code != exitBadInput || !strings.Contains(out, c.want) {
+			t.Errorf("%v: want exit 2 with %q; got %d %q", c.args, c.want, code, out)
+		}
+	}
+}
