@@ -30,7 +30,7 @@ by the node's cluster and name ([03/node1]), then one summary line per node.
 destroy and reset). --attendee N is the cluster that serves attendee N: the
 same cluster in a lab without spares; after labctl swap, the spare they
 moved to (the line "attendee 01 → cluster 03" on stderr says which).`,
-		Args:  cobra.MinimumNArgs(1),
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkDuration("--timeout", timeout, 24*time.Hour); err != nil {
 				return err
