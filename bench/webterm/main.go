@@ -1,7 +1,7 @@
 // Command webterm measures the browser terminal against plain SSH on one
 // node1, side by side in one run: N websocket clients (browsers' worth of
-// terminals) and N SSH sessions with a pty, each typing a character every
-// interval and timing its echo; then the agent's memory per terminal.
+// terminals) and N SSH sessions with a pty, each typing a token every interval
+// and timing its echo (see token); then the agent's memory per terminal.
 //
 //	go run ./bench/webterm -url http://NODE1:1080/ -ssh NODE1:22 -user k8s -password ... -n 30
 package main
@@ -39,21 +39,38 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: LABCTL_BENCH_PASSWORD=... webterm -url URL -ssh HOST:22 -hostkey 'ssh-ed25519 AAAA...' [-user k8s] [-n 30]")
 		os.Exit(2)
 	}
+	idle, err := agentRSS(*sshAddr, *user, password, pinned)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "the agent's memory:", err)
+		os.Exit(1)
+	}
+	stop := make(chan struct{})
+	peak := make(chan int)
+	go func() { peak <- peakRSS(*sshAddr, *user, password, pinned, stop) }()
 	web := run(*n, func(i int) (io.Writer, io.Reader, func(), error) { return webTerm(*base, *user, password, 50+i) }, *keys, *every, *stagger)
+	close(stop)
+	top := <-peak
 	plain := run(*n, func(i int) (io.Writer, io.Reader, func(), error) { return sshTerm(*sshAddr, *user, password, pinned) }, *keys, *every, *stagger)
 	fmt.Printf("| %d terminals | echo median | echo p99 |\n|---|---|---|\n", *n)
 	fmt.Printf("| web terminal | %s | %s |\n| plain ssh | %s | %s |\n", pct(web, 50), pct(web, 99), pct(plain, 50), pct(plain, 99))
 	fmt.Printf("ratio web/ssh: median %.2f, p99 %.2f\n", ratio(web, plain, 50), ratio(web, plain, 99))
 	fmt.Printf("echoes measured: web %d, ssh %d, of %d each\n", len(web), len(plain), *n**keys)
+	fmt.Printf("agent's memory (VmRSS): %d KiB idle, %d KiB at most with %d terminals open: %.0f KiB per terminal\n",
+		idle, top, *n, float64(top-idle)/float64(*n))
 }
 
-// typed are the keystrokes, in turn: characters that tmux's redraws and
-// escape sequences do not contain, so that an echo is never mistaken for
-// one of them, and never the same twice in a row.
-const typed = "{}|`"
+// Each keystroke is a token, "{N}" with N the keystroke's number, sent in
+// one write (as a fast typist's or a paste's bytes arrive) and followed by
+// a carriage return that is not timed, so that every token has a line of
+// its own. A token is unique: tmux redraws lines it has shown before (more
+// often under load), and a redraw can only hold tokens already echoed, so
+// the first time a token shows up in the output is its echo. Single
+// characters could not tell a redraw from an echo: a first version of this
+// bench measured 20µs "echoes" at 30 terminals that were redraws.
+func token(k int) string { return fmt.Sprintf("{%d}", k) }
 
 // run opens n terminals, starts `cat` in each (an echo without a prompt),
-// types keys characters per terminal and returns every echo's latency.
+// types keys tokens per terminal and returns every echo's latency.
 func run(n int, open func(int) (io.Writer, io.Reader, func(), error), keys int, every, stagger time.Duration) []time.Duration {
 	var mu sync.Mutex
 	var all []time.Duration
@@ -73,17 +90,20 @@ func run(n int, open func(int) (io.Writer, io.Reader, func(), error), keys int, 
 			out := reader(r)
 			time.Sleep(2 * time.Second)
 			drain(out, 500*time.Millisecond)
+			// A terminal reattached from an earlier run holds lower numbers.
+			base := int(time.Now().UnixNano()%1e6) * 1000
 			for k := 0; k < keys; k++ {
-				c := typed[k%len(typed)]
+				tok := token(base + k)
 				start := time.Now()
-				w.Write([]byte{c})
-				if !waitFor(out, c, 5*time.Second) {
+				io.WriteString(w, tok)
+				if !waitFor(out, tok, 5*time.Second) {
 					fmt.Fprintln(os.Stderr, "terminal", i, "lost an echo")
 					return
 				}
 				mu.Lock()
 				all = append(all, time.Since(start))
 				mu.Unlock()
+				io.WriteString(w, "\r")
 				time.Sleep(every)
 			}
 		}(i)
@@ -114,21 +134,73 @@ func reader(r io.Reader) <-chan byte {
 	return ch
 }
 
-func waitFor(out <-chan byte, c byte, within time.Duration) bool {
+// waitFor reads the output until tok has appeared in its text: escape
+// sequences (tmux's cursor moves and colours) and control characters are
+// skipped, so a token split by a line wrap is still found.
+func waitFor(out <-chan byte, tok string, within time.Duration) bool {
 	deadline := time.After(within)
+	var text []byte
+	var esc escapes
 	for {
 		select {
 		case b, ok := <-out:
 			if !ok {
 				return false
 			}
-			if b == c {
+			if !esc.text(b) {
+				continue
+			}
+			text = append(text, b)
+			if len(text) > len(tok) {
+				text = text[1:]
+			}
+			if string(text) == tok {
 				return true
 			}
 		case <-deadline:
 			return false
 		}
 	}
+}
+
+// escapes follows a terminal's output byte by byte and tells text from
+// escape sequences: CSI (ESC [ ... final byte), OSC (ESC ] ... BEL or ESC \),
+// charset selections (ESC ( B) and other two-byte sequences.
+type escapes struct{ state byte }
+
+func (e *escapes) text(b byte) bool {
+	switch e.state {
+	case 0:
+		if b == 0x1b {
+			e.state = 'E'
+			return false
+		}
+		return b >= 0x20 && b != 0x7f
+	case 'E':
+		switch b {
+		case '[':
+			e.state = '['
+		case ']':
+			e.state = ']'
+		case '(', ')', '#':
+			e.state = '('
+		default:
+			e.state = 0
+		}
+	case '[':
+		if b >= 0x40 && b <= 0x7e {
+			e.state = 0
+		}
+	case ']':
+		if b == 0x07 {
+			e.state = 0
+		} else if b == 0x1b {
+			e.state = '(' // the backslash of ESC \
+		}
+	case '(':
+		e.state = 0
+	}
+	return false
 }
 
 // drain discards output until the terminal has been quiet for d.
@@ -202,8 +274,7 @@ func (w wsWriter) Write(p []byte) (int, error) {
 
 // sshTerm is the same terminal over plain SSH (a login shell with a pty).
 func sshTerm(addr, user, password string, pinned ssh.PublicKey) (io.Writer, io.Reader, func(), error) {
-	c, err := ssh.Dial("tcp", addr, &ssh.ClientConfig{User: user, Auth: []ssh.AuthMethod{ssh.Password(password)},
-		HostKeyCallback: ssh.FixedHostKey(pinned), HostKeyAlgorithms: []string{pinned.Type()}, Timeout: 10 * time.Second})
+	c, err := dial(addr, user, password, pinned)
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -41,6 +41,9 @@ type Config struct {
 	Limiter *Limiter
 	// Idle ends a login whose terminals have all been closed that long.
 	Idle time.Duration
+	// MaxLogins is how many logins are held at once (DefaultMaxLogins if
+	// zero); see remember.
+	MaxLogins int
 	// Counts, when set, is told the number of open terminals on change
 	// (labctl status reads it).
 	Counts func(logins, terminals int)
@@ -70,6 +73,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.Idle == 0 {
 		cfg.Idle = 12 * time.Hour
+	}
+	if cfg.MaxLogins == 0 {
+		cfg.MaxLogins = DefaultMaxLogins
 	}
 	return &Server{cfg: cfg, logins: map[string]*login{}}
 }
@@ -157,9 +163,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	s.cfg.Limiter.Succeed(ip)
 	id := randomID()
-	s.mu.Lock()
-	s.logins[id] = &login{user: user, client: client, lastUse: time.Now()}
-	s.mu.Unlock()
+	s.remember(id, &login{user: user, client: client, lastUse: time.Now()}, time.Now())
 	go s.watch(id, client)
 	log.Printf("login %q from %s", user, ip)
 	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: id, Path: "/", HttpOnly: true,

@@ -23,6 +23,13 @@ type testSSHD struct {
 	hostKey ssh.PublicKey
 	mu      sync.Mutex
 	logins  int
+	live    int // authenticated connections still open
+}
+
+func (s *testSSHD) connections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.live
 }
 
 func startSSHD(t *testing.T, user, password string) *testSSHD {
@@ -58,11 +65,20 @@ func startSSHD(t *testing.T, user, password string) *testSSHD {
 				return
 			}
 			go func() {
-				_, chans, reqs, err := ssh.NewServerConn(c, cfg)
+				sc, chans, reqs, err := ssh.NewServerConn(c, cfg)
 				if err != nil {
 					c.Close()
 					return
 				}
+				s.mu.Lock()
+				s.live++
+				s.mu.Unlock()
+				go func() {
+					sc.Wait()
+					s.mu.Lock()
+					s.live--
+					s.mu.Unlock()
+				}()
 				go ssh.DiscardRequests(reqs)
 				for nc := range chans {
 					go session(nc, tmux)
