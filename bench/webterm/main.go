@@ -31,6 +31,7 @@ func main() {
 	keys := flag.Int("keys", 200, "keystrokes per terminal")
 	every := flag.Duration("every", 50*time.Millisecond, "time between keystrokes")
 	stagger := flag.Duration("stagger", 100*time.Millisecond, "time between two terminals' opening (all at once: 0)")
+	plainFirst := flag.Bool("plain-first", false, "measure plain ssh before the web terminal")
 	hostKey := flag.String("hostkey", "", "node1's pinned host key (authorized_keys format: the node's hostKey in state.json)")
 	flag.Parse()
 	password := os.Getenv("LABCTL_BENCH_PASSWORD")
@@ -44,13 +45,29 @@ func main() {
 		fmt.Fprintln(os.Stderr, "the agent's memory:", err)
 		os.Exit(1)
 	}
-	stop := make(chan struct{})
-	peak := make(chan int)
-	go func() { peak <- peakRSS(*sshAddr, *user, password, pinned, stop) }()
-	web := run(*n, func(i int) (io.Writer, io.Reader, func(), error) { return webTerm(*base, *user, password, 50+i) }, *keys, *every, *stagger)
-	close(stop)
-	top := <-peak
-	plain := run(*n, func(i int) (io.Writer, io.Reader, func(), error) { return sshTerm(*sshAddr, *user, password, pinned) }, *keys, *every, *stagger)
+	webRun := func() ([]time.Duration, int) {
+		stop := make(chan struct{})
+		peak := make(chan int)
+		go func() { peak <- peakRSS(*sshAddr, *user, password, pinned, stop) }()
+		d := run(*n, func(i int) (io.Writer, io.Reader, func(), error) { return webTerm(*base, *user, password, 50+i) }, *keys, *every, *stagger)
+		close(stop)
+		return d, <-peak
+	}
+	plainRun := func() []time.Duration {
+		return run(*n, func(i int) (io.Writer, io.Reader, func(), error) { return sshTerm(*sshAddr, *user, password, pinned) }, *keys, *every, *stagger)
+	}
+	// One after the other, not at once (each would load the node for the
+	// other); -plain-first swaps the order, to see what the machine's load
+	// changing between the two halves does.
+	var web, plain []time.Duration
+	var top int
+	if *plainFirst {
+		plain = plainRun()
+		web, top = webRun()
+	} else {
+		web, top = webRun()
+		plain = plainRun()
+	}
 	fmt.Printf("| %d terminals | echo median | echo p99 |\n|---|---|---|\n", *n)
 	fmt.Printf("| web terminal | %s | %s |\n| plain ssh | %s | %s |\n", pct(web, 50), pct(web, 99), pct(plain, 50), pct(plain, 99))
 	fmt.Printf("ratio web/ssh: median %.2f, p99 %.2f\n", ratio(web, plain, 50), ratio(web, plain, 99))
