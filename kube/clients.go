@@ -3,6 +3,7 @@ package kube
 import (
 	"context"
 	"net/http"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	certificatesv1 "k8s.io/api/certificates/v1"
@@ -13,7 +14,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/net"
-	"k8s.io/client-go/gentype"
 	"k8s.io/client-go/rest"
 )
 
@@ -82,8 +82,8 @@ type (
 	netv1          struct{ rc rest.Interface }
 )
 
-// list is the generic client of one resource, as client-go's typed
-// clients make theirs (built-in types prefer protobuf).
+// list is the client of one resource (of a namespace, or cluster-wide
+// when ns is "").
 func list[O, LO any, T interface {
 	*O
 	runtime.Object
@@ -91,9 +91,52 @@ func list[O, LO any, T interface {
 }, L interface {
 	*LO
 	runtime.Object
-}](resource string, rc rest.Interface, ns string) *gentype.ClientWithList[T, L] {
-	return gentype.NewClientWithList[T, L](resource, rc, ParameterCodec, ns,
-		func() T { return T(new(O)) }, func() L { return L(new(LO)) }, gentype.PrefersProtobuf[T]())
+}](resource string, rc rest.Interface, ns string) *resourceClient[T, L] {
+	return &resourceClient[T, L]{rc: rc, ns: ns, resource: resource, newT: func() T { return T(new(O)) }, newL: func() L { return L(new(LO)) }}
+}
+
+// resourceClient makes the requests client-go's typed clients make for
+// one resource: built-in types in protobuf, options as query parameters.
+// (client-go's generic gentype package would do, but it links
+// client-go's fakes, and with them OpenAPI and merge libraries: 4 MB.)
+type resourceClient[T interface {
+	runtime.Object
+	metav1.Object
+}, L runtime.Object] struct {
+	rc           rest.Interface
+	ns, resource string
+	newT         func() T
+	newL         func() L
+}
+
+func (r *resourceClient[T, L]) req(verb string) *rest.Request {
+	return r.rc.Verb(verb).UseProtobufAsDefault().NamespaceIfScoped(r.ns, r.ns != "").Resource(r.resource)
+}
+
+func (r *resourceClient[T, L]) Get(ctx context.Context, name string, opts metav1.GetOptions) (T, error) {
+	out := r.newT()
+	err := r.req("GET").Name(name).VersionedParams(&opts, ParameterCodec).Do(ctx).Into(out)
+	return out, err
+}
+
+func (r *resourceClient[T, L]) List(ctx context.Context, opts metav1.ListOptions) (L, error) {
+	var timeout time.Duration
+	if opts.TimeoutSeconds != nil {
+		timeout = time.Duration(*opts.TimeoutSeconds) * time.Second
+	}
+	out := r.newL()
+	err := r.req("GET").VersionedParams(&opts, ParameterCodec).Timeout(timeout).Do(ctx).Into(out)
+	return out, err
+}
+
+func (r *resourceClient[T, L]) Update(ctx context.Context, obj T, opts metav1.UpdateOptions) (T, error) {
+	out := r.newT()
+	err := r.req("PUT").Name(obj.GetName()).VersionedParams(&opts, ParameterCodec).Body(obj).Do(ctx).Into(out)
+	return out, err
+}
+
+func (r *resourceClient[T, L]) Delete(ctx context.Context, name string, opts metav1.DeleteOptions) error {
+	return r.req("DELETE").Name(name).Body(&opts).Do(ctx).Error()
 }
 
 func (c core) Nodes() Nodes {
@@ -117,13 +160,13 @@ func (c core) Services(ns string) Services {
 }
 
 type services struct {
-	*gentype.ClientWithList[*corev1.Service, *corev1.ServiceList]
+	*resourceClient[*corev1.Service, *corev1.ServiceList]
 }
 
 // ProxyGet is client-go's: GET services/NAME/proxy/PATH, the name joined
 // with the scheme and port.
 func (s services) ProxyGet(scheme, name, port, path string, params map[string]string) rest.ResponseWrapper {
-	r := s.GetClient().Get().Namespace(s.GetNamespace()).Resource("services").SubResource("proxy").
+	r := s.rc.Get().Namespace(s.ns).Resource("services").SubResource("proxy").
 		Name(net.JoinSchemeNamePort(scheme, name, port)).Suffix(path)
 	for k, v := range params {
 		r = r.Param(k, v)
@@ -140,13 +183,13 @@ func (c certs) CertificateSigningRequests() CSRs {
 }
 
 type csrs struct {
-	*gentype.ClientWithList[*certificatesv1.CertificateSigningRequest, *certificatesv1.CertificateSigningRequestList]
+	*resourceClient[*certificatesv1.CertificateSigningRequest, *certificatesv1.CertificateSigningRequestList]
 }
 
 // UpdateApproval is client-go's: PUT the CSR to its approval subresource.
 func (c csrs) UpdateApproval(ctx context.Context, name string, csr *certificatesv1.CertificateSigningRequest, opts metav1.UpdateOptions) (*certificatesv1.CertificateSigningRequest, error) {
 	out := &certificatesv1.CertificateSigningRequest{}
-	err := c.GetClient().Put().UseProtobufAsDefault().Resource("certificatesigningrequests").Name(name).
+	err := c.rc.Put().UseProtobufAsDefault().Resource("certificatesigningrequests").Name(name).
 		SubResource("approval").VersionedParams(&opts, ParameterCodec).Body(csr).Do(ctx).Into(out)
 	return out, err
 }

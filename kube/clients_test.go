@@ -81,7 +81,12 @@ func apiServer(t *testing.T, aggregated bool) (*kube.Client, *[]string) {
 				ObjectMeta: metav1.ObjectMeta{Namespace: "coins", Name: "webui"}, Status: appsv1.DeploymentStatus{AvailableReplicas: 1}})
 		case p == "GET /api/v1/namespaces/coins/services/http:webui:80/proxy/json":
 			io.WriteString(w, `{"hashes": 3}`)
-		case p == "PUT /apis/certificates.k8s.io/v1/certificatesigningrequests/csr-1/approval":
+		case p == "GET /api/v1/namespaces/coins/pods":
+			write(w, corev1.PodList{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "PodList"},
+				Items: []corev1.Pod{{ObjectMeta: metav1.ObjectMeta{Namespace: "coins", Name: "web-1"}}}})
+		case p == "DELETE /api/v1/nodes/node3":
+			write(w, metav1.Status{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Status"}, Status: metav1.StatusSuccess})
+		case p == "PUT /apis/certificates.k8s.io/v1/certificatesigningrequests/csr-1/approval" || p == "PUT /api/v1/nodes/node2":
 			// client-go sends built-in types as protobuf.
 			body, _ := io.ReadAll(r.Body)
 			obj, err := runtime.Decode(kube.Codecs.UniversalDeserializer(), body)
@@ -130,12 +135,28 @@ func TestTypedCalls(t *testing.T) {
 	if err != nil || len(got.Status.Conditions) != 1 {
 		t.Errorf("approval: %+v %v", got, err)
 	}
+	n := nodes["node2"]
+	n.Spec.Unschedulable = true
+	if n, err := cl.Typed.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{FieldManager: kube.FieldManager}); err != nil || !n.Spec.Unschedulable {
+		t.Errorf("update: %+v %v", n, err)
+	}
+	if err := cl.Typed.CoreV1().Nodes().Delete(ctx, "node3", metav1.DeleteOptions{}); err != nil {
+		t.Errorf("delete: %v", err)
+	}
+	if err := cl.Typed.CoreV1().Nodes().Delete(ctx, "node4", metav1.DeleteOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("delete a missing node: %v", err)
+	}
+	pods, err := cl.Typed.CoreV1().Pods("coins").List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
+	if err != nil || len(pods.Items) != 1 || pods.Items[0].Name != "web-1" {
+		t.Errorf("pods: %+v %v", pods, err)
+	}
 	if v, err := cl.Typed.Discovery().ServerVersion(); err != nil || v.GitVersion != "v1.34.4" {
 		t.Errorf("version: %v %v", v, err)
 	}
 	want := []string{"GET /api/v1/nodes", "GET /apis/apps/v1/namespaces/coins/deployments/webui",
 		"GET /api/v1/namespaces/coins/services/http:webui:80/proxy/json",
-		"PUT /apis/certificates.k8s.io/v1/certificatesigningrequests/csr-1/approval?fieldManager=labctl"}
+		"PUT /apis/certificates.k8s.io/v1/certificatesigningrequests/csr-1/approval?fieldManager=labctl",
+		"PUT /api/v1/nodes/node2?fieldManager=labctl", "DELETE /api/v1/nodes/node3", "GET /api/v1/namespaces/coins/pods?labelSelector=app%3Dweb"}
 	for _, w := range want {
 		if !strings.Contains(strings.Join(*seen, "\n"), w) {
 			t.Errorf("no %q in %v", w, *seen)
