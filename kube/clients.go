@@ -17,9 +17,8 @@ import (
 	"k8s.io/client-go/rest"
 )
 
-// typed is Typed over client-go's generic clients (what its typed
-// clientset is made of), one REST client per group, sharing one HTTP
-// client as kubernetes.NewForConfig does.
+// typed is Typed over client-go's REST client, one per group, sharing
+// one HTTP client as kubernetes.NewForConfig does.
 type typed struct {
 	discovery                        *apiDiscovery
 	core, apps, certs, slices, netv1 rest.Interface

@@ -15,9 +15,10 @@ import (
 // Typed is the part of the Kubernetes API labctl calls with typed
 // objects, in client-go's typed clientset's own terms, so that the
 // clientset's fake serves tests (kube/kubefake). labctl's own (newTyped)
-// is made of client-go's generic REST clients over Scheme: the clientset
-// itself registers every API group (see Scheme). Add a call here when
-// labctl needs one.
+// is made of client-go's REST client over Scheme: the clientset itself
+// registers every API group (see Scheme). Add a call here when labctl
+// needs one; the clientset's interfaces of the same names say what each
+// call does.
 type Typed interface {
 	Discovery() Discovery
 	CoreV1() CoreV1
