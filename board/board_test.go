@@ -23,6 +23,7 @@ import (
 
 	"github.com/labctl/labctl/check"
 	"github.com/labctl/labctl/kube"
+	"github.com/labctl/labctl/kube/kubefake"
 	"github.com/labctl/labctl/lab"
 	"github.com/labctl/labctl/remote"
 	"github.com/labctl/labctl/status"
@@ -61,7 +62,7 @@ func newFakeLab(n int, objs map[int][]runtime.Object) *fakeLab {
 func (f *fakeLab) board(course *check.Course, o Options) *Board {
 	o.Connect = func(ctx context.Context, c lab.Cluster) (*kube.Client, error) {
 		f.connect.Add(1)
-		return &kube.Client{Name: "fake", Typed: f.typed[c.Index], Dynamic: dynamicfake.NewSimpleDynamicClient(scheme.Scheme)}, nil
+		return &kube.Client{Name: "fake", Typed: kubefake.Typed(f.typed[c.Index]), Dynamic: dynamicfake.NewSimpleDynamicClient(scheme.Scheme)}, nil
 	}
 	o.Probe = func(ctx context.Context, c lab.Cluster, connect func(context.Context) (*kube.Client, error)) status.Row {
 		if f.hang[c.Index].Load() {

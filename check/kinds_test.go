@@ -14,12 +14,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
-	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/labctl/labctl/remote"
+
+	"github.com/labctl/labctl/kube/kubefake"
 )
 
 func meta(ns, name string, l map[string]string) metav1.ObjectMeta {
@@ -64,7 +65,7 @@ func helmSecret(ns, release, version, status string) *corev1.Secret {
 
 // env is a cluster of fake clients holding objs.
 func env(objs ...runtime.Object) Env {
-	return Env{Typed: fake.NewClientset(objs...), Dynamic: dynamicfake.NewSimpleDynamicClient(scheme.Scheme, objs...), User: "k8s"}
+	return Env{Typed: kubefake.New(objs...), Dynamic: dynamicfake.NewSimpleDynamicClient(scheme.Scheme, objs...), User: "k8s"}
 }
 
 func svc(name string) *corev1.Service { return &corev1.Service{ObjectMeta: meta("default", name, nil)} }
@@ -128,7 +129,7 @@ func TestKinds(t *testing.T) {
 // An API error is a failed check that says it.
 func TestKindAPIError(t *testing.T) {
 	e := env()
-	e.Typed.(*fake.Clientset).PrependReactor("get", "deployments", func(k8stesting.Action) (bool, runtime.Object, error) {
+	kubefake.Clientset(e.Typed).PrependReactor("get", "deployments", func(k8stesting.Action) (bool, runtime.Object, error) {
 		return true, nil, errors.New("connection refused")
 	})
 	r := Eval(context.Background(), e, check(t, Check{ID: "a", Kind: "deployment", Name: "worker"}))
@@ -152,7 +153,7 @@ func TestMining(t *testing.T) {
 		{`<script>`, "webui: webui /json: invalid character '<' looking for beginning of value", false},
 	} {
 		e := env(svc("webui"))
-		e.Typed.(*fake.Clientset).AddProxyReactor("services", func(k8stesting.Action) (bool, rest.ResponseWrapper, error) {
+		kubefake.Clientset(e.Typed).AddProxyReactor("services", func(k8stesting.Action) (bool, rest.ResponseWrapper, error) {
 			return true, body(tc.body), nil
 		})
 		r := Eval(context.Background(), e, check(t, Check{ID: "a", Kind: "mining"}))

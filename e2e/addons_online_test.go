@@ -10,6 +10,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/labctl/labctl/addons"
 	"github.com/labctl/labctl/kube"
@@ -100,10 +101,14 @@ func TestOnlineAddons(t *testing.T) {
 		t.Errorf("the StorageClass came back with reclaimPolicy %q", p)
 	}
 	// Nothing was stored.
-	if _, err := cl.Typed.AppsV1().DaemonSets("kube-system").Get(ctx, "weave-net", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+	cs, err := kubernetes.NewForConfig(cl.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.AppsV1().DaemonSets("kube-system").Get(ctx, "weave-net", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("weave-net DaemonSet after a dry run: %v", err)
 	}
-	if _, err := cl.Typed.StorageV1().StorageClasses().Get(ctx, "portworx-replicated", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+	if _, err := cs.StorageV1().StorageClasses().Get(ctx, "portworx-replicated", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("portworx-replicated StorageClass after a dry run: %v", err)
 	}
 

@@ -10,9 +10,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/labctl/labctl/kube"
+	"github.com/labctl/labctl/kube/kubefake"
 	"github.com/labctl/labctl/remote"
 )
 
@@ -49,7 +49,7 @@ func cluster(corednsReady bool) *kube.Client {
 		&corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: Namespace, Name: Name}, Spec: corev1.ServiceSpec{ClusterIP: "10.96.7.7"}},
 		&corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "kubernetes"}, Spec: corev1.ServiceSpec{ClusterIP: "10.96.0.1"}},
 	}
-	return &kube.Client{Name: "01/node1", Typed: fake.NewClientset(objs...)}
+	return &kube.Client{Name: "01/node1", Typed: kubefake.New(objs...)}
 }
 
 func answer(node string, dnsOK bool, peers []Probe) string {
@@ -109,7 +109,7 @@ func TestCheckNamesNodeCheckAndWhatItSaw(t *testing.T) {
 
 func TestCheckWithoutProbePodOrAnswer(t *testing.T) {
 	cl := cluster(true)
-	cl.Typed.CoreV1().Pods(Namespace).Delete(context.Background(), "nc-b", metav1.DeleteOptions{})
+	kubefake.Clientset(cl.Typed).CoreV1().Pods(Namespace).Delete(context.Background(), "nc-b", metav1.DeleteOptions{})
 	n1 := remote.NewFake("01/node1").On(`check`, "clusterip: pong node1\npod: curl: (7) Failed to connect\n", 0)
 	f := Check(context.Background(), cl, map[string]remote.Executor{"node1": n1, "node2": remote.NewFake("01/node2")}).Findings
 	got := Summary(f)

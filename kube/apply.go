@@ -12,7 +12,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/kubernetes/scheme"
 
 	"github.com/labctl/labctl/kube/objects"
 )
@@ -38,7 +37,7 @@ func (r Ref) String() string {
 }
 
 // RefOf returns obj's kind, namespace and name; the kind comes from
-// client-go's scheme.
+// Scheme.
 func RefOf(obj Object) (Ref, error) {
 	gvk, err := GVKOf(obj)
 	if err != nil {
@@ -52,7 +51,7 @@ func GVKOf(obj runtime.Object) (schema.GroupVersionKind, error) {
 	if gvk := obj.GetObjectKind().GroupVersionKind(); !gvk.Empty() {
 		return gvk, nil
 	}
-	gvks, _, err := scheme.Scheme.ObjectKinds(obj)
+	gvks, _, err := Scheme.ObjectKinds(obj)
 	if err != nil || len(gvks) == 0 {
 		return schema.GroupVersionKind{}, fmt.Errorf("unknown kind for %T: %v", obj, err)
 	}

@@ -10,7 +10,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/discovery"
 )
 
 // Resource is one kind the API server serves, as discovery names it.
@@ -24,7 +23,7 @@ type Resource struct {
 // group's preferred version: built-ins, aggregated APIs and CRDs alike.
 // A group whose discovery fails (an aggregated API that is down) is
 // skipped and named in the error, which is returned with the rest.
-func Deletable(d discovery.DiscoveryInterface) ([]Resource, error) {
+func Deletable(d Discovery) ([]Resource, error) {
 	lists, err := d.ServerPreferredResources()
 	if err != nil && len(lists) == 0 {
 		return nil, fmt.Errorf("discovery: %w", err)

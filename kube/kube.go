@@ -161,6 +161,11 @@ func (a *Admin) client(name string, ca []byte, dial Dialer) (*Client, error) {
 	if dial != nil {
 		cfg.Dial = dial
 	}
+	return ForConfig(name, cfg)
+}
+
+// ForConfig is the client of cfg's cluster, named name in errors.
+func ForConfig(name string, cfg *rest.Config) (*Client, error) {
 	typed, err := newTyped(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)

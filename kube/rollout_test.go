@@ -1,4 +1,4 @@
-package kube
+package kube_test
 
 import (
 	"context"
@@ -9,7 +9,9 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/labctl/labctl/kube"
+	"github.com/labctl/labctl/kube/kubefake"
 )
 
 func deployment(name string, generation, observed int64, replicas, updated, total, available int32, availableCond corev1.ConditionStatus) *appsv1.Deployment {
@@ -34,7 +36,7 @@ func TestRolledOut(t *testing.T) {
 		{deployment("starting", 1, 1, 1, 1, 1, 0, corev1.ConditionFalse), "0 of 1 replicas available"},
 		{deployment("cond", 1, 1, 1, 1, 1, 1, corev1.ConditionFalse), "not Available: Deployment does not have minimum availability."},
 	} {
-		ok, why := RolledOut(tc.d)
+		ok, why := kube.RolledOut(tc.d)
 		if ok != (tc.why == "") || why != tc.why {
 			t.Errorf("%s: %v %q, want %q", tc.d.Name, ok, why, tc.why)
 		}
@@ -44,9 +46,8 @@ func TestRolledOut(t *testing.T) {
 // The wait ends once every named Deployment rolled out, and on timeout
 // names each one still waiting (a missing one too).
 func TestWaitRolledOut(t *testing.T) {
-	cs := fake.NewClientset(deployment("a", 1, 1, 1, 1, 1, 1, corev1.ConditionTrue), deployment("b", 1, 1, 1, 1, 1, 0, corev1.ConditionFalse),
-		deployment("other", 1, 1, 1, 1, 1, 0, ""))
-	c := &Client{Name: "01/node1", Typed: cs}
+	c := &kube.Client{Name: "01/node1", Typed: kubefake.New(deployment("a", 1, 1, 1, 1, 1, 1, corev1.ConditionTrue), deployment("b", 1, 1, 1, 1, 1, 0, corev1.ConditionFalse),
+		deployment("other", 1, 1, 1, 1, 1, 0, ""))}
 	ctx := context.Background()
 	if err := c.WaitRolledOut(ctx, "coins", []string{"a"}, time.Second, time.Millisecond); err != nil {
 		t.Errorf("a: %v", err)
@@ -67,18 +68,18 @@ func TestNodes(t *testing.T) {
 	notReady := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node2"},
 		Status: corev1.NodeStatus{Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionFalse, Message: "cni plugin not initialized"}}}}
 	fresh := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node3"}}
-	c := &Client{Name: "01/node1", Typed: fake.NewClientset(ready, notReady, fresh)}
+	c := &kube.Client{Name: "01/node1", Typed: kubefake.New(ready, notReady, fresh)}
 	nodes, err := c.Nodes(context.Background())
 	if err != nil || len(nodes) != 3 {
 		t.Fatalf("%v %v", nodes, err)
 	}
-	if !NodeReady(nodes["node1"]) || NodeReady(nodes["node2"]) || NodeReady(nodes["node3"]) {
+	if !kube.NodeReady(nodes["node1"]) || kube.NodeReady(nodes["node2"]) || kube.NodeReady(nodes["node3"]) {
 		t.Error("Ready: want node1 only (cordoned still counts)")
 	}
-	if cond := NodeReadyCondition(nodes["node2"]); cond == nil || cond.Message != "cni plugin not initialized" {
+	if cond := kube.NodeReadyCondition(nodes["node2"]); cond == nil || cond.Message != "cni plugin not initialized" {
 		t.Errorf("node2's condition: %+v", cond)
 	}
-	if NodeReadyCondition(nodes["node3"]) != nil {
+	if kube.NodeReadyCondition(nodes["node3"]) != nil {
 		t.Error("node3 has no condition yet")
 	}
 	if err := c.Ready(context.Background()); err != nil {

@@ -1,82 +1,86 @@
 package kube
 
 import (
-	"k8s.io/client-go/discovery"
-	appsv1 "k8s.io/client-go/kubernetes/typed/apps/v1"
-	certificatesv1 "k8s.io/client-go/kubernetes/typed/certificates/v1"
-	corev1 "k8s.io/client-go/kubernetes/typed/core/v1"
-	discoveryv1 "k8s.io/client-go/kubernetes/typed/discovery/v1"
-	networkingv1 "k8s.io/client-go/kubernetes/typed/networking/v1"
-	storagev1 "k8s.io/client-go/kubernetes/typed/storage/v1"
+	"context"
+
+	appsv1 "k8s.io/api/apps/v1"
+	certificatesv1 "k8s.io/api/certificates/v1"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 )
 
-// Typed is the part of client-go's clientset labctl calls; a
-// kubernetes.Clientset, and the fake one, satisfy it. labctl builds only
-// these groups' clients (newTyped): the whole clientset would keep every
-// API group's client and apply configurations in the binary, since
-// text/template's reflection keeps every exported method of a type that
-// is reachable. Add a group here when labctl needs one.
+// Typed is the part of the Kubernetes API labctl calls with typed
+// objects, in client-go's typed clientset's own terms, so that the
+// clientset's fake serves tests (kube/kubefake). labctl's own (newTyped)
+// is made of client-go's REST client over Scheme: the clientset itself
+// registers every API group (see Scheme). Add a call here when labctl
+// needs one; the clientset's interfaces of the same names say what each
+// call does.
 type Typed interface {
-	Discovery() discovery.DiscoveryInterface
-	CoreV1() corev1.CoreV1Interface
-	AppsV1() appsv1.AppsV1Interface
-	StorageV1() storagev1.StorageV1Interface
-	CertificatesV1() certificatesv1.CertificatesV1Interface
-	DiscoveryV1() discoveryv1.DiscoveryV1Interface
-	NetworkingV1() networkingv1.NetworkingV1Interface
+	Discovery() Discovery
+	CoreV1() CoreV1
+	AppsV1() AppsV1
+	CertificatesV1() CertificatesV1
+	DiscoveryV1() DiscoveryV1
+	NetworkingV1() NetworkingV1
 }
 
-// typed is Typed over one HTTP client, as kubernetes.NewForConfig shares it.
-type typed struct {
-	discovery *discovery.DiscoveryClient
-	core      *corev1.CoreV1Client
-	apps      *appsv1.AppsV1Client
-	storage   *storagev1.StorageV1Client
-	certs     *certificatesv1.CertificatesV1Client
-	slices    *discoveryv1.DiscoveryV1Client
-	netv1     *networkingv1.NetworkingV1Client
+// Getter and Lister are the read calls of one resource.
+type (
+	Getter[T any] interface {
+		Get(ctx context.Context, name string, opts metav1.GetOptions) (T, error)
+	}
+	Lister[L any] interface {
+		List(ctx context.Context, opts metav1.ListOptions) (L, error)
+	}
+)
+
+type CoreV1 interface {
+	Nodes() Nodes
+	Namespaces() Getter[*corev1.Namespace]
+	Pods(namespace string) Lister[*corev1.PodList]
+	Secrets(namespace string) Lister[*corev1.SecretList]
+	Services(namespace string) Services
 }
 
-func (t *typed) Discovery() discovery.DiscoveryInterface                { return t.discovery }
-func (t *typed) CoreV1() corev1.CoreV1Interface                         { return t.core }
-func (t *typed) AppsV1() appsv1.AppsV1Interface                         { return t.apps }
-func (t *typed) StorageV1() storagev1.StorageV1Interface                { return t.storage }
-func (t *typed) CertificatesV1() certificatesv1.CertificatesV1Interface { return t.certs }
-func (t *typed) DiscoveryV1() discoveryv1.DiscoveryV1Interface          { return t.slices }
-func (t *typed) NetworkingV1() networkingv1.NetworkingV1Interface       { return t.netv1 }
+type Nodes interface {
+	Getter[*corev1.Node]
+	Lister[*corev1.NodeList]
+	Update(ctx context.Context, n *corev1.Node, opts metav1.UpdateOptions) (*corev1.Node, error)
+	Delete(ctx context.Context, name string, opts metav1.DeleteOptions) error
+}
 
-// newTyped is kubernetes.NewForConfig for Typed's groups only.
-func newTyped(c *rest.Config) (Typed, error) {
-	cfg := *c
-	if cfg.UserAgent == "" {
-		cfg.UserAgent = rest.DefaultKubernetesUserAgent()
-	}
-	hc, err := rest.HTTPClientFor(&cfg)
-	if err != nil {
-		return nil, err
-	}
-	var t typed
-	if t.discovery, err = discovery.NewDiscoveryClientForConfigAndClient(&cfg, hc); err != nil {
-		return nil, err
-	}
-	if t.core, err = corev1.NewForConfigAndClient(&cfg, hc); err != nil {
-		return nil, err
-	}
-	if t.apps, err = appsv1.NewForConfigAndClient(&cfg, hc); err != nil {
-		return nil, err
-	}
-	if t.storage, err = storagev1.NewForConfigAndClient(&cfg, hc); err != nil {
-		return nil, err
-	}
-	if t.certs, err = certificatesv1.NewForConfigAndClient(&cfg, hc); err != nil {
-		return nil, err
-	}
-	if t.slices, err = discoveryv1.NewForConfigAndClient(&cfg, hc); err != nil {
-		return nil, err
-	}
-	if t.netv1, err = networkingv1.NewForConfigAndClient(&cfg, hc); err != nil {
-		return nil, err
-	}
-	return &t, nil
+type Services interface {
+	Getter[*corev1.Service]
+	// ProxyGet is a GET through the API server's service proxy.
+	ProxyGet(scheme, name, port, path string, params map[string]string) rest.ResponseWrapper
+}
+
+type AppsV1 interface {
+	Deployments(namespace string) Deployments
+}
+
+type Deployments interface {
+	Getter[*appsv1.Deployment]
+	Lister[*appsv1.DeploymentList]
+}
+
+type CertificatesV1 interface {
+	CertificateSigningRequests() CSRs
+}
+
+type CSRs interface {
+	Lister[*certificatesv1.CertificateSigningRequestList]
+	UpdateApproval(ctx context.Context, name string, csr *certificatesv1.CertificateSigningRequest, opts metav1.UpdateOptions) (*certificatesv1.CertificateSigningRequest, error)
+}
+
+type DiscoveryV1 interface {
+	EndpointSlices(namespace string) Lister[*discoveryv1.EndpointSliceList]
+}
+
+type NetworkingV1 interface {
+	NetworkPolicies(namespace string) Lister[*networkingv1.NetworkPolicyList]
 }

@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/labctl/labctl/kube"
+	"github.com/labctl/labctl/kube/kubefake"
 	"github.com/labctl/labctl/lab"
 	"github.com/labctl/labctl/remote"
 )
@@ -37,7 +38,7 @@ func (a apis) kube(_ context.Context, c int) (*kube.Client, error) {
 	if cs == nil {
 		return nil, fmt.Errorf("%02d/node1: ssh tunnel to 10.89.0.2:6443: connect: connection refused", c)
 	}
-	return &kube.Client{Name: lab.Label(c, "node1"), Typed: cs}, nil
+	return &kube.Client{Name: lab.Label(c, "node1"), Typed: kubefake.Typed(cs)}, nil
 }
 
 // writes lists the API calls that were not reads.

@@ -23,7 +23,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 
@@ -153,10 +152,10 @@ func quiet(cl *kube.Client) (*kube.Client, error) {
 	return &q, nil
 }
 
-func take(ctx context.Context, cl *kube.Client, d discovery.DiscoveryInterface) (Snapshot, error) {
+func take(ctx context.Context, cl *kube.Client, d kube.Discovery) (Snapshot, error) {
 	res, err := kube.Deletable(d)
 	s := Snapshot{Nodes: map[string]NodeState{}}
-	var failed *discovery.ErrGroupDiscoveryFailed
+	var failed *kube.GroupDiscoveryFailed
 	switch {
 	case err == nil:
 	case len(res) > 0 && errors.As(err, &failed):

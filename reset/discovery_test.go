@@ -8,7 +8,8 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/discovery"
+
+	"github.com/labctl/labctl/kube"
 )
 
 var apiSvcGVR = schema.GroupVersionResource{Group: "apiregistration.k8s.io", Version: "v1", Resource: "apiservices"}
@@ -23,7 +24,7 @@ type broken struct {
 }
 
 func (b broken) ServerPreferredResources() ([]*metav1.APIResourceList, error) {
-	err := &discovery.ErrGroupDiscoveryFailed{Groups: map[schema.GroupVersion]error{}}
+	err := &kube.GroupDiscoveryFailed{Groups: map[schema.GroupVersion]error{}}
 	for _, gv := range b.down {
 		err.Groups[gv] = errors.New("the server is currently unable to handle the request")
 	}

@@ -16,10 +16,12 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	fakediscovery "k8s.io/client-go/discovery/fake"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
-	kubefake "k8s.io/client-go/kubernetes/fake"
+	k8sfake "k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/labctl/labctl/kube"
+
+	"github.com/labctl/labctl/kube/kubefake"
 )
 
 // preferred is client-go's fake discovery answering the preferred
@@ -112,14 +114,14 @@ func fakeCluster(t *testing.T) (*kube.Client, preferred) {
 		obj("rbac.authorization.k8s.io/v1", "ClusterRole", "", "view", map[string]any{"rules": []any{}}),
 	}
 	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), listKinds, objs...)
-	typed := kubefake.NewSimpleClientset(
+	typed := k8sfake.NewSimpleClientset(
 		&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node1", Labels: map[string]string{"kubernetes.io/hostname": "node1"}},
 			Spec: corev1.NodeSpec{Taints: []corev1.Taint{{Key: "node-role.kubernetes.io/control-plane", Effect: corev1.TaintEffectNoSchedule}}}},
 		&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node2", Labels: map[string]string{"kubernetes.io/hostname": "node2"}}},
 	)
 	d := preferred{typed.Discovery().(*fakediscovery.FakeDiscovery)}
 	d.Resources = served
-	return &kube.Client{Name: "01/node1", Typed: typed, Dynamic: dyn}, d
+	return &kube.Client{Name: "01/node1", Typed: kubefake.Typed(typed), Dynamic: dyn}, d
 }
 
 func create(t *testing.T, cl *kube.Client, gvr schema.GroupVersionResource, u *unstructured.Unstructured) *unstructured.Unstructured {

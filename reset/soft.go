@@ -12,7 +12,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/util/retry"
 
@@ -44,7 +43,7 @@ type API struct {
 	Grace  time.Duration
 	Logf   func(format string, a ...any)
 	// Discovery lists the kinds inside a stuck namespace (nil: Client's).
-	Discovery discovery.DiscoveryInterface
+	Discovery kube.Discovery
 }
 
 func (a *API) ri(o Object) dynamic.ResourceInterface {

@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/labctl/labctl/kube"
+	"github.com/labctl/labctl/kube/kubefake"
 	"github.com/labctl/labctl/lab"
 	"github.com/labctl/labctl/remote"
 )
@@ -105,7 +106,7 @@ func (c *class) exec(cluster int, node string) remote.Executor {
 // api gives cluster an API server holding objs.
 func (c *class) api(cluster int, objs ...runtime.Object) *fake.Clientset {
 	cs := fake.NewClientset(objs...)
-	c.apis[cluster] = &kube.Client{Name: lab.Label(cluster, "node1"), Typed: cs}
+	c.apis[cluster] = &kube.Client{Name: lab.Label(cluster, "node1"), Typed: kubefake.Typed(cs)}
 	return cs
 }
 

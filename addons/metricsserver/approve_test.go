@@ -23,6 +23,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/labctl/labctl/kube"
+	"github.com/labctl/labctl/kube/kubefake"
 	"github.com/labctl/labctl/lab"
 )
 
@@ -111,7 +112,7 @@ func TestServingCertsApprovesAndVerifies(t *testing.T) {
 	stolen := kubeletRequest("node1", "10.89.0.3").csr(t, "csr-stolen")
 	cs := fake.NewClientset(good, stolen)
 	var dialed []string
-	cl := &kube.Client{Name: "01/node1", Typed: cs, Config: &rest.Config{
+	cl := &kube.Client{Name: "01/node1", Typed: kubefake.Typed(cs), Config: &rest.Config{
 		TLSClientConfig: rest.TLSClientConfig{CAData: ca.pem},
 		Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			dialed = append(dialed, addr)
@@ -159,7 +160,7 @@ func TestServingCertsRefusesSelfSigned(t *testing.T) {
 	ca, other := newCA(t), newCA(t)
 	k := startKubelet(t)
 	k.issue(other.serving(t, "127.0.0.1"))
-	cl := &kube.Client{Name: "02/node1", Typed: fake.NewClientset(), Config: &rest.Config{
+	cl := &kube.Client{Name: "02/node1", Typed: kubefake.New(), Config: &rest.Config{
 		TLSClientConfig: rest.TLSClientConfig{CAData: ca.pem},
 		Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
 			return (&net.Dialer{}).DialContext(ctx, network, k.ln.Addr().String())

@@ -25,8 +25,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
 	"github.com/labctl/labctl/board"
@@ -87,12 +85,7 @@ func apiServer(rtt time.Duration) *httptest.Server {
 
 func client(url string) (*kube.Client, error) {
 	cfg := &rest.Config{Host: url, QPS: -1}
-	typed, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return nil, err
-	}
-	dyn, err := dynamic.NewForConfig(cfg)
-	return &kube.Client{Name: url, Typed: typed, Dynamic: dyn, Config: cfg}, err
+	return kube.ForConfig(url, cfg)
 }
 
 type result struct {

@@ -6,7 +6,9 @@
 # build cache. The module cache must be warm (scripts/deps). It prints a
 # markdown report.
 #
-#	bench/lean/run.sh [BASE]
+#	bench/lean/run.sh [-s] [BASE]
+#
+# -s: sizes and package counts only (no cold builds: minutes, not an hour).
 #
 # Each cold build is ONE run (they take minutes of both cores): read the
 # wall times with the load average printed beside them; the CPU times
@@ -14,6 +16,8 @@
 # least.
 set -euo pipefail
 cd "$(git rev-parse --show-toplevel)"
+sizes_only=
+if [ "${1:-}" = -s ]; then sizes_only=1; shift; fi
 base=${1:-$(git merge-base HEAD main)}
 head=$(git rev-parse --short HEAD)
 work=$(mktemp -d /tmp/labctl-bench-lean.XXXXXX)
@@ -59,12 +63,23 @@ readme() {
 
 read -r bb bsw bp < <(size "$work/base" base)
 read -r hb hsw hp < <(size . head)
+
+mb() { echo "scale=1; $1 / 1000000" | bc; }
+ratio() { echo "scale=2; $1 / $2" | bc; }
+if [ -n "$sizes_only" ]; then
+	cat <<MD
+| | base ($(git rev-parse --short "$base")) | this ($head) | ratio |
+| --- | ---: | ---: | ---: |
+| binary, \`go build\` | $(mb "$bb") MB ($bb B) | $(mb "$hb") MB ($hb B) | $(ratio "$bb" "$hb")x smaller |
+| binary, \`-ldflags='-s -w'\` | $(mb "$bsw") MB ($bsw B) | $(mb "$hsw") MB ($hsw B) | $(ratio "$bsw" "$hsw")x smaller |
+| \`go list -deps ./cmd/labctl\` | $bp | $hp | $(ratio "$bp" "$hp")x fewer |
+MD
+	exit 0
+fi
 read -r bw bc bl < <(cold "$work/base")
 read -r hw hc hl < <(cold .)
 IFS='|' read -r rw rl rfirst < <(readme)
 
-mb() { echo "scale=1; $1 / 1000000" | bc; }
-ratio() { echo "scale=2; $1 / $2" | bc; }
 cat <<MD
 | | base ($(git rev-parse --short "$base")) | this ($head) | ratio |
 | --- | ---: | ---: | ---: |

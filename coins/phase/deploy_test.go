@@ -24,6 +24,7 @@ import (
 
 	"github.com/labctl/labctl/coins/manifests"
 	"github.com/labctl/labctl/kube"
+	"github.com/labctl/labctl/kube/kubefake"
 	"github.com/labctl/labctl/remote"
 )
 
@@ -92,7 +93,7 @@ func newAPI(t *testing.T, rollsOut bool, counter ...string) *api {
 }
 
 func (a *api) kube(context.Context) (*kube.Client, error) {
-	return &kube.Client{Name: "01/node1", Typed: a.typed, Dynamic: a.dynamic}, nil
+	return &kube.Client{Name: "01/node1", Typed: kubefake.Typed(a.typed), Dynamic: a.dynamic}, nil
 }
 
 type response struct {
