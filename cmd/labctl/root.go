@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -110,24 +109,18 @@ func (a *app) open(purpose string) (*lab.Lab, *lab.Store, *lab.State, error) {
 
 // openStore locks the lab's state directory with open (lab.Open, or
 // lab.OpenDryRun) and reads the state.
-func (a *app) openStore(l *lab.Lab, purpose string, open func(string, time.Duration, string) (*lab.Store, error)) (*lab.Lab, *lab.Store, *lab.State, error) {
+// Open refuses another lab's state, or a state file it cannot read,
+// before it writes anything; Load checks again under the lock.
+func (a *app) openStore(l *lab.Lab, purpose string, open func(string, string, time.Duration, string) (*lab.Store, error)) (*lab.Lab, *lab.Store, *lab.State, error) {
 	dir, err := a.dir(l)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	st, err := open(dir, a.wait, purpose)
-	if errors.Is(err, lab.ErrStateDir) {
-		return nil, nil, nil, usageError{err}
-	}
+	st, err := open(dir, l.Name, a.wait, purpose)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	s, err := st.Load()
-	if err == nil {
-		if err = s.CheckLab(dir, l.Name); err != nil {
-			err = usageError{err}
-		}
-	}
 	if err != nil {
 		st.Close()
 		return nil, nil, nil, err
@@ -151,7 +144,7 @@ func (a *app) readState() (*lab.Lab, *lab.State, error) {
 		return nil, nil, err
 	}
 	if err := s.CheckLab(dir, l.Name); err != nil {
-		return nil, nil, usageError{err}
+		return nil, nil, err
 	}
 	return l, s, nil
 }
