@@ -114,14 +114,23 @@ func (e *stateDirError) Is(target error) bool { return target == ErrStateDir }
 // checkState refuses a state in dir that labctl cannot read or that is
 // another lab's; no state is fine (a new lab, or one never brought up).
 func checkState(dir, name string) error {
+	_, err := PeekState(dir, name)
+	return err
+}
+
+// PeekState reads the state in dir without the lock, so that bad input
+// is refused before the lock (whose note is a write) is taken. A lab never
+// brought up has an empty state; a state labctl cannot read, or another
+// lab's, is refused.
+func PeekState(dir, name string) (*State, error) {
 	if _, err := os.Lstat(filepath.Join(dir, stateFile)); errors.Is(err, os.ErrNotExist) {
-		return nil
+		return &State{Version: StateVersion}, nil
 	}
 	s, err := ReadState(dir)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return s.CheckLab(dir, name)
+	return s, s.CheckLab(dir, name)
 }
 
 // CheckLab refuses a state that belongs to another lab: a state directory

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/labctl/labctl/lab"
 	"github.com/labctl/labctl/provision"
 	"github.com/labctl/labctl/reset"
 )
@@ -21,24 +22,46 @@ func newDestroyCmd(a *app) *cobra.Command {
 		Short: "Remove the lab's nodes (containers, VMs) and forget its state",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			l, store, s, err := a.open("labctl destroy")
+			l, err := a.lab()
+			if err != nil {
+				return err
+			}
+			check := func(s *lab.State) (what string, err error) {
+				for _, n := range clusters {
+					if s.Cluster(n) == nil {
+						return "", badInput("--cluster: lab %s has no cluster %d", l.Name, n)
+					}
+				}
+				what = fmt.Sprintf("every cluster of lab %s (%d)", l.Name, len(s.Clusters))
+				if len(clusters) > 0 {
+					what = fmt.Sprintf("clusters %v of lab %s", clusters, l.Name)
+				}
+				if !yes && !term.IsTerminal(int(os.Stdin.Fd())) {
+					return "", badInput("destroy removes %s: pass --yes to confirm", what)
+				}
+				return what, nil
+			}
+			// Bad input is refused before the lab is locked (taking the
+			// lock writes its note), and again under the lock.
+			dir, err := a.dir(l)
+			if err != nil {
+				return err
+			}
+			if s, err := lab.PeekState(dir, l.Name); err != nil {
+				return err
+			} else if _, err := check(s); err != nil {
+				return err
+			}
+			l, store, s, err := a.openStore(l, "labctl destroy", lab.Open)
 			if err != nil {
 				return err
 			}
 			defer store.Close()
-			for _, n := range clusters {
-				if s.Cluster(n) == nil {
-					return badInput("--cluster: lab %s has no cluster %d", l.Name, n)
-				}
-			}
-			what := fmt.Sprintf("every cluster of lab %s (%d)", l.Name, len(s.Clusters))
-			if len(clusters) > 0 {
-				what = fmt.Sprintf("clusters %v of lab %s", clusters, l.Name)
+			what, err := check(s)
+			if err != nil {
+				return err
 			}
 			if !yes {
-				if !term.IsTerminal(int(os.Stdin.Fd())) {
-					return badInput("destroy removes %s: pass --yes to confirm", what)
-				}
 				fmt.Fprintf(a.out, "This removes %s. Type the lab name to confirm: ", what)
 				answer, _ := bufio.NewReader(os.Stdin).ReadString('\n')
 				if strings.TrimSpace(answer) != l.Name {

@@ -63,12 +63,25 @@ func TestDurationFlags(t *testing.T) {
 	}
 }
 
-// destroy --cluster of a cluster the lab does not have is bad input, and
-// nothing is removed.
+// destroy --cluster of a cluster the lab does not have, or without --yes
+// and no terminal to ask, is bad input, refused before the lab is locked:
+// nothing is removed or written, not even the lock's note.
 func TestDestroyUnknownCluster(t *testing.T) {
 	file, state := writeLab(t, "guards", "guards", 1)
-	out, code := runCLI(t, "-f", file, "--state-dir", state, "destroy", "--cluster", "9", "--yes")
-	oneLine(t, out, code, "--cluster: lab guards has no cluster 9")
+	stamp := touched.Now(t)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"destroy", "--cluster", "9", "--yes"}, "--cluster: lab guards has no cluster 9"},
+		{[]string{"destroy"}, "destroy removes every cluster of lab guards (1): pass --yes to confirm"},
+	} {
+		out, code := runCLI(t, append([]string{"-f", file, "--state-dir", state}, c.args...)...)
+		oneLine(t, out, code, c.want)
+	}
+	if changed := touched.Since(t, stamp, filepath.Dir(file)); len(changed) > 0 {
+		t.Fatalf("changed %v", changed)
+	}
 	if s, err := lab.ReadState(state); err != nil || len(s.Clusters) != 1 {
 		t.Fatalf("state changed: %+v %v", s, err)
 	}
