@@ -12,7 +12,10 @@
 # Verdicts: clean = what the case expects (a refusal: exit 2, one line
 # holding the expected words, nothing changed; an accepted dry run: exit
 # 0, nothing changed); "exit N" = a clean one-line refusal with another
-# exit code; late = refused after something changed; bad = accepted what
+# exit code; lock note = a clean refusal on the lab's own state directory
+# (OWN=1) that took the lab's lock first: its note was written and cleared
+# again, nothing else changed; late = refused after something changed
+# (another lab's lock note included); bad = accepted what
 # it should refuse, refused for another reason, more than one line, a hang
 # (60 s), or a dry run that changed something; node = refused on the
 # node, not here (listed, not judged).
@@ -35,7 +38,7 @@ if [ -z "$bin" ]; then
 	nice -n 19 go build -o "$bin" ./cmd/labctl || exit 1
 fi
 
-clean=0 other=0 late=0 bad=0 node=0 n=0
+clean=0 other=0 lock=0 late=0 bad=0 node=0 n=0
 
 # run NAME EXPECT BODY ARGS...: EXPECT is "refuse:WORDS" (WORDS: what the
 # one line must hold), accept or node; BODY is the lab file (printf
@@ -70,6 +73,8 @@ run() {
 			verdict=bad
 		elif ! grep -qF -- "$want" "$d/err"; then
 			verdict="bad: another error"
+		elif [ -n "${OWN:-}" ] && [ "$changed" = "work/s/lock " ] && [ ! -s "$d/work/s/lock" ] && [ "$rc" = 2 ]; then
+			verdict="lock note"
 		elif [ -n "$changed" ]; then
 			verdict=late
 		elif [ "$rc" != 2 ]; then
@@ -86,6 +91,7 @@ run() {
 	case $verdict in
 	clean) clean=$((clean + 1)) ;;
 	late) late=$((late + 1)) ;;
+	"lock note") lock=$((lock + 1)) ;;
 	bad*) bad=$((bad + 1)) ;;
 	node) node=$((node + 1)) ;;
 	*) other=$((other + 1)) ;;
@@ -135,8 +141,12 @@ run "reset --grace -5s" "refuse:--grace: -5s is out of range" "$L" reset --yes -
 run "reset --grace 1000000h" "refuse:is out of range (0s to 1h0m0s)" "$L" reset --yes --grace 1000000h
 run "reset --level medium" "refuse:is not soft or hard" "$L" reset --level medium
 run "reset --cluster 0" "refuse:0 is not a cluster number" "$L" reset --cluster 0
-PREP='state s sectab' run "destroy --cluster 9, one-cluster lab" "refuse:has no cluster 9" "${LI}" --state-dir s destroy --cluster 9 --yes
-PREP='state s sectab' run "destroy without --yes, no terminal" "refuse:pass --yes to confirm" "${LI}" --state-dir s destroy
+OWN=1 PREP='state s sectab' run "destroy --cluster 9, one-cluster lab" "refuse:has no cluster 9" "${LI}" --state-dir s destroy --cluster 9 --yes
+OWN=1 PREP='state s sectab' run "destroy without --yes, no terminal" "refuse:pass --yes to confirm" "${LI}" --state-dir s destroy
+OWN=1 PREP='state s sectab' run "reset --cluster 9, one-cluster lab" "refuse:--cluster 9: the lab has clusters 1 to 1" "${LI}" --state-dir s reset --cluster 9 --yes
+OWN=1 PREP='state s sectab' run "swap 5, one attendee" "refuse:has no attendee 5" "${LI}" --state-dir s swap 5
+OWN=1 PREP='state s sectab' run "stop, inventory lab" "refuse:labctl does not own these machines" "${LI}" --state-dir s stop
+OWN=1 PREP='state s sectab' run "trust --cluster 9" "refuse:--cluster: lab sectab has no cluster 9" "${LI}" --state-dir s trust --cluster 9 --node node1
 PREP='mkdir -m 755 var var/log && ln -s /run/lock var/lock' run "--state-dir like /var (lock symlink)" "refuse:holds files that are not labctl's" "$L" --state-dir var up --dry-run
 PREP='mkdir -m 755 run run/lock' run "--state-dir like /run (lock/)" "refuse:holds files that are not labctl's" "${LI}" --state-dir run up
 PREP='mkdir s && echo mine >s/lock' run "--state-dir with a user file lock" "refuse:holds files that are not labctl's" "${LI}" --state-dir s up
@@ -152,4 +162,4 @@ PREP="state s sectab && echo '{\"version\": 1, \"clusters\": 3}' >s/state.json" 
 run "up --dry-run, local, new lab" accept "$L" up --dry-run
 
 echo
-echo "$n cases: $clean clean, $other clean but another exit code, $late late, $bad bad, $node refused on the node (not checked here)"
+echo "$n cases: $clean clean, $other clean but another exit code, $lock lock note, $late late, $bad bad, $node refused on the node (not checked here)"
