@@ -41,15 +41,7 @@ func newDestroyCmd(a *app) *cobra.Command {
 				}
 				return what, nil
 			}
-			// Bad input is refused before the lab is locked (taking the
-			// lock writes its note), and again under the lock.
-			dir, err := a.dir(l)
-			if err != nil {
-				return err
-			}
-			if s, err := lab.PeekState(dir, l.Name); err != nil {
-				return err
-			} else if _, err := check(s); err != nil {
+			if err := a.precheck(l, func(s *lab.State) error { _, err := check(s); return err }); err != nil {
 				return err
 			}
 			l, store, s, err := a.openStore(l, "labctl destroy", lab.Open)
@@ -123,18 +115,41 @@ func newTrustCmd(a *app) *cobra.Command {
 			if bastion == (cluster != 0 || node != "") || (!bastion && (cluster == 0 || node == "")) {
 				return badInput("trust: give --cluster and --node, or --bastion")
 			}
-			l, store, s, err := a.open("labctl trust")
+			l, err := a.lab()
+			if err != nil {
+				return err
+			}
+			check := func(s *lab.State) error {
+				if bastion {
+					if l.SSH.Bastion != nil && l.SSH.Bastion.HostKey != "" {
+						return badInput("ssh.bastion.hostKey: the bastion's key is pinned by the lab file; change it there")
+					}
+					if s.Bastion == nil {
+						return badInput("--bastion: lab %s has no pinned bastion key", l.Name)
+					}
+					return nil
+				}
+				c := s.Cluster(cluster)
+				if c == nil {
+					return badInput("--cluster: lab %s has no cluster %d", l.Name, cluster)
+				}
+				if c.Node(node) == nil {
+					return badInput("--node: cluster %d has no node %q", cluster, node)
+				}
+				return nil
+			}
+			if err := a.precheck(l, check); err != nil {
+				return err
+			}
+			l, store, s, err := a.openStore(l, "labctl trust", lab.Open)
 			if err != nil {
 				return err
 			}
 			defer store.Close()
+			if err := check(s); err != nil {
+				return err
+			}
 			if bastion {
-				if l.SSH.Bastion != nil && l.SSH.Bastion.HostKey != "" {
-					return badInput("ssh.bastion.hostKey: the bastion's key is pinned by the lab file; change it there")
-				}
-				if s.Bastion == nil {
-					return badInput("--bastion: lab %s has no pinned bastion key", l.Name)
-				}
 				s.Bastion = nil
 				if err := store.Save(s); err != nil {
 					return err
@@ -142,15 +157,7 @@ func newTrustCmd(a *app) *cobra.Command {
 				a.printf("forgot the bastion's host key; the key it offers next is recorded\n")
 				return nil
 			}
-			c := s.Cluster(cluster)
-			if c == nil {
-				return badInput("--cluster: lab %s has no cluster %d", l.Name, cluster)
-			}
-			n := c.Node(node)
-			if n == nil {
-				return badInput("--node: cluster %d has no node %q", cluster, node)
-			}
-			n.HostKey = ""
+			s.Cluster(cluster).Node(node).HostKey = ""
 			if err := store.Save(s); err != nil {
 				return err
 			}

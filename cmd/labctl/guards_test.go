@@ -63,10 +63,10 @@ func TestDurationFlags(t *testing.T) {
 	}
 }
 
-// destroy --cluster of a cluster the lab does not have, or without --yes
-// and no terminal to ask, is bad input, refused before the lab is locked:
-// nothing is removed or written, not even the lock's note.
-func TestDestroyUnknownCluster(t *testing.T) {
+// A cluster, node or attendee the lab does not have, or destroy without
+// --yes and no terminal to ask, is bad input, refused before the lab is
+// locked: nothing is removed or written, not even the lock's note.
+func TestRefusedBeforeTheLock(t *testing.T) {
 	file, state := writeLab(t, "guards", "guards", 1)
 	stamp := touched.Now(t)
 	for _, c := range []struct {
@@ -75,6 +75,12 @@ func TestDestroyUnknownCluster(t *testing.T) {
 	}{
 		{[]string{"destroy", "--cluster", "9", "--yes"}, "--cluster: lab guards has no cluster 9"},
 		{[]string{"destroy"}, "destroy removes every cluster of lab guards (1): pass --yes to confirm"},
+		{[]string{"reset", "--cluster", "9", "--yes"}, "--cluster 9: the lab has clusters 1 to 1"},
+		{[]string{"reset", "--cluster", "9", "--dry-run"}, "--cluster 9: the lab has clusters 1 to 1"},
+		{[]string{"swap", "5", "--yes"}, "ATTENDEE: lab guards has no attendee 5 (attendees 1 to 1)"},
+		{[]string{"trust", "--cluster", "9", "--node", "node1"}, "--cluster: lab guards has no cluster 9"},
+		{[]string{"trust", "--cluster", "1", "--node", "node7"}, `--node: cluster 1 has no node "node7"`},
+		{[]string{"trust", "--bastion"}, "--bastion: lab guards has no pinned bastion key"},
 	} {
 		out, code := runCLI(t, append([]string{"-f", file, "--state-dir", state}, c.args...)...)
 		oneLine(t, out, code, c.want)

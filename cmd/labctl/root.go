@@ -128,6 +128,23 @@ func (a *app) openStore(l *lab.Lab, purpose string, open func(string, string, ti
 	return l, st, s, nil
 }
 
+// precheck runs check on the lab's state read without the lock, so that
+// bad input is refused before the lock is taken (taking it writes the
+// holder's note): a lab never brought up has an empty state, another
+// lab's or a broken one is refused. The command checks again under the
+// lock.
+func (a *app) precheck(l *lab.Lab, check func(*lab.State) error) error {
+	dir, err := a.dir(l)
+	if err != nil {
+		return err
+	}
+	s, err := lab.PeekState(dir, l.Name)
+	if err != nil {
+		return err
+	}
+	return check(s)
+}
+
 // readState loads the lab and reads its state without locking, for
 // commands that only look (status, cards, exec, ssh).
 func (a *app) readState() (*lab.Lab, *lab.State, error) {
