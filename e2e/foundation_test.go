@@ -217,7 +217,7 @@ func TestFoundation(t *testing.T) {
 	})
 
 	t.Run("two labctl processes on one lab", func(t *testing.T) {
-		holder, err := lab.Open(l.state, 0, "the e2e test")
+		holder, err := lab.Open(l.state, l.name, 0, "the e2e test")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -13,7 +13,9 @@ import (
 // Store is a lab's state directory, held under an exclusive lock so two
 // labctl processes never change one lab at once.
 type Store struct {
-	dir  string
+	dir string
+	// name is the lab's: a state of another lab is refused.
+	name string
 	lock *os.File
 	// dry: a dry run reads the state and never writes it.
 	dry bool
@@ -22,12 +24,14 @@ type Store struct {
 // ErrBusy is returned when another labctl holds the lab.
 var ErrBusy = errors.New("lab is in use by another labctl")
 
-// Open locks the state directory dir, creating it (0700) if needed; an
-// existing directory that is not labctl's is refused (ErrStateDir). If
+// Open locks the state directory dir of the lab named name, creating it
+// (0700) if needed. An existing directory that is not labctl's, or holds
+// another lab's state, is refused (ErrStateDir), and so is a state file
+// labctl cannot read (ErrBadState), before anything in it is written. If
 // another process holds it, Open waits up to wait, then refuses with ErrBusy
 // and says who holds it. purpose ("labctl up") is shown to that other process.
-func Open(dir string, wait time.Duration, purpose string) (*Store, error) {
-	if err := prepareDir(dir, false); err != nil {
+func Open(dir, name string, wait time.Duration, purpose string) (*Store, error) {
+	if err := prepareDir(dir, name, false); err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(filepath.Join(dir, "logs"), 0o700); err != nil {
@@ -45,18 +49,18 @@ func Open(dir string, wait time.Duration, purpose string) (*Store, error) {
 	if err := f.Truncate(0); err == nil {
 		_, _ = f.WriteAt([]byte(info), 0)
 	}
-	return &Store{dir: dir, lock: f}, nil
+	return &Store{dir: dir, name: name, lock: f}, nil
 }
 
 // OpenDryRun is Open for a dry run: the store reads the state but Save
 // writes nothing, and nothing in the directory is created or changed (no
 // directory, no logs/, no lock file, no mode). It waits for a labctl that
 // is changing the lab, through a shared lock on an existing lock file.
-func OpenDryRun(dir string, wait time.Duration, purpose string) (*Store, error) {
-	if err := prepareDir(dir, true); err != nil {
+func OpenDryRun(dir, name string, wait time.Duration, purpose string) (*Store, error) {
+	if err := prepareDir(dir, name, true); err != nil {
 		return nil, err
 	}
-	st := &Store{dir: dir, dry: true}
+	st := &Store{dir: dir, name: name, dry: true}
 	f, err := openLock(filepath.Join(dir, "lock"), os.O_RDONLY)
 	if errors.Is(err, os.ErrNotExist) {
 		return st, nil

@@ -163,6 +163,20 @@ func DefaultStateDir(name string) (string, error) {
 // MaxStateFile bounds state.json: a few KiB per cluster.
 const MaxStateFile = 64 << 20
 
+// ErrBadState marks a state.json labctl will not use: not the regular file
+// it wrote, too big, damaged, or of another version. Nothing is changed.
+var ErrBadState = errors.New("state file not usable")
+
+// badStateError is a one-line reason; it is ErrBadState.
+type badStateError struct{ msg string }
+
+func (e *badStateError) Error() string        { return e.msg }
+func (e *badStateError) Is(target error) bool { return target == ErrBadState }
+
+func badState(format string, a ...any) error {
+	return &badStateError{msg: fmt.Sprintf(format, a...)}
+}
+
 // ReadState reads the state in dir without taking the lock; the atomic
 // writes guarantee it sees a whole file. A lab never brought up has none.
 func ReadState(dir string) (*State, error) {
@@ -172,10 +186,10 @@ func ReadState(dir string) (*State, error) {
 		return nil, fmt.Errorf("no state in %s: run `labctl up` first", dir)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("state: %w", err)
+		return nil, badState("state: %v", err)
 	}
 	if info.Mode()&os.ModeSymlink != 0 {
-		return nil, fmt.Errorf("state %s: a symbolic link, not the file labctl wrote", path)
+		return nil, badState("state %s: a symbolic link, not the file labctl wrote", path)
 	}
 	// A regular file of bounded size: /dev/zero or a FIFO in its place
 	// must not exhaust memory or block.
@@ -185,25 +199,29 @@ func ReadState(dir string) (*State, error) {
 		if errors.As(err, &pe) {
 			err = pe.Err
 		}
-		return nil, fmt.Errorf("state %s: %w", path, err)
+		return nil, badState("state %s: %v", path, err)
 	}
 	var s State
 	if err := json.Unmarshal(data, &s); err != nil {
-		return nil, fmt.Errorf("state %s is damaged: %w", filepath.Join(dir, stateFile), err)
+		return nil, badState("state %s is damaged: %v", path, err)
 	}
 	if s.Version != StateVersion {
-		return nil, fmt.Errorf("state %s has version %d; this labctl reads version %d", dir, s.Version, StateVersion)
+		return nil, badState("state %s has version %d; this labctl reads version %d", path, s.Version, StateVersion)
 	}
 	return &s, nil
 }
 
-// Load reads the locked lab's state; a new lab gets an empty one.
+// Load reads the locked lab's state; a new lab gets an empty one. The
+// state is read again under the lock and must still be this lab's.
 func (st *Store) Load() (*State, error) {
 	s, err := ReadState(st.dir)
 	if err != nil {
 		if _, statErr := os.Lstat(filepath.Join(st.dir, stateFile)); errors.Is(statErr, os.ErrNotExist) {
 			return &State{Version: StateVersion}, nil
 		}
+		return nil, err
+	}
+	if err := s.CheckLab(st.dir, st.name); err != nil {
 		return nil, err
 	}
 	return s, nil

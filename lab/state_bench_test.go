@@ -40,7 +40,7 @@ func classState() *State {
 // fsynced), as every phase does when it ends; it reports the file's size.
 func BenchmarkSaveClass(b *testing.B) {
 	dir := b.TempDir()
-	st, err := Open(dir, 0, "bench")
+	st, err := Open(dir, "class", 0, "bench")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func BenchmarkSaveClass(b *testing.B) {
 // BenchmarkLoadClass reads it back, as every labctl command does first.
 func BenchmarkLoadClass(b *testing.B) {
 	dir := b.TempDir()
-	st, err := Open(dir, 0, "bench")
+	st, err := Open(dir, "class", 0, "bench")
 	if err != nil {
 		b.Fatal(err)
 	}

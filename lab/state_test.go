@@ -20,7 +20,7 @@ func sampleState(pw string) *State {
 
 func TestSaveLoadRoundTripAndMode(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "state")
-	st, err := Open(dir, 0, "test")
+	st, err := Open(dir, "t", 0, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +54,7 @@ func TestCrashBetweenWriteAndRename(t *testing.T) {
 		return
 	}
 	dir := t.TempDir()
-	st, err := Open(dir, 0, "test")
+	st, err := Open(dir, "t", 0, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +86,7 @@ func TestCrashBetweenWriteAndRename(t *testing.T) {
 		t.Fatalf("state changed by a crashed write: %+v", s.Clusters[0].Login)
 	}
 	// The crashed writer's lock is released by the kernel: a new run proceeds.
-	st2, err := Open(dir, 0, "after crash")
+	st2, err := Open(dir, "t", 0, "after crash")
 	if err != nil {
 		t.Fatalf("lock not released after crash: %v", err)
 	}
@@ -101,7 +101,7 @@ func TestCrashBetweenWriteAndRename(t *testing.T) {
 
 func crashHelper() {
 	dir := os.Getenv("LABCTL_CRASH_HELPER")
-	st, err := Open(dir, 5*time.Second, "crash helper")
+	st, err := Open(dir, "t", 5*time.Second, "crash helper")
 	if err != nil {
 		fmt.Println("open:", err)
 		os.Exit(1)
@@ -116,16 +116,16 @@ func crashHelper() {
 
 func TestSecondOpenRefusesThenWaits(t *testing.T) {
 	dir := t.TempDir()
-	first, err := Open(dir, 0, "labctl up")
+	first, err := Open(dir, "t", 0, "labctl up")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = Open(dir, 0, "labctl destroy")
+	_, err = Open(dir, "t", 0, "labctl destroy")
 	if !errors.Is(err, ErrBusy) || !strings.Contains(err.Error(), "labctl up") || !strings.Contains(err.Error(), fmt.Sprint(os.Getpid())) {
 		t.Fatalf("want busy naming the holder, got %v", err)
 	}
 	go func() { time.Sleep(300 * time.Millisecond); first.Close() }()
-	second, err := Open(dir, 5*time.Second, "labctl destroy")
+	second, err := Open(dir, "t", 5*time.Second, "labctl destroy")
 	if err != nil {
 		t.Fatalf("waiting open failed: %v", err)
 	}
@@ -219,7 +219,7 @@ func TestOpenRefusesADirectoryThatIsNotLabctls(t *testing.T) {
 		{"private with other files", mk("ssh", 0o700, "id_ed25519"), "it holds files that are not labctl's"},
 		{"empty", mk("empty", 0o755), ""},
 		{"empty but writable by others", mk("ww", 0o777), "others can write to it (mode 0777)"},
-		{"labctl's own", mk("own", 0o750, "state.json", "lock"), ""},
+		{"labctl's own", withState(t, mk("own", 0o750, "lock"), "t"), ""},
 		{"a lock is not enough (/var, /run)", mk("var", 0o755, "lock", "log"), "it holds files that are not labctl's"},
 		{"a state.json that is not private", withFile(t, mk("pub", 0o700), "state.json", 0o644), "it holds files that are not labctl's"},
 		{"a symbolic link", symlink(t, base, "link", mk("target", 0o700)), "it is a symbolic link"},
@@ -227,7 +227,7 @@ func TestOpenRefusesADirectoryThatIsNotLabctls(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			before, _ := os.Lstat(c.dir)
-			st, err := Open(c.dir, 0, "test")
+			st, err := Open(c.dir, "t", 0, "test")
 			if c.want == "" {
 				if err != nil {
 					t.Fatalf("refused: %v", err)
@@ -274,6 +274,14 @@ func symlink(t *testing.T, base, name, target string) string {
 	return p
 }
 
+func withState(t *testing.T, dir, name string) string {
+	t.Helper()
+	if err := WriteFileAtomic(filepath.Join(dir, stateFile), []byte(`{"version": 1, "lab": "`+name+`"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
 func withFile(t *testing.T, dir, name string, mode os.FileMode) string {
 	t.Helper()
 	p := filepath.Join(dir, name)
@@ -289,7 +297,7 @@ func withFile(t *testing.T, dir, name string, mode os.FileMode) string {
 func TestDryRunWritesNothing(t *testing.T) {
 	base := t.TempDir()
 	missing := filepath.Join(base, "missing")
-	st, err := OpenDryRun(missing, 0, "dry")
+	st, err := OpenDryRun(missing, "a", 0, "dry")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -297,7 +305,7 @@ func TestDryRunWritesNothing(t *testing.T) {
 	if _, err := os.Stat(missing); !os.IsNotExist(err) {
 		t.Fatal("a dry run created the state directory")
 	}
-	own, err := Open(filepath.Join(base, "own"), 0, "up")
+	own, err := Open(filepath.Join(base, "own"), "a", 0, "up")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,7 +316,7 @@ func TestDryRunWritesNothing(t *testing.T) {
 	os.RemoveAll(filepath.Join(base, "own", "logs"))
 	os.WriteFile(filepath.Join(base, "own", "lock"), []byte("holder"), 0o600)
 	os.Chmod(filepath.Join(base, "own"), 0o750)
-	dry, err := OpenDryRun(filepath.Join(base, "own"), 0, "dry")
+	dry, err := OpenDryRun(filepath.Join(base, "own"), "a", 0, "dry")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,9 +22,11 @@ const markerFile = ".labctl-state"
 // its state.json (or the marker labctl writes when it creates the
 // directory) is a regular file of this user's, mode 0600. A file merely
 // named like one of labctl's (a "lock" in /var or /run) is not enough.
-// labctl never changes the mode of a directory it did not create. With
-// check set (a dry run) nothing is created.
-func prepareDir(dir string, check bool) error {
+// labctl never changes the mode of a directory it did not create. Its
+// state.json must be one labctl can read, of the lab named name. Every
+// check comes before the first write. With check set (a dry run) nothing
+// is created.
+func prepareDir(dir, name string, check bool) error {
 	info, err := os.Lstat(dir)
 	if errors.Is(err, os.ErrNotExist) {
 		if check {
@@ -70,6 +72,9 @@ func prepareDir(dir string, check bool) error {
 	if len(entries) > 0 && !labctls(dir) {
 		return refuse("it holds files that are not labctl's")
 	}
+	if err := checkState(dir, name); err != nil {
+		return err
+	}
 	if len(entries) == 0 && !check {
 		// An empty directory of this user's becomes labctl's.
 		return WriteFileAtomic(filepath.Join(dir, markerFile), []byte("labctl state directory\n"), 0o600)
@@ -105,6 +110,28 @@ func (e *stateDirError) Error() string {
 }
 
 func (e *stateDirError) Is(target error) bool { return target == ErrStateDir }
+
+// checkState refuses a state in dir that labctl cannot read or that is
+// another lab's; no state is fine (a new lab, or one never brought up).
+func checkState(dir, name string) error {
+	_, err := PeekState(dir, name)
+	return err
+}
+
+// PeekState reads the state in dir without the lock, so that bad input
+// is refused before the lock (whose note is a write) is taken. A lab never
+// brought up has an empty state; a state labctl cannot read, or another
+// lab's, is refused.
+func PeekState(dir, name string) (*State, error) {
+	if _, err := os.Lstat(filepath.Join(dir, stateFile)); errors.Is(err, os.ErrNotExist) {
+		return &State{Version: StateVersion}, nil
+	}
+	s, err := ReadState(dir)
+	if err != nil {
+		return nil, err
+	}
+	return s, s.CheckLab(dir, name)
+}
 
 // CheckLab refuses a state that belongs to another lab: a state directory
 // named by --state-dir (or shared by mistake) must be this lab's, or

@@ -263,6 +263,15 @@ func (p *ClusterPhase) joinWorkers(ctx context.Context, c *lab.Cluster, n1 *lab.
 	if len(todo) == 0 {
 		return nil
 	}
+	// The CA the workers pin is the one labctl recorded at kubeadm init:
+	// whoever is root on node1 must not choose the cluster they join.
+	p.mu.Lock()
+	rec := kube.RecordedOf(c)
+	p.mu.Unlock()
+	hash, err := joinCAHash(c.Index, rec.CA)
+	if err != nil {
+		return &StepError{Host: x1.Name(), Step: "CA hash", Err: err}
+	}
 	// A worker that was reset leaves a Node object behind, which makes
 	// kubeadm join refuse the name: remove it first.
 	cl, err := p.kube(ctx, c)
@@ -282,14 +291,6 @@ func (p *ClusterPhase) joinWorkers(ctx context.Context, c *lab.Cluster, n1 *lab.
 	token, err := kubeadm.ParseToken(tokOut)
 	if err != nil {
 		return &StepError{Host: x1.Name(), Step: "join token", Err: err}
-	}
-	hashOut, err := p.step(ctx, x1, "CA hash", remote.Command{Line: kubeadm.CACertHashCommand()})
-	if err != nil {
-		return err
-	}
-	hash, err := kubeadm.ParseCACertHash(hashOut)
-	if err != nil {
-		return &StepError{Host: x1.Name(), Step: "CA hash", Err: err}
 	}
 	secret := []string{token.Reveal()}
 	res := remote.Each(ctx, todo, len(todo), func(ctx context.Context, x remote.Executor) error {
@@ -320,6 +321,18 @@ func (p *ClusterPhase) joinWorkers(ctx context.Context, c *lab.Cluster, n1 *lab.
 		})
 	})
 	return res.Err()
+}
+
+// joinCAHash is the pin of cluster n's recorded CA (PEM), for kubeadm join.
+func joinCAHash(n int, caPEM []byte) (string, error) {
+	if len(caPEM) == 0 {
+		return "", fmt.Errorf("cluster %d: labctl recorded no cluster CA (it records it at kubeadm init), so the join has nothing to pin; `labctl reset --level hard --cluster %d` rebuilds the cluster", n, n)
+	}
+	_, ca, err := kube.ParseCA(caPEM)
+	if err != nil {
+		return "", fmt.Errorf("cluster %d: the cluster CA labctl recorded: %w", n, err)
+	}
+	return kubeadm.CACertHash(ca), nil
 }
 
 // kubeconfigScript gives the attendee (and root) kubectl access on node1

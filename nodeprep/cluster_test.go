@@ -279,7 +279,8 @@ func TestPodCIDRsFromTheAPI(t *testing.T) {
 // through the API; one that is already gone is fine.
 func TestJoinDeletesStaleNodes(t *testing.T) {
 	cs := fake.NewClientset(node("node1", corev1.ConditionTrue, ""), node("node2", corev1.ConditionUnknown, ""))
-	c := &lab.Cluster{Index: 1, Nodes: []lab.Node{{Name: "node1", PrivateAddress: "10.89.0.2"}, {Name: "node2"}, {Name: "node3"}}}
+	ca, _ := newCA(t)
+	c := &lab.Cluster{Index: 1, CA: ca, Nodes: []lab.Node{{Name: "node1", PrivateAddress: "10.89.0.2"}, {Name: "node2"}, {Name: "node3"}}}
 	x1 := remote.NewFake("01/node1").OnError(`kubeadm token create`, errors.New("stop here"))
 	p := &ClusterPhase{Kube: apis{1: cs}.kube, Out: &strings.Builder{}}
 	err := p.joinWorkers(context.Background(), c, c.Node("node1"), x1, []remote.Executor{remote.NewFake("01/node2"), remote.NewFake("01/node3")})

@@ -16,7 +16,7 @@ import (
 // keys nodeprep generates to render its scripts.
 func TestDryRunWritesNoState(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "state")
-	store, err := lab.Open(dir, 0, "test")
+	store, err := lab.Open(dir, "i10a-dry", 0, "test")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 
 func swapFixture(t *testing.T) (*Swap, *lab.Store) {
 	t.Helper()
-	st, err := lab.Open(t.TempDir(), 0, "test")
+	st, err := lab.Open(t.TempDir(), "swap-unit", 0, "test")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -85,7 +85,7 @@ func (w *Sweep) destroy(dir string, s *lab.State) error {
 		// machines are not labctl's.
 		return fmt.Errorf("provider %s: run `labctl destroy -f LABFILE --state-dir %s`", s.Provider.Type, dir)
 	}
-	st, err := lab.Open(dir, 0, "labctl sweep")
+	st, err := lab.Open(dir, s.Lab, 0, "labctl sweep")
 	if err != nil {
 		return err
 	}

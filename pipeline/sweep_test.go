@@ -16,7 +16,7 @@ import (
 func writeState(t *testing.T, root, name string, end *time.Time) string {
 	t.Helper()
 	dir := filepath.Join(root, name)
-	st, err := lab.Open(dir, 0, "test")
+	st, err := lab.Open(dir, name, 0, "test")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/labctl/labctl/lab"
 	"github.com/labctl/labctl/provision"
 	"github.com/labctl/labctl/reset"
 )
@@ -21,24 +22,38 @@ func newDestroyCmd(a *app) *cobra.Command {
 		Short: "Remove the lab's nodes (containers, VMs) and forget its state",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			l, store, s, err := a.open("labctl destroy")
+			l, err := a.lab()
+			if err != nil {
+				return err
+			}
+			check := func(s *lab.State) (what string, err error) {
+				for _, n := range clusters {
+					if s.Cluster(n) == nil {
+						return "", badInput("--cluster: lab %s has no cluster %d", l.Name, n)
+					}
+				}
+				what = fmt.Sprintf("every cluster of lab %s (%d)", l.Name, len(s.Clusters))
+				if len(clusters) > 0 {
+					what = fmt.Sprintf("clusters %v of lab %s", clusters, l.Name)
+				}
+				if !yes && !term.IsTerminal(int(os.Stdin.Fd())) {
+					return "", badInput("destroy removes %s: pass --yes to confirm", what)
+				}
+				return what, nil
+			}
+			if err := a.precheck(l, func(s *lab.State) error { _, err := check(s); return err }); err != nil {
+				return err
+			}
+			l, store, s, err := a.openStore(l, "labctl destroy", lab.Open)
 			if err != nil {
 				return err
 			}
 			defer store.Close()
-			for _, n := range clusters {
-				if s.Cluster(n) == nil {
-					return badInput("--cluster: lab %s has no cluster %d", l.Name, n)
-				}
-			}
-			what := fmt.Sprintf("every cluster of lab %s (%d)", l.Name, len(s.Clusters))
-			if len(clusters) > 0 {
-				what = fmt.Sprintf("clusters %v of lab %s", clusters, l.Name)
+			what, err := check(s)
+			if err != nil {
+				return err
 			}
 			if !yes {
-				if !term.IsTerminal(int(os.Stdin.Fd())) {
-					return badInput("destroy removes %s: pass --yes to confirm", what)
-				}
 				fmt.Fprintf(a.out, "This removes %s. Type the lab name to confirm: ", what)
 				answer, _ := bufio.NewReader(os.Stdin).ReadString('\n')
 				if strings.TrimSpace(answer) != l.Name {
@@ -100,18 +115,41 @@ func newTrustCmd(a *app) *cobra.Command {
 			if bastion == (cluster != 0 || node != "") || (!bastion && (cluster == 0 || node == "")) {
 				return badInput("trust: give --cluster and --node, or --bastion")
 			}
-			l, store, s, err := a.open("labctl trust")
+			l, err := a.lab()
+			if err != nil {
+				return err
+			}
+			check := func(s *lab.State) error {
+				if bastion {
+					if l.SSH.Bastion != nil && l.SSH.Bastion.HostKey != "" {
+						return badInput("ssh.bastion.hostKey: the bastion's key is pinned by the lab file; change it there")
+					}
+					if s.Bastion == nil {
+						return badInput("--bastion: lab %s has no pinned bastion key", l.Name)
+					}
+					return nil
+				}
+				c := s.Cluster(cluster)
+				if c == nil {
+					return badInput("--cluster: lab %s has no cluster %d", l.Name, cluster)
+				}
+				if c.Node(node) == nil {
+					return badInput("--node: cluster %d has no node %q", cluster, node)
+				}
+				return nil
+			}
+			if err := a.precheck(l, check); err != nil {
+				return err
+			}
+			l, store, s, err := a.openStore(l, "labctl trust", lab.Open)
 			if err != nil {
 				return err
 			}
 			defer store.Close()
+			if err := check(s); err != nil {
+				return err
+			}
 			if bastion {
-				if l.SSH.Bastion != nil && l.SSH.Bastion.HostKey != "" {
-					return badInput("ssh.bastion.hostKey: the bastion's key is pinned by the lab file; change it there")
-				}
-				if s.Bastion == nil {
-					return badInput("--bastion: lab %s has no pinned bastion key", l.Name)
-				}
 				s.Bastion = nil
 				if err := store.Save(s); err != nil {
 					return err
@@ -119,15 +157,7 @@ func newTrustCmd(a *app) *cobra.Command {
 				a.printf("forgot the bastion's host key; the key it offers next is recorded\n")
 				return nil
 			}
-			c := s.Cluster(cluster)
-			if c == nil {
-				return badInput("--cluster: lab %s has no cluster %d", l.Name, cluster)
-			}
-			n := c.Node(node)
-			if n == nil {
-				return badInput("--node: cluster %d has no node %q", cluster, node)
-			}
-			n.HostKey = ""
+			s.Cluster(cluster).Node(node).HostKey = ""
 			if err := store.Save(s); err != nil {
 				return err
 			}

@@ -119,7 +119,7 @@ func (a *app) engineWithFlush(l *lab.Lab, s *lab.State) (*remote.Engine, func(),
 		if len(pins) == 0 {
 			return
 		}
-		st, err := lab.Open(dir, 2*time.Second, "labctl (recording host keys)")
+		st, err := lab.Open(dir, l.Name, 2*time.Second, "labctl (recording host keys)")
 		if err != nil {
 			fmt.Fprintf(a.errOut, "warning: %d new host keys not recorded (%v)\n", len(pins), err)
 			return

@@ -44,7 +44,9 @@ const (
 	exitUnavailable = 4
 )
 
-// usageError is bad input: a flag, an argument or the lab file.
+// usageError is bad input: a flag, an argument or the lab file. A state
+// directory or state file labctl will not use (lab.ErrStateDir,
+// lab.ErrBadState) is bad input too.
 type usageError struct{ err error }
 
 func (e usageError) Error() string { return e.err.Error() }
@@ -58,7 +60,8 @@ var errUnavailable = pipeline.ErrUnavailable
 func exitCode(err error) int {
 	var ue usageError
 	switch {
-	case errors.As(err, &ue), errors.Is(err, pipeline.ErrBadInput):
+	case errors.As(err, &ue), errors.Is(err, pipeline.ErrBadInput),
+		errors.Is(err, lab.ErrStateDir), errors.Is(err, lab.ErrBadState):
 		return exitBadInput
 	case errors.Is(err, lab.ErrBusy):
 		return exitBusy

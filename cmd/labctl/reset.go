@@ -62,6 +62,12 @@ the attendee who left it does not know).`,
 			if err != nil {
 				return err
 			}
+			if err := a.precheck(l, func(s *lab.State) error {
+				_, err := (&pipeline.Reset{State: s, Clusters: clusters}).Selected()
+				return err
+			}); err != nil {
+				return err
+			}
 			open := lab.Open
 			if dryRun {
 				open = lab.OpenDryRun

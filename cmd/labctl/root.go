@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -110,29 +109,40 @@ func (a *app) open(purpose string) (*lab.Lab, *lab.Store, *lab.State, error) {
 
 // openStore locks the lab's state directory with open (lab.Open, or
 // lab.OpenDryRun) and reads the state.
-func (a *app) openStore(l *lab.Lab, purpose string, open func(string, time.Duration, string) (*lab.Store, error)) (*lab.Lab, *lab.Store, *lab.State, error) {
+// Open refuses another lab's state, or a state file it cannot read,
+// before it writes anything; Load checks again under the lock.
+func (a *app) openStore(l *lab.Lab, purpose string, open func(string, string, time.Duration, string) (*lab.Store, error)) (*lab.Lab, *lab.Store, *lab.State, error) {
 	dir, err := a.dir(l)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	st, err := open(dir, a.wait, purpose)
-	if errors.Is(err, lab.ErrStateDir) {
-		return nil, nil, nil, usageError{err}
-	}
+	st, err := open(dir, l.Name, a.wait, purpose)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	s, err := st.Load()
-	if err == nil {
-		if err = s.CheckLab(dir, l.Name); err != nil {
-			err = usageError{err}
-		}
-	}
 	if err != nil {
 		st.Close()
 		return nil, nil, nil, err
 	}
 	return l, st, s, nil
+}
+
+// precheck runs check on the lab's state read without the lock, so that
+// bad input is refused before the lock is taken (taking it writes the
+// holder's note): a lab never brought up has an empty state, another
+// lab's or a broken one is refused. The command checks again under the
+// lock.
+func (a *app) precheck(l *lab.Lab, check func(*lab.State) error) error {
+	dir, err := a.dir(l)
+	if err != nil {
+		return err
+	}
+	s, err := lab.PeekState(dir, l.Name)
+	if err != nil {
+		return err
+	}
+	return check(s)
 }
 
 // readState loads the lab and reads its state without locking, for
@@ -151,7 +161,7 @@ func (a *app) readState() (*lab.Lab, *lab.State, error) {
 		return nil, nil, err
 	}
 	if err := s.CheckLab(dir, l.Name); err != nil {
-		return nil, nil, usageError{err}
+		return nil, nil, err
 	}
 	return l, s, nil
 }

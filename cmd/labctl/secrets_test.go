@@ -15,7 +15,7 @@ func TestJSONHidesSecretsUnlessAsked(t *testing.T) {
 	file := filepath.Join(dir, "lab.yaml")
 	os.WriteFile(file, []byte("name: i10a-secrets\n"), 0o644)
 	stateDir := filepath.Join(dir, "state")
-	st, err := lab.Open(stateDir, 0, "test")
+	st, err := lab.Open(stateDir, "i10a-secrets", 0, "test")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -56,7 +56,16 @@ naming why each spare was passed over. Either way nothing changes.`,
 			if err := checkDuration("--timeout", timeout, 10*time.Minute); err != nil {
 				return err
 			}
-			l, store, s, err := a.open("labctl swap")
+			l, err := a.lab()
+			if err != nil {
+				return err
+			}
+			if err := a.precheck(l, func(s *lab.State) error {
+				return (&pipeline.Swap{Lab: l, State: s, Attendee: n}).Check()
+			}); err != nil {
+				return err
+			}
+			l, store, s, err := a.openStore(l, "labctl swap", lab.Open)
 			if err != nil {
 				return err
 			}

@@ -18,7 +18,7 @@ func sparesLab(t *testing.T, edit func(s *lab.State)) (file, state string, befor
 	file = filepath.Join(dir, "lab.yaml")
 	os.WriteFile(file, []byte("name: spares-unit\nattendees: 2\nspares: 2\nnodesPerCluster: 1\n"), 0o644)
 	state = filepath.Join(dir, "state")
-	st, err := lab.Open(state, 0, "test")
+	st, err := lab.Open(state, "spares-unit", 0, "test")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,9 @@
 package kubeadm
 
 import (
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"time"
@@ -11,7 +14,6 @@ import (
 const (
 	InitConfigPath = "/etc/kubernetes/labctl/kubeadm-init.yaml"
 	JoinConfigPath = "/etc/kubernetes/labctl/kubeadm-join.yaml"
-	caCertPath     = "/etc/kubernetes/pki/ca.crt"
 )
 
 // InitCommand runs `kubeadm init` on node1. The join command kubeadm would
@@ -25,39 +27,13 @@ func JoinCommand(configPath string) string {
 	return "kubeadm join --config " + configPath
 }
 
-// CACertHashCommand prints the SHA-256 of the cluster CA's public key (its
-// DER SubjectPublicKeyInfo, which is what kubeadm pins), run on node1.
-// pipefail makes a missing or unreadable certificate fail the command
-// instead of hashing empty input.
-func CACertHashCommand() string { return caCertHashCommand(caCertPath) }
-
-func caCertHashCommand(path string) string {
-	return "bash -c 'set -o pipefail; openssl x509 -pubkey -noout -in " + path +
-		" | openssl pkey -pubin -outform der | sha256sum'"
-}
-
-// sha256 of empty input: what the pipeline prints when openssl printed nothing.
-const emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-
-// ParseCACertHash turns the output of CACertHashCommand ("<64 hex>  -")
-// into "sha256:<64 hex>", refusing anything else.
-func ParseCACertHash(out string) (string, error) {
-	lines := nonEmptyLines(out)
-	if len(lines) != 1 {
-		return "", fmt.Errorf("CA hash: want one line of sha256sum output, got %d lines", len(lines))
-	}
-	f := strings.Fields(lines[0])
-	if len(f) != 2 || f[1] != "-" {
-		return "", fmt.Errorf("CA hash: unexpected sha256sum output %q", lines[0])
-	}
-	h := "sha256:" + f[0]
-	if !caHashRE.MatchString(h) {
-		return "", fmt.Errorf("CA hash: %q is not 64 lowercase hex digits", f[0])
-	}
-	if f[0] == emptySHA256 {
-		return "", fmt.Errorf("CA hash: hash of empty input (is %s readable?)", caCertPath)
-	}
-	return h, nil
+// CACertHash is kubeadm's pin of a CA certificate, as
+// --discovery-token-ca-cert-hash takes it: "sha256:" and the hex SHA-256
+// of the certificate's DER SubjectPublicKeyInfo. labctl computes it from
+// the CA it recorded at kubeadm init, never from what node1 says later.
+func CACertHash(ca *x509.Certificate) string {
+	sum := sha256.Sum256(ca.RawSubjectPublicKeyInfo)
+	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
 // TokenCreateCommand creates a bootstrap token on node1 for joining workers,

@@ -75,7 +75,7 @@ type JoinInput struct {
 	// Token is a bootstrap token from TokenCreateCommand (secret).
 	Token Token
 	// CACertHashes pin the cluster CA ("sha256:<64 hex>"), from
-	// CACertHashCommand; at least one is required.
+	// CACertHash of the recorded CA; at least one is required.
 	CACertHashes []string
 	CRISocket    string // default DefaultCRISocket
 	InContainer  bool
