@@ -7,7 +7,10 @@ package program
 
 import (
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labctl/labctl/lab"
 )
@@ -25,7 +28,16 @@ type Spec struct {
 	User  string
 	AWS   lab.AWSSpec
 	Local LocalSpec
+	// EndsAt is the class's end (RFC 3339, "" for none), tagged on every
+	// AWS resource.
+	EndsAt string
+	// Stopped are the clusters whose instances the program keeps stopped
+	// (labctl stop); the others run. labctl passes the state's.
+	Stopped []int
 }
+
+// stopped says whether cluster c's machines are to be stopped.
+func (s Spec) stopped(c int) bool { return slices.Contains(s.Stopped, c) }
 
 // LocalSpec is the local target: labctl:local:* resources served by the
 // labctl binary itself, backed by the local provider (podman).
@@ -36,11 +48,15 @@ type LocalSpec struct {
 
 // SpecFromLab derives the program's input from a defaulted lab file.
 func SpecFromLab(l *lab.Lab, authorizedKey string) Spec {
-	return Spec{
+	s := Spec{
 		Lab: l.Name, Attendees: l.Attendees, NodesPerCluster: l.NodesPerCluster,
 		Target: l.Provider.Pulumi.Target, AuthorizedKey: strings.TrimSpace(authorizedKey),
 		User: l.SSH.User, AWS: l.Provider.AWS, Local: LocalSpec{Subnet: l.Provider.Subnet},
 	}
+	if end, ok := l.End(); ok {
+		s.EndsAt = end.Format(time.RFC3339)
+	}
+	return s
 }
 
 // check refuses a spec the program cannot build; errors name the field.
@@ -64,3 +80,27 @@ func (s Spec) check() error {
 
 // nodeName is the Pulumi name of a node's resources: "c01-node2".
 func nodeName(c int, node string) string { return fmt.Sprintf("c%02d-%s", c, node) }
+
+// ParseStopped reads the labctl:stopped config of `pulumi up` by hand:
+// the stopped clusters' numbers, separated by commas ("" none).
+func ParseStopped(s string) ([]int, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("labctl:stopped: %q is not a list of cluster numbers (1,3)", s)
+		}
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// ResourceName is the Pulumi name of a node's resources ("c01-node2"):
+// its instance, Elastic IP and InstanceState.
+func ResourceName(c int, node string) string { return nodeName(c, node) }
