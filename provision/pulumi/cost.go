@@ -144,7 +144,7 @@ func LabEstimate(l *lab.Lab) (Estimate, error) {
 	if err != nil {
 		return Estimate{}, err
 	}
-	return Estimate{UnitPrices: LabPrices(l, t), Nodes: l.Attendees * l.NodesPerCluster,
+	return Estimate{UnitPrices: LabPrices(l, t), Nodes: l.ClusterCount() * l.NodesPerCluster,
 		DiskGiB: l.Provider.AWS.DiskSize, ElasticIPs: l.Provider.AWS.ElasticIPs()}, nil
 }
 

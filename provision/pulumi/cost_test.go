@@ -40,7 +40,7 @@ func dryRun(t *testing.T, body string) string {
 	t.Helper()
 	l := parseLab(t, body)
 	f := newFakeHelper(t, monday,
-		Event{Out: fmt.Sprintf("    pulumi preview: + aws:ec2/instance:Instance × %d", l.Attendees*l.NodesPerCluster)})
+		Event{Out: fmt.Sprintf("    pulumi preview: + aws:ec2/instance:Instance × %d", l.ClusterCount()*l.NodesPerCluster)})
 	store, err := lab.OpenDryRun(t.TempDir(), 0, "test")
 	if err != nil {
 		t.Fatal(err)
@@ -74,6 +74,24 @@ func TestDryRunEstimate30x4Golden(t *testing.T) {
 		fmt.Sprintf("(%.1f h from now): $%.2f running throughout", hours, hours*120*node),
 		"120 Elastic IPs",
 		"provision/pulumi/prices.yaml of 2026-12-07",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the dry run lacks %q:\n%s", want, got)
+		}
+	}
+}
+
+// attendees 2 + spares 1: three clusters' machines, counted and priced
+// (a spare costs what any cluster costs).
+func TestDryRunSparesGolden(t *testing.T) {
+	got := dryRun(t, "name: k8s-class\nattendees: 2\nspares: 1\nnodesPerCluster: 2\nendsAt: 2026-12-08T17:00:00Z\n"+
+		"provider: {type: pulumi, aws: {allowFrom: [198.51.100.0/24]}}\n")
+	golden(t, "dry-run-2+1x2.golden", got)
+	node := 0.0416 + 20*0.08/730 + 0.005
+	for _, want := range []string{
+		"6 t3.medium instances (3 clusters: 2 attendees + 1 spare, × 2,",
+		"6 × t3.medium", "6 Elastic IPs",
+		fmt.Sprintf("$%.2f/h running", 6*node),
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("the dry run lacks %q:\n%s", want, got)

@@ -69,7 +69,11 @@ func (p *Provider) planAWS(l *lab.Lab, w io.Writer) error {
 	clusters := l.ClusterCount()
 	shape := fmt.Sprintf("%d clusters × %d", clusters, l.NodesPerCluster)
 	if l.Spares > 0 {
-		shape = fmt.Sprintf("%d clusters: %d attendees + %d spares, × %d", clusters, l.Attendees, l.Spares, l.NodesPerCluster)
+		spares := "spares"
+		if l.Spares == 1 {
+			spares = "spare"
+		}
+		shape = fmt.Sprintf("%d clusters: %d attendees + %d %s, × %d", clusters, l.Attendees, l.Spares, spares, l.NodesPerCluster)
 	}
 	fmt.Fprintf(w, "    %d %s instances (%s, %d GiB gp3, Ubuntu 24.04) in %s, %s VPC, SSH from %s, %s\n",
 		clusters*l.NodesPerCluster, a.InstanceType, shape, a.DiskSize, a.Region, a.VPC,

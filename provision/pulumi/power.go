@@ -32,9 +32,9 @@ func (p *Provider) PowerPlan(l *lab.Lab, s *lab.State) (fleet bool, err error) {
 	}
 	// Stop and start change the instances' state and nothing else: a lab
 	// file that asks for other machines is for labctl up first.
-	if len(s.Clusters) != l.Attendees || slices.ContainsFunc(s.Clusters, func(c lab.Cluster) bool { return len(c.Nodes) != l.NodesPerCluster }) {
-		return false, fmt.Errorf("attendees, nodesPerCluster: the lab file asks for %d × %d nodes, the lab has %d clusters (%d nodes): run labctl up first; stop and start change nothing but the instances' state",
-			l.Attendees, l.NodesPerCluster, len(s.Clusters), nodeCount(s))
+	if len(s.Clusters) != l.ClusterCount() || slices.ContainsFunc(s.Clusters, func(c lab.Cluster) bool { return len(c.Nodes) != l.NodesPerCluster }) {
+		return false, fmt.Errorf("attendees, spares, nodesPerCluster: the lab file asks for %d × %d nodes, the lab has %d clusters (%d nodes): run labctl up first; stop and start change nothing but the instances' state",
+			l.ClusterCount(), l.NodesPerCluster, len(s.Clusters), nodeCount(s))
 	}
 	return true, nil
 }

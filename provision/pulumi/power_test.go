@@ -112,15 +112,20 @@ func TestStartNamesSilentNodes(t *testing.T) {
 // naming the field.
 func TestPowerPlanRefuses(t *testing.T) {
 	for body, want := range map[string]string{
-		"provider: {type: pulumi, aws: {addresses: ephemeral}}\n":      "provider.aws.addresses: ephemeral:",
-		"provider: {type: pulumi, pulumi: {stack: dev}}\n":             "provider.pulumi.stack: stack dev is yours",
-		"attendees: 4\nnodesPerCluster: 1\nprovider: {type: pulumi}\n": "attendees, nodesPerCluster: the lab file asks for 4 × 1 nodes, the lab has 3 clusters",
+		"provider: {type: pulumi, aws: {addresses: ephemeral}}\n":                 "provider.aws.addresses: ephemeral:",
+		"provider: {type: pulumi, pulumi: {stack: dev}}\n":                        "provider.pulumi.stack: stack dev is yours",
+		"attendees: 4\nnodesPerCluster: 1\nprovider: {type: pulumi}\n":            "attendees, spares, nodesPerCluster: the lab file asks for 4 × 1 nodes, the lab has 3 clusters",
+		"attendees: 3\nspares: 1\nnodesPerCluster: 1\nprovider: {type: pulumi}\n": "attendees, spares, nodesPerCluster: the lab file asks for 4 × 1 nodes, the lab has 3 clusters",
 	} {
 		l := parseLab(t, "name: class\n"+body)
 		_, err := New().PowerPlan(l, awsState(3, 1))
 		if err == nil || !strings.HasPrefix(err.Error(), want) || strings.Contains(err.Error(), "\n") {
 			t.Errorf("%s: %v, want %q", body, err, want)
 		}
+	}
+	// 2 attendees + 1 spare are the 3 clusters the lab has: a stop may go on.
+	if fleet, err := New().PowerPlan(parseLab(t, "name: class\nattendees: 2\nspares: 1\nnodesPerCluster: 1\nprovider: {type: pulumi}\n"), awsState(3, 1)); !fleet || err != nil {
+		t.Errorf("2 attendees + 1 spare on 3 clusters: fleet %v, %v", fleet, err)
 	}
 	l := parseLab(t, "name: class\nprovider: {type: pulumi, pulumi: {target: local}}\n")
 	if fleet, err := New().PowerPlan(l, awsState(3, 1)); fleet || err != nil {

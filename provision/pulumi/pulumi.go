@@ -252,7 +252,7 @@ func record(r provision.Request, clusters []Cluster) {
 // provider.pulumi.stack is the instructor's: labctl leaves it alone.
 func (p *Provider) Destroy(ctx context.Context, r provision.Request) error {
 	if len(r.Clusters) > 0 {
-		return fmt.Errorf("--cluster: the pulumi provider removes clusters when attendees goes down; lower attendees and run labctl up")
+		return fmt.Errorf("--cluster: the pulumi provider removes clusters when attendees or spares go down; lower them and run labctl up")
 	}
 	if s := r.Lab.Provider.Pulumi.Stack; s != "" {
 		fmt.Fprintf(r.Out, "note: stack %s is yours (provider.pulumi.stack): labctl forgets the lab, `pulumi destroy` removes the machines\n", s)

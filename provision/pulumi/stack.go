@@ -69,12 +69,12 @@ func (p *Provider) prepareLocal(ctx context.Context, r provision.Request) (strin
 			running++
 		}
 	}
-	if p.Local.HostSetup != nil && running < l.Attendees*l.NodesPerCluster {
+	if p.Local.HostSetup != nil && running < l.ClusterCount()*l.NodesPerCluster {
 		all, err := pm.Names(ctx, local.LabelLab, "")
 		if err != nil {
 			return "", err
 		}
-		if err := p.Local.HostSetup(len(all)+l.Attendees*l.NodesPerCluster-len(existing), r.Out); err != nil {
+		if err := p.Local.HostSetup(len(all)+l.ClusterCount()*l.NodesPerCluster-len(existing), r.Out); err != nil {
 			return "", err
 		}
 	}

@@ -29,8 +29,10 @@ const (
 	TagEndsAt = "labctl:endsAt" // RFC 3339, or "none"
 	// TagAttendee is the attendee number the cluster was made for (its
 	// cluster number: labctl swap moves attendees between clusters
-	// without retagging), TagCluster the same number under its old key.
+	// without retagging), or SpareTag on a spare's; TagCluster is the
+	// cluster's number, spare or not.
 	TagAttendee = "labctl:attendee"
+	SpareTag    = "spare"
 	TagCluster  = "labctl:cluster"
 	TagNode     = "labctl:node"
 )
@@ -123,7 +125,7 @@ func awsNodes(ctx *pulumi.Context, s Spec) ([][]node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("Ubuntu image lookup in %s: %w", s.AWS.Region, err)
 	}
-	clusters := make([][]node, s.Attendees)
+	clusters := make([][]node, s.clusters())
 	err = each(s, func(c int, name string) error {
 		label := lab.Label(c, name)
 		hostKey, err := tls.NewPrivateKey(ctx, nodeName(c, name)+"-host-key", &tls.PrivateKeyArgs{Algorithm: pulumi.String("ED25519")})
@@ -135,7 +137,7 @@ func awsNodes(ctx *pulumi.Context, s Spec) ([][]node, error) {
 				HostPrivateKey: v[0].(string), HostPublicKey: keyOnly(v[1].(string))})
 		}).(pulumi.StringOutput)
 		nodeTags := func() pulumi.StringMap {
-			return tags("Name", fmt.Sprintf("%s-%02d-%s", s.Lab, c, name), TagAttendee, strconv.Itoa(c), TagCluster, strconv.Itoa(c), TagNode, name)
+			return tags("Name", fmt.Sprintf("%s-%02d-%s", s.Lab, c, name), TagAttendee, s.attendeeTag(c), TagCluster, strconv.Itoa(c), TagNode, name)
 		}
 		inst, err := ec2.NewInstance(ctx, nodeName(c, name), &ec2.InstanceArgs{
 			Ami:                      pulumi.String(ami.Id),

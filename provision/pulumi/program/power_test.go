@@ -84,6 +84,7 @@ var perNode = map[string]bool{"aws:ec2/instance:Instance": true, "aws:ec2/eip:Ei
 
 func TestEveryAWSResourceTagged(t *testing.T) {
 	s := awsSpec(2, 2)
+	s.Spares = 1 // cluster 3: tagged labctl:attendee=spare
 	s.AWS.VPC = "new"
 	s.EndsAt = "2026-12-11T17:00:00Z"
 	m, _ := run(t, s)
@@ -105,9 +106,13 @@ func TestEveryAWSResourceTagged(t *testing.T) {
 				t.Errorf("%s %s%s: tags %v lack the lab or its end", r.Type, r.Name, where, tags)
 			}
 			if perNode[r.Type] {
-				c, n := r.Name[1:3], r.Name[4:]
-				if tags[TagAttendee] != strings.TrimPrefix(c, "0") || tags[TagNode] != n {
-					t.Errorf("%s %s%s: tags %v lack attendee %s, node %s", r.Type, r.Name, where, tags, c, n)
+				c, n := strings.TrimPrefix(r.Name[1:3], "0"), r.Name[4:]
+				attendee := c
+				if c == "3" {
+					attendee = SpareTag
+				}
+				if tags[TagAttendee] != attendee || tags[TagCluster] != c || tags[TagNode] != n {
+					t.Errorf("%s %s%s: tags %v lack attendee %s, cluster %s, node %s", r.Type, r.Name, where, tags, attendee, c, n)
 				}
 			}
 		}

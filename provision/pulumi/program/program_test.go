@@ -303,6 +303,7 @@ func TestBadSpec(t *testing.T) {
 		{func(s *Spec) { s.Target = "gcp" }, "provider.pulumi.target"},
 		{func(s *Spec) { s.AuthorizedKey = "" }, "ssh.identityFile"},
 		{func(s *Spec) { s.Attendees = 0 }, "attendees"},
+		{func(s *Spec) { s.Spares = -1 }, "spares"},
 		{func(s *Spec) { s.Target = "local" }, "no node image"},
 	} {
 		s := awsSpec(1, 1)

@@ -18,8 +18,11 @@ import (
 // Spec is what the program builds: the lab's shape, where, and the key
 // labctl logs in with.
 type Spec struct {
-	Lab             string
-	Attendees       int
+	Lab       string
+	Attendees int
+	// Spares are clusters made beside the attendees' ones (spares: N),
+	// numbered after them: clusters Attendees+1 to Attendees+Spares.
+	Spares          int
 	NodesPerCluster int
 	Target          string // aws | local
 	// AuthorizedKey is labctl's public key (authorized_keys format).
@@ -36,6 +39,19 @@ type Spec struct {
 	Stopped []int
 }
 
+// clusters is how many clusters the program makes: the attendees' and
+// the spares (lab.ClusterCount).
+func (s Spec) clusters() int { return s.Attendees + s.Spares }
+
+// attendeeTag is the labctl:attendee tag of cluster c's resources: the
+// attendee it was made for (its number), or "spare" for a spare.
+func (s Spec) attendeeTag(c int) string {
+	if c > s.Attendees {
+		return SpareTag
+	}
+	return strconv.Itoa(c)
+}
+
 // stopped says whether cluster c's machines are to be stopped.
 func (s Spec) stopped(c int) bool { return slices.Contains(s.Stopped, c) }
 
@@ -49,7 +65,7 @@ type LocalSpec struct {
 // SpecFromLab derives the program's input from a defaulted lab file.
 func SpecFromLab(l *lab.Lab, authorizedKey string) Spec {
 	s := Spec{
-		Lab: l.Name, Attendees: l.Attendees, NodesPerCluster: l.NodesPerCluster,
+		Lab: l.Name, Attendees: l.Attendees, Spares: l.Spares, NodesPerCluster: l.NodesPerCluster,
 		Target: l.Provider.Pulumi.Target, AuthorizedKey: strings.TrimSpace(authorizedKey),
 		User: l.SSH.User, AWS: l.Provider.AWS, Local: LocalSpec{Subnet: l.Provider.Subnet},
 	}
@@ -66,6 +82,8 @@ func (s Spec) check() error {
 		return fmt.Errorf("name: empty lab name")
 	case s.Attendees < 1:
 		return fmt.Errorf("attendees: %d", s.Attendees)
+	case s.Spares < 0:
+		return fmt.Errorf("spares: %d", s.Spares)
 	case s.NodesPerCluster < 1:
 		return fmt.Errorf("nodesPerCluster: %d", s.NodesPerCluster)
 	case !strings.HasPrefix(s.AuthorizedKey, "ssh-"):
