@@ -295,7 +295,7 @@ func (sp Spent) Line() string {
 	if !sp.Complete {
 		about = "at least"
 	}
-	return fmt.Sprintf("aws: %.1f instance-hours run, %.1f stopped: %s $%.2f so far; now $%.2f/h (%d of %d clusters stopped; prices: %s)",
+	return fmt.Sprintf("aws: %.1f instance-hours run, %.1f stopped; cost estimate: %s $%.2f so far, now $%.2f/h (%d of %d clusters stopped; prices: %s)",
 		sp.RunHours, sp.StoppedHours, about, sp.Cost, sp.NowHour, sp.Stopped, sp.Clusters, sp.From)
 }
 

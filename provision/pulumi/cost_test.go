@@ -178,7 +178,7 @@ func TestSpent(t *testing.T) {
 		t.Errorf("cost %v, want %v", sp.Cost, 28*node+12*idle)
 	}
 	line := StatusLine(l, s, now)
-	for _, want := range []string{"28.0 instance-hours run, 12.0 stopped", fmt.Sprintf("about $%.2f so far", 28*node+12*idle),
+	for _, want := range []string{"28.0 instance-hours run, 12.0 stopped", fmt.Sprintf("cost estimate: about $%.2f so far", 28*node+12*idle),
 		fmt.Sprintf("now $%.2f/h (1 of 2 clusters stopped", 2*node+2*idle)} {
 		if !strings.Contains(line, want) {
 			t.Errorf("%q lacks %q", line, want)
