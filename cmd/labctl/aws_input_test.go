@@ -42,7 +42,8 @@ func TestBadPriceOverride(t *testing.T) {
 func TestStopRefusedOnAWS(t *testing.T) {
 	for body, want := range map[string]string{
 		"attendees: 2\nprovider: {type: pulumi, aws: {addresses: ephemeral}}\n": "provider.aws.addresses: ephemeral: a stopped instance gets a new public address",
-		"attendees: 3\nprovider: {type: pulumi}\n":                              "attendees, nodesPerCluster: the lab file asks for 3 × 1 nodes, the lab has 2 clusters",
+		"attendees: 3\nprovider: {type: pulumi}\n":                              "attendees, spares, nodesPerCluster: the lab file asks for 3 × 1 nodes, the lab has 2 clusters",
+		"attendees: 2\nspares: 1\nprovider: {type: pulumi}\n":                   "attendees, spares, nodesPerCluster: the lab file asks for 3 × 1 nodes, the lab has 2 clusters",
 	} {
 		dir := t.TempDir()
 		file := filepath.Join(dir, "lab.yaml")

@@ -207,12 +207,21 @@ func countGone(rs []CloudResource) int {
 	return n
 }
 
+// spareTag is program.SpareTag, the labctl:attendee tag of a spare
+// cluster's resources (program links the Pulumi SDK, which labctl does
+// not: orphans_test checks the two agree).
+const spareTag = "spare"
+
 func describe(r CloudResource) string {
 	var parts []string
 	if r.Name != "" {
 		parts = append(parts, r.Name)
 	}
-	if r.Attendee != "" {
+	switch r.Attendee {
+	case "":
+	case spareTag:
+		parts = append(parts, "spare")
+	default:
 		parts = append(parts, "attendee "+r.Attendee)
 	}
 	if r.State != "" {

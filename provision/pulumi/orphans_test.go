@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/labctl/labctl/lab"
+	"github.com/labctl/labctl/provision/pulumi/program"
 )
 
 // fakeCloud is AWS as the sweep sees it.
@@ -178,5 +179,19 @@ func TestStackIDsGzip(t *testing.T) {
 	}
 	if _, found, err := StackIDs(dir, "missing"); found || err != nil {
 		t.Errorf("missing stack: %v %v", found, err)
+	}
+}
+
+// A spare's resources are described as a spare, an attendee's by number;
+// labctl's copy of the spare tag is the program's.
+func TestDescribeSpare(t *testing.T) {
+	if spareTag != program.SpareTag {
+		t.Fatalf("spareTag %q, the program tags %q", spareTag, program.SpareTag)
+	}
+	if got := describe(CloudResource{Lab: "c", Name: "c-03-node1", Attendee: program.SpareTag}); got != "(lab c, c-03-node1, spare)" {
+		t.Errorf("spare: %s", got)
+	}
+	if got := describe(CloudResource{Lab: "c", Name: "c-01-node1", Attendee: "1"}); got != "(lab c, c-01-node1, attendee 1)" {
+		t.Errorf("attendee: %s", got)
 	}
 }
