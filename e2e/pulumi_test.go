@@ -60,6 +60,28 @@ func TestPulumiLocal(t *testing.T) {
 		}
 	})
 
+	// The local target's nodes are the local provider's containers: stop
+	// and start are its, and the stack stays as it was (labctl stop on the
+	// aws target is the program's InstanceState, tested with mocks).
+	t.Run("stop and start, then up changes nothing", func(t *testing.T) {
+		stop := labctl(t, l, "", "stop")
+		if stop.code != 0 || !strings.Contains(stop.stdout, "cluster 01: stopped in") {
+			t.Fatalf("stop: exit %d\n%s%s", stop.code, stop.stdout, stop.stderr)
+		}
+		if running := podman(t, "ps", "-q", "--filter", "label=labctl.lab="+l.name); strings.TrimSpace(running) != "" {
+			t.Errorf("containers still running after stop: %s", running)
+		}
+		start := labctl(t, l, "", "start")
+		if start.code != 0 || !regexp.MustCompile(`cluster 01: healthy \S+ after start`).MatchString(start.stdout) {
+			t.Fatalf("start: exit %d\n%s%s", start.code, start.stdout, start.stderr)
+		}
+		t.Logf("%s", regexp.MustCompile(`cluster 01: healthy \S+ after start`).FindString(start.stdout))
+		r := labctl(t, l, "", "up", "--only", "provision")
+		if r.code != 0 || !strings.Contains(r.stdout, "pulumi: no changes") {
+			t.Errorf("up after stop/start: exit %d, want pulumi: no changes\n%s", r.code, r.stdout)
+		}
+	})
+
 	t.Run("SIGKILL while adding a cluster, then up converges", func(t *testing.T) {
 		writeLab(t, l, "attendees: 2\n"+body)
 		killed := upKilledAt(t, l, "+ create labctl:local:Node c02-node")

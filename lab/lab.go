@@ -110,7 +110,40 @@ type AWSSpec struct {
 	VPC string `yaml:"vpc"`
 	// AllowFrom are the CIDRs SSH is open to (default anywhere).
 	AllowFrom []string `yaml:"allowFrom"`
+	// Addresses are the nodes' public addresses: "elastic" (default, one
+	// Elastic IP per node: the address survives labctl stop/start) or
+	// "ephemeral" (AWS's auto-assigned address, which a stop gives back:
+	// labctl stop is then refused).
+	Addresses string `yaml:"addresses"`
+	// Prices override labctl's price table (provision/pulumi/prices.yaml)
+	// in the cost estimate.
+	Prices AWSPrices `yaml:"prices"`
 }
+
+// AWSPrices are the prices of the lab's estimate, in USD, where the
+// instructor knows better than labctl's dated table (another region, a
+// newer instance type, a negotiated rate). Unset fields come from the
+// table.
+type AWSPrices struct {
+	// InstanceHour is provider.aws.instanceType's price per hour running.
+	InstanceHour *float64 `yaml:"instanceHour"`
+	// GP3GBMonth is EBS gp3 storage per GiB and month (billed stopped too).
+	GP3GBMonth *float64 `yaml:"gp3GBMonth"`
+	// PublicIPv4Hour is one public IPv4 address per hour (an Elastic IP
+	// is billed while its instance is stopped too).
+	PublicIPv4Hour *float64 `yaml:"publicIPv4Hour"`
+	// Date is when these prices were read (YYYY-MM-DD), shown with the
+	// estimate.
+	Date string `yaml:"date"`
+}
+
+// Set says whether any price is overridden.
+func (p AWSPrices) Set() bool {
+	return p.InstanceHour != nil || p.GP3GBMonth != nil || p.PublicIPv4Hour != nil || p.Date != ""
+}
+
+// ElasticIPs says whether the aws target gives each node an Elastic IP.
+func (a AWSSpec) ElasticIPs() bool { return a.Addresses != "ephemeral" }
 
 // LocalNodes reports whether the lab's nodes are containers on this
 // machine (the local provider, or the pulumi provider's local target).

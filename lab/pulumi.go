@@ -2,11 +2,13 @@ package lab
 
 import (
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 )
 
 // PulumiTargets are where the pulumi provider can make nodes.
@@ -59,6 +61,15 @@ func (l *Lab) applyPulumiDefaults() {
 	if len(a.AllowFrom) == 0 {
 		a.AllowFrom = []string{"0.0.0.0/0"}
 	}
+	if a.Addresses == "" {
+		a.Addresses = "elastic"
+	}
+}
+
+// awsSet says whether any provider.aws field is set.
+func (a AWSSpec) awsSet() bool {
+	return a.Region != "" || a.InstanceType != "" || a.DiskSize != 0 || a.VPC != "" || len(a.AllowFrom) > 0 ||
+		a.Addresses != "" || a.Prices.Set()
 }
 
 // validatePulumi checks provider.pulumi and provider.aws.
@@ -68,7 +79,7 @@ func (l *Lab) validatePulumi() error {
 		if p != (PulumiSpec{}) {
 			return fmt.Errorf("provider.pulumi: only the pulumi provider takes these settings")
 		}
-		if a.Region != "" || a.InstanceType != "" || a.DiskSize != 0 || a.VPC != "" || len(a.AllowFrom) > 0 {
+		if a.awsSet() {
 			return fmt.Errorf("provider.aws: only the pulumi provider's aws target takes these settings")
 		}
 		return nil
@@ -86,7 +97,7 @@ func (l *Lab) validatePulumi() error {
 		return fmt.Errorf("provider.pulumi.stack: %q is not a stack name", p.Stack)
 	}
 	if p.Target != "aws" {
-		if a.Region != "" || a.InstanceType != "" || a.DiskSize != 0 || a.VPC != "" || len(a.AllowFrom) > 0 {
+		if a.awsSet() {
 			return fmt.Errorf("provider.aws: set, but provider.pulumi.target is %s", p.Target)
 		}
 		return nil
@@ -107,6 +118,46 @@ func (l *Lab) validatePulumi() error {
 		if _, _, err := net.ParseCIDR(c); err != nil {
 			return fmt.Errorf("provider.aws.allowFrom[%d]: %q is not a CIDR", i, c)
 		}
+	}
+	if a.Addresses != "elastic" && a.Addresses != "ephemeral" {
+		return fmt.Errorf("provider.aws.addresses: %q is not elastic or ephemeral", a.Addresses)
+	}
+	return a.Prices.validate()
+}
+
+// MaxPrice bounds a price override (USD): more is a typo (cents as
+// dollars, a monthly price as an hourly one), not a price.
+const MaxPrice = 1000
+
+func (p AWSPrices) validate() error {
+	for _, f := range []struct {
+		key string
+		v   *float64
+	}{
+		{"instanceHour", p.InstanceHour}, {"gp3GBMonth", p.GP3GBMonth}, {"publicIPv4Hour", p.PublicIPv4Hour},
+	} {
+		if f.v == nil {
+			continue
+		}
+		if v := *f.v; math.IsNaN(v) || v < 0 || v > MaxPrice {
+			return fmt.Errorf("provider.aws.prices.%s: %v is not a price in USD (0 to %d)", f.key, v, MaxPrice)
+		}
+	}
+	if p.Date != "" {
+		if _, err := time.Parse(time.DateOnly, p.Date); err != nil {
+			return fmt.Errorf("provider.aws.prices.date: %q is not a date like 2026-12-01", p.Date)
+		}
+	}
+	return nil
+}
+
+// IsAWSRegion says whether r is one of AWSRegions.
+func IsAWSRegion(r string) bool { return slices.Contains(AWSRegions, r) }
+
+// CheckName refuses what cannot be a lab's name.
+func CheckName(n string) error {
+	if !nameRE.MatchString(n) {
+		return fmt.Errorf("%q is not a lab name (lowercase letters, digits and dashes, at most 40)", n)
 	}
 	return nil
 }

@@ -83,6 +83,10 @@ func walk(file, path string, n *yaml.Node, t reflect.Type) error {
 		if n.Kind != yaml.ScalarNode || n.Tag != "!!int" {
 			return at("expected a whole number, got %s", describe(n))
 		}
+	case reflect.Float64:
+		if n.Kind != yaml.ScalarNode || (n.Tag != "!!float" && n.Tag != "!!int") {
+			return at("expected a number, got %s", describe(n))
+		}
 	case reflect.Bool:
 		if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" {
 			return at("expected true or false, got %s", describe(n))

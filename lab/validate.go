@@ -296,9 +296,6 @@ func (l *Lab) validateSpares() error {
 	if l.Attendees <= MaxAttendees && l.ClusterCount() > MaxAttendees {
 		return fmt.Errorf("spares: %d attendees and %d spares make %d clusters, above the limit of %d", l.Attendees, l.Spares, l.ClusterCount(), MaxAttendees)
 	}
-	if l.Spares > 0 && l.Provider.Type == "pulumi" {
-		return fmt.Errorf("spares: the pulumi provider does not make spare clusters yet; use 0 (or the local, kind or inventory provider)")
-	}
 	return nil
 }
 

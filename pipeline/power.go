@@ -31,14 +31,15 @@ type Power struct {
 	// Parallel bounds the clusters stopped or started at once.
 	Parallel int
 
-	mu sync.Mutex
+	mu    sync.Mutex
+	fleet bool // the provider does all clusters in one call (powerfleet.go)
 }
 
 // powerer is the provider's stop and start, or a bad-input error saying
 // why this lab's machines are not labctl's to stop.
 func (p *Power) powerer() (provision.Powerer, error) {
 	if pw, ok := p.Provider.(provision.Powerer); ok {
-		return pw, nil
+		return pw, p.planFleet(pw)
 	}
 	if p.Lab.Provider.Type == "inventory" {
 		return nil, fmt.Errorf("%w: provider inventory: labctl does not own these machines; stop and start them yourself, then `labctl up` checks them", ErrBadInput)
@@ -76,6 +77,9 @@ func (p *Power) selected() ([]int, error) {
 // each outcome in the state as it comes and saving it, so that a run
 // killed half-way keeps what was done.
 func (p *Power) each(ctx context.Context, clusters []int, f func(context.Context, provision.Request) error, done func(c *lab.Cluster, now time.Time)) (map[int]error, map[int]time.Duration) {
+	if p.fleet {
+		return p.eachFleet(ctx, clusters, f, done)
+	}
 	errs := map[int]error{}
 	took := map[int]time.Duration{}
 	fanOut(len(clusters), p.Parallel, func(i int) {

@@ -28,7 +28,7 @@ func TestServeRefusesBadRequests(t *testing.T) {
 	for _, c := range []struct{ in, want string }{
 		{"not json", "labctl-pulumi: request:"},
 		{`{"op":"up"}`, "request: no lab"},
-		{`{"op":"bogus","lab":{"Name":"x"}}`, `request: op "bogus" is not up, preview, destroy or outputs`},
+		{`{"op":"bogus","lab":{"Name":"x"}}`, `request: op "bogus" is not up, preview, destroy, outputs, power, inventory or delete`},
 	} {
 		var out bytes.Buffer
 		if code := serve(t.Context(), strings.NewReader(c.in), &out); code != 1 {

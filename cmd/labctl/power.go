@@ -22,8 +22,9 @@ close its data (up to 60 s; the line says if it did not); then the
 machines halt: the other containers, containerd and Docker stop in
 order, and the disks, addresses, passwords and cards stay. labctl status
 shows the clusters as stopped. A stop that was interrupted is finished by
-running it again. Local and kind labs; pulumi labs are not available yet;
-inventory machines are not labctl's to stop.`,
+running it again. Local, kind and pulumi labs (on AWS: one pulumi up of
+the selected instances' InstanceState resources; each node keeps its
+Elastic IP); inventory machines are not labctl's to stop.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			for _, c := range clusters {

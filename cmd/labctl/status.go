@@ -12,6 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/labctl/labctl/lab"
+	lp "github.com/labctl/labctl/provision/pulumi"
 	"github.com/labctl/labctl/remote"
 	"github.com/labctl/labctl/status"
 )
@@ -59,7 +60,7 @@ In a lab with spares, a row is an attendee and the cluster behind it
 				}
 				cur := s
 				rows := status.Probe(ctx, cur, executors(e, cur), opts)
-				out, err := statusFrame(a.jsonOut, watch, l, endAt(l, cur), rows, r.interval)
+				out, err := statusFrame(a.jsonOut, watch, l, endAt(l, cur), lp.StatusLine(l, cur, time.Now()), rows, r.interval)
 				return a.hideSecrets(out, l, cur), err
 			}
 			if !watch {
@@ -79,7 +80,8 @@ In a lab with spares, a row is an attendee and the cluster behind it
 	return cmd
 }
 
-func statusFrame(jsonOut, watch bool, l *lab.Lab, endsAt *time.Time, rows []status.Row, interval time.Duration) ([]byte, error) {
+// costLine is the machine hours and their cost so far ("" but on AWS).
+func statusFrame(jsonOut, watch bool, l *lab.Lab, endsAt *time.Time, costLine string, rows []status.Row, interval time.Duration) ([]byte, error) {
 	var b bytes.Buffer
 	if jsonOut {
 		err := status.WriteJSON(&b, rows)
@@ -90,6 +92,9 @@ func statusFrame(jsonOut, watch bool, l *lab.Lab, endsAt *time.Time, rows []stat
 	}
 	if line := status.EndLine(endsAt, time.Now()); line != "" {
 		fmt.Fprintln(&b, line)
+	}
+	if costLine != "" {
+		fmt.Fprintln(&b, costLine)
 	}
 	err := status.Render(&b, rows, time.Now())
 	return b.Bytes(), err

@@ -35,6 +35,14 @@ const (
 	OpPreview = "preview" // pulumi preview, counted by resource type
 	OpDestroy = "destroy" // recover, pulumi destroy, stack rm
 	OpOutputs = "outputs" // read the outputs of the instructor's stack
+	// OpPower is labctl stop and start on the aws target: pulumi up of
+	// the selected clusters' InstanceState resources only (--target),
+	// with Stopped the clusters to keep stopped.
+	OpPower = "power"
+	// OpInventory lists the AWS resources tagged labctl:lab in Regions,
+	// OpDelete deletes Resources (labctl sweep's orphans).
+	OpInventory = "inventory"
+	OpDelete    = "delete"
 )
 
 // Request is what labctl asks labctl-pulumi for.
@@ -51,6 +59,15 @@ type Request struct {
 	Backend string `json:"backend"`
 	// CLI is the pulumi CLI's installation root (CLI/bin/pulumi).
 	CLI string `json:"cli"`
+	// Stopped are the clusters whose instances the program keeps stopped
+	// (the state's, after the stop or start at hand); the rest run.
+	Stopped []int `json:"stopped,omitempty"`
+	// Clusters are the clusters a power op changes (its --target).
+	Clusters []int `json:"clusters,omitempty"`
+	// Regions are where an inventory looks, Resources what a delete
+	// removes.
+	Regions   []string        `json:"regions,omitempty"`
+	Resources []CloudResource `json:"resources,omitempty"`
 }
 
 // Event is one line of labctl-pulumi's answer: a line for the user, the
@@ -61,9 +78,10 @@ type Event struct {
 	Error  string  `json:"error,omitempty"`
 }
 
-// Result is what a stack's outputs say.
+// Result is what a stack's outputs say, or what an inventory found.
 type Result struct {
-	Clusters []Cluster `json:"clusters"`
+	Clusters  []Cluster       `json:"clusters"`
+	Resources []CloudResource `json:"resources,omitempty"`
 }
 
 // Cluster is one attendee's nodes as the stack's outputs give them.
@@ -96,6 +114,16 @@ func (p *Provider) helper(ctx context.Context, r provision.Request) (string, err
 // run asks labctl-pulumi for req, copies its lines to out and returns the
 // clusters it read from the stack (nil when it read none).
 func (p *Provider) run(ctx context.Context, r provision.Request, req Request, out io.Writer) ([]Cluster, error) {
+	res, err := p.ask(ctx, r, req, out)
+	if err != nil || res == nil {
+		return nil, err
+	}
+	return res.Clusters, nil
+}
+
+// ask asks labctl-pulumi for req, copies its lines to out and returns its
+// result (nil when it gave none).
+func (p *Provider) ask(ctx context.Context, r provision.Request, req Request, out io.Writer) (*Result, error) {
 	bin, err := p.helper(ctx, r)
 	if err != nil {
 		return nil, err
@@ -119,7 +147,7 @@ func (p *Provider) run(ctx context.Context, r provision.Request, req Request, ou
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("%s: %w", HelperName, err)
 	}
-	var clusters []Cluster
+	var result *Result
 	var failed string
 	sc := bufio.NewScanner(stdout)
 	sc.Buffer(make([]byte, 64*1024), 64<<20)
@@ -132,7 +160,7 @@ func (p *Provider) run(ctx context.Context, r provision.Request, req Request, ou
 		case e.Error != "":
 			failed = e.Error
 		case e.Result != nil:
-			clusters = e.Result.Clusters
+			result = e.Result
 		default:
 			fmt.Fprintln(out, e.Out)
 		}
@@ -146,7 +174,7 @@ func (p *Provider) run(ctx context.Context, r provision.Request, req Request, ou
 	case werr != nil:
 		return nil, fmt.Errorf("%s: %v: %s", HelperName, werr, lastLines(stderr.String(), 6))
 	}
-	return clusters, nil
+	return result, nil
 }
 
 func lastLines(s string, n int) string {

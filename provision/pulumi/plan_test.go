@@ -22,12 +22,12 @@ const fakeHelperEnv = "LABCTL_TEST_FAKE_PULUMI_HELPER"
 
 func TestMain(m *testing.M) {
 	if os.Getenv(fakeHelperEnv) != "" {
-		os.Exit(fakeHelper())
+		os.Exit(actAsHelper())
 	}
 	os.Exit(m.Run())
 }
 
-func fakeHelper() int {
+func actAsHelper() int {
 	var req Request
 	if err := json.NewDecoder(os.Stdin).Decode(&req); err != nil {
 		return 1
@@ -78,7 +78,7 @@ func helperSaid(t *testing.T, out string) (dir, backend string) {
 	return dir, backend
 }
 
-func pulumiLab(t *testing.T, backend string) *lab.Lab {
+func localPulumiLab(t *testing.T, backend string) *lab.Lab {
 	t.Helper()
 	y := "name: class\nattendees: 1\nnodesPerCluster: 2\nprovider:\n  type: pulumi\n  pulumi: {target: local"
 	if backend != "" {
@@ -104,7 +104,7 @@ func TestDryRunCreatesNothing(t *testing.T) {
 			parent := t.TempDir()
 			state := filepath.Join(parent, "state")
 			var out strings.Builder
-			r := provision.Request{Lab: pulumiLab(t, tc.backend), StateDir: state, State: &lab.State{}, Out: &out}
+			r := provision.Request{Lab: localPulumiLab(t, tc.backend), StateDir: state, State: &lab.State{}, Out: &out}
 			if err := p.Check(t.Context(), r); err != nil {
 				t.Fatalf("Check: %v", err)
 			}
@@ -132,7 +132,7 @@ func TestDryRunOfAnExistingStackUsesIt(t *testing.T) {
 	p := fakeProvider(t)
 	state := t.TempDir()
 	var out strings.Builder
-	r := provision.Request{Lab: pulumiLab(t, ""), StateDir: state, State: &lab.State{}, Out: &out}
+	r := provision.Request{Lab: localPulumiLab(t, ""), StateDir: state, State: &lab.State{}, Out: &out}
 	if _, err := p.request(t.Context(), r, OpUp, true); err != nil { // as `up` left it
 		t.Fatal(err)
 	}
@@ -151,7 +151,7 @@ func TestCheckRefusesABackendUnderAFile(t *testing.T) {
 	p := fakeProvider(t)
 	file := filepath.Join(t.TempDir(), "file")
 	os.WriteFile(file, nil, 0o600)
-	r := provision.Request{Lab: pulumiLab(t, "file://"+file+"/backend"), StateDir: t.TempDir(), State: &lab.State{}}
+	r := provision.Request{Lab: localPulumiLab(t, "file://"+file+"/backend"), StateDir: t.TempDir(), State: &lab.State{}}
 	err := p.Check(t.Context(), r)
 	if err == nil || !strings.Contains(err.Error(), "provider.pulumi.backend") {
 		t.Fatalf("Check: %v, want a provider.pulumi.backend error", err)

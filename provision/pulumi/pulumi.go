@@ -14,8 +14,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/labctl/labctl/artifacts"
+	"github.com/labctl/labctl/lab"
 	"github.com/labctl/labctl/provision"
 	"github.com/labctl/labctl/provision/local"
 )
@@ -34,6 +36,11 @@ type Provider struct {
 	// local target's resource provider (default: built from labctl's
 	// source, see helper.go).
 	Helper func(ctx context.Context, r provision.Request) (string, error)
+	// Now is the clock of estimates and power records (default time.Now).
+	Now func() time.Time
+	// SSHWait bounds labctl start's wait for the nodes' sshd (default 5
+	// minutes).
+	SSHWait time.Duration
 }
 
 // New returns the provider with its defaults.
@@ -158,9 +165,19 @@ func Relink(target, link string) error {
 
 // Provision runs `pulumi up` on the lab's stack (or reads the stack named
 // by provider.pulumi.stack) and records the nodes of its outputs.
+// Every instance runs after it (labctl stop's stopped ones start again).
 func (p *Provider) Provision(ctx context.Context, r provision.Request) error {
+	recordWhere(r)
 	if r.Lab.Provider.Pulumi.Stack != "" {
 		return p.readStack(ctx, r)
+	}
+	if r.Lab.Provider.Pulumi.Target == "aws" {
+		if e, err := LabEstimate(r.Lab); err == nil {
+			for _, w := range e.Warnings {
+				fmt.Fprintln(r.Out, "    "+w)
+			}
+			fmt.Fprintln(r.Out, "    "+e.Line())
+		}
 	}
 	req, err := p.request(ctx, r, OpUp, false)
 	if err != nil {
@@ -171,7 +188,24 @@ func (p *Provider) Provision(ctx context.Context, r provision.Request) error {
 		return err
 	}
 	record(r, clusters)
+	if r.Lab.Provider.Pulumi.Target == "aws" {
+		// The hours a cluster's instances run count from here (labctl
+		// status adds them up, and the stopped ones apart).
+		now := p.now()
+		for i := range r.State.Clusters {
+			if c := &r.State.Clusters[i]; c.Power == nil {
+				c.Power = &lab.Power{Since: now}
+			}
+		}
+	}
 	return nil
+}
+
+func (p *Provider) now() time.Time {
+	if p.Now != nil {
+		return p.Now().UTC()
+	}
+	return time.Now().UTC()
 }
 
 // readStack records the nodes of a stack the instructor ran with `pulumi
@@ -218,7 +252,7 @@ func record(r provision.Request, clusters []Cluster) {
 // provider.pulumi.stack is the instructor's: labctl leaves it alone.
 func (p *Provider) Destroy(ctx context.Context, r provision.Request) error {
 	if len(r.Clusters) > 0 {
-		return fmt.Errorf("--cluster: the pulumi provider removes clusters when attendees goes down; lower attendees and run labctl up")
+		return fmt.Errorf("--cluster: the pulumi provider removes clusters when attendees or spares go down; lower them and run labctl up")
 	}
 	if s := r.Lab.Provider.Pulumi.Stack; s != "" {
 		fmt.Fprintf(r.Out, "note: stack %s is yours (provider.pulumi.stack): labctl forgets the lab, `pulumi destroy` removes the machines\n", s)

@@ -24,14 +24,14 @@ func (p *Provider) request(ctx context.Context, r provision.Request, op string, 
 			return Request{}, fmt.Errorf("provider.pulumi.backend: cannot open %s: %v", req.Backend, err)
 		}
 	}
-	if op != OpUp && op != OpPreview {
+	if op != OpUp && op != OpPreview && op != OpPower {
 		return req, nil
 	}
 	if req.AuthorizedKey, err = p.authorizedKey(r); err != nil {
 		return Request{}, fmt.Errorf("ssh.identityFile: %w", err)
 	}
 	switch {
-	case r.Lab.Provider.Pulumi.Target != "local":
+	case r.Lab.Provider.Pulumi.Target != "local" || op == OpPower:
 	case preview:
 		req.LocalImage = p.Local.Recipe.Tag()
 	default:
@@ -69,12 +69,12 @@ func (p *Provider) prepareLocal(ctx context.Context, r provision.Request) (strin
 			running++
 		}
 	}
-	if p.Local.HostSetup != nil && running < l.Attendees*l.NodesPerCluster {
+	if p.Local.HostSetup != nil && running < l.ClusterCount()*l.NodesPerCluster {
 		all, err := pm.Names(ctx, local.LabelLab, "")
 		if err != nil {
 			return "", err
 		}
-		if err := p.Local.HostSetup(len(all)+l.Attendees*l.NodesPerCluster-len(existing), r.Out); err != nil {
+		if err := p.Local.HostSetup(len(all)+l.ClusterCount()*l.NodesPerCluster-len(existing), r.Out); err != nil {
 			return "", err
 		}
 	}

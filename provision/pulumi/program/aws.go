@@ -7,6 +7,7 @@ import (
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2transitgateway"
 	"github.com/pulumi/pulumi-tls/sdk/v5/go/tls"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
@@ -19,12 +20,33 @@ const canonical = "099720109477"
 // ubuntuImages is the current Ubuntu LTS (24.04) server image name pattern.
 const ubuntuImages = "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-%s-server-*"
 
-// Tag keys on everything the program makes in AWS.
+// Tag keys on everything the program makes in AWS: every resource AWS
+// can tag carries the lab's name and end, and a node's resources
+// (instance, root volume, Elastic IP) its attendee's number and node name.
+// labctl sweep finds what a crashed run left by these tags.
 const (
-	TagLab     = "labctl:lab"
-	TagCluster = "labctl:cluster"
-	TagNode    = "labctl:node"
+	TagLab    = "labctl:lab"
+	TagEndsAt = "labctl:endsAt" // RFC 3339, or "none"
+	// TagAttendee is the attendee number the cluster was made for (its
+	// cluster number: labctl swap moves attendees between clusters
+	// without retagging), or SpareTag on a spare's; TagCluster is the
+	// cluster's number, spare or not.
+	TagAttendee = "labctl:attendee"
+	SpareTag    = "spare"
+	TagCluster  = "labctl:cluster"
+	TagNode     = "labctl:node"
 )
+
+// Instance states of the InstanceState resources.
+const (
+	StateRunning = "running"
+	StateStopped = "stopped"
+)
+
+// InstanceStateType is the resource that starts and stops an instance
+// (Terraform's aws_ec2_instance_state, which pulumi-aws files under
+// ec2transitgateway).
+const InstanceStateType = "aws:ec2transitgateway/instanceState:InstanceState"
 
 // graviton matches ARM instance families (t4g, m7g, c7gn, r8gd...).
 var graviton = regexp.MustCompile(`^[a-z]+\d+g[a-z]*\.`)
@@ -40,8 +62,12 @@ func amiArch(instanceType string) string {
 // awsNodes makes the lab's network, security group, key pair, and one
 // instance per node with a host key generated here.
 func awsNodes(ctx *pulumi.Context, s Spec) ([][]node, error) {
+	endsAt := s.EndsAt
+	if endsAt == "" {
+		endsAt = "none"
+	}
 	tags := func(extra ...string) pulumi.StringMap {
-		m := pulumi.StringMap{TagLab: pulumi.String(s.Lab)}
+		m := pulumi.StringMap{TagLab: pulumi.String(s.Lab), TagEndsAt: pulumi.String(endsAt)}
 		for i := 0; i+1 < len(extra); i += 2 {
 			m[extra[i]] = pulumi.String(extra[i+1])
 		}
@@ -99,7 +125,7 @@ func awsNodes(ctx *pulumi.Context, s Spec) ([][]node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("Ubuntu image lookup in %s: %w", s.AWS.Region, err)
 	}
-	clusters := make([][]node, s.Attendees)
+	clusters := make([][]node, s.clusters())
 	err = each(s, func(c int, name string) error {
 		label := lab.Label(c, name)
 		hostKey, err := tls.NewPrivateKey(ctx, nodeName(c, name)+"-host-key", &tls.PrivateKeyArgs{Algorithm: pulumi.String("ED25519")})
@@ -110,6 +136,9 @@ func awsNodes(ctx *pulumi.Context, s Spec) ([][]node, error) {
 			return renderCloudInit(cloudInitData{Label: label, AuthorizedKey: s.AuthorizedKey,
 				HostPrivateKey: v[0].(string), HostPublicKey: keyOnly(v[1].(string))})
 		}).(pulumi.StringOutput)
+		nodeTags := func() pulumi.StringMap {
+			return tags("Name", fmt.Sprintf("%s-%02d-%s", s.Lab, c, name), TagAttendee, s.attendeeTag(c), TagCluster, strconv.Itoa(c), TagNode, name)
+		}
 		inst, err := ec2.NewInstance(ctx, nodeName(c, name), &ec2.InstanceArgs{
 			Ami:                      pulumi.String(ami.Id),
 			InstanceType:             pulumi.String(s.AWS.InstanceType),
@@ -117,10 +146,11 @@ func awsNodes(ctx *pulumi.Context, s Spec) ([][]node, error) {
 			AssociatePublicIpAddress: pulumi.Bool(true),
 			VpcSecurityGroupIds:      pulumi.StringArray{sg.ID()},
 			KeyName:                  keyPair.KeyName,
-			RootBlockDevice:          &ec2.InstanceRootBlockDeviceArgs{VolumeSize: pulumi.Int(s.AWS.DiskSize), VolumeType: pulumi.String("gp3")},
-			UserData:                 pulumi.ToSecret(userData).(pulumi.StringOutput),
-			UserDataReplaceOnChange:  pulumi.Bool(true),
-			Tags:                     tags("Name", fmt.Sprintf("%s-%02d-%s", s.Lab, c, name), TagCluster, strconv.Itoa(c), TagNode, name),
+			RootBlockDevice: &ec2.InstanceRootBlockDeviceArgs{VolumeSize: pulumi.Int(s.AWS.DiskSize), VolumeType: pulumi.String("gp3"),
+				Tags: nodeTags()},
+			UserData:                pulumi.ToSecret(userData).(pulumi.StringOutput),
+			UserDataReplaceOnChange: pulumi.Bool(true),
+			Tags:                    nodeTags(),
 		}, opt,
 			// A newer Ubuntu image is for new nodes: a running class is
 			// not rebuilt because Canonical published one.
@@ -128,8 +158,33 @@ func awsNodes(ctx *pulumi.Context, s Spec) ([][]node, error) {
 		if err != nil {
 			return err
 		}
+		public := inst.PublicIp
+		if s.AWS.ElasticIPs() {
+			// The address on the cards and in the API server's certificate
+			// survives labctl stop: a stopped instance gives its
+			// auto-assigned address back, never its Elastic IP.
+			eip, err := ec2.NewEip(ctx, nodeName(c, name), &ec2.EipArgs{
+				Domain: pulumi.String("vpc"), Instance: inst.ID(), Tags: nodeTags(),
+			}, opt)
+			if err != nil {
+				return err
+			}
+			public = eip.PublicIp
+		}
+		// labctl stop and start change this resource's state, and nothing
+		// else: a stop is an ACPI shutdown (systemd stops kubelet, the
+		// containers and etcd in order), not a forced one.
+		state := StateRunning
+		if s.stopped(c) {
+			state = StateStopped
+		}
+		if _, err := ec2transitgateway.NewInstanceState(ctx, nodeName(c, name), &ec2transitgateway.InstanceStateArgs{
+			InstanceId: inst.ID(), State: pulumi.String(state), Force: pulumi.Bool(false),
+		}, opt); err != nil {
+			return err
+		}
 		clusters[c-1] = append(clusters[c-1], node{
-			name: name, public: inst.PublicIp, private: inst.PrivateIp, id: inst.ID().ToStringOutput(),
+			name: name, public: public, private: inst.PrivateIp, id: inst.ID().ToStringOutput(),
 			hostKey: trimKey(hostKey.PublicKeyOpenssh), port: 22, user: s.User,
 		})
 		return nil

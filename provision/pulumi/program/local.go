@@ -36,7 +36,7 @@ func localNodes(ctx *pulumi.Context, s Spec) ([][]node, error) {
 	if err != nil {
 		return nil, err
 	}
-	clusters := make([][]node, s.Attendees)
+	clusters := make([][]node, s.clusters())
 	err = each(s, func(c int, name string) error {
 		n := &localNode{}
 		err := ctx.RegisterResource(LocalNodeType, nodeName(c, name), pulumi.Map{

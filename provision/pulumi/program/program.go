@@ -14,8 +14,8 @@ type node struct {
 	user                         string
 }
 
-// Program is the class: attendees × nodesPerCluster machines on the
-// spec's target, and the contract's outputs.
+// Program is the class: (attendees + spares) × nodesPerCluster machines
+// on the spec's target, and the contract's outputs.
 func Program(s Spec) pulumi.RunFunc {
 	return func(ctx *pulumi.Context) error {
 		clusters, err := build(ctx, s)
@@ -70,7 +70,7 @@ func contractOutput(clusters [][]node) pulumi.Array {
 
 // each calls f for every node of every cluster, in order.
 func each(s Spec, f func(c int, name string) error) error {
-	for c := 1; c <= s.Attendees; c++ {
+	for c := 1; c <= s.clusters(); c++ {
 		for n := 1; n <= s.NodesPerCluster; n++ {
 			if err := f(c, lab.NodeName(n)); err != nil {
 				return err

@@ -47,6 +47,9 @@ func (m *mocks) NewResource(a pulumi.MockResourceArgs) (string, resource.Propert
 		id = "i-" + a.Name
 		out["publicIp"] = resource.NewStringProperty("203.0.113." + hostPart(a.Name))
 		out["privateIp"] = resource.NewStringProperty("10.0.0." + hostPart(a.Name))
+	case "aws:ec2/eip:Eip":
+		id = "eipalloc-" + a.Name
+		out["publicIp"] = resource.NewStringProperty("198.51.100." + hostPart(a.Name))
 	case LocalNetworkType:
 		out["name"] = resource.NewStringProperty("labctl-" + a.Name)
 		out["cidr"] = resource.NewStringProperty("10.89.7.0/24")
@@ -168,6 +171,8 @@ func TestAWSResourceCounts(t *testing.T) {
 		"aws:ec2/keyPair:KeyPair":             1,
 		"tls:index/privateKey:PrivateKey":     12,
 		"aws:ec2/instance:Instance":           12,
+		"aws:ec2/eip:Eip":                     12,
+		InstanceStateType:                     12,
 	}
 	got := count(m)
 	for k, n := range want {
@@ -187,7 +192,7 @@ func TestAWSResourceCounts(t *testing.T) {
 		}
 		for _, n := range c.Nodes {
 			want := fmt.Sprintf("ssh-ed25519 AAAAFAKE-c%02d-%s-host-key", c.Index, n.Name)
-			if n.HostKey != want || n.Port != 22 || n.User != "root" || !strings.HasPrefix(n.ID, "i-") {
+			if n.HostKey != want || n.Port != 22 || n.User != "root" || !strings.HasPrefix(n.ID, "i-") || !strings.HasPrefix(n.PublicAddress, "198.51.100.") {
 				t.Errorf("cluster %d %s: %+v (host key want %q)", c.Index, n.Name, n, want)
 			}
 		}
@@ -238,7 +243,7 @@ func TestAWSSecurityGroupAndTags(t *testing.T) {
 			}
 		case "aws:ec2/instance:Instance":
 			tags := r.Inputs["tags"].(map[string]any)
-			if tags[TagLab] != "k8s-101" || tags[TagCluster] != "1" || tags[TagNode] == nil || tags["Name"] == nil {
+			if tags[TagLab] != "k8s-101" || tags[TagCluster] != "1" || tags[TagAttendee] != "1" || tags[TagNode] == nil || tags["Name"] == nil {
 				t.Errorf("%s tags: %v", r.Name, tags)
 			}
 			if r.Inputs["subnetId"] != "subnet-a" || r.Inputs["ami"] != "ami-0ubuntu" || r.Inputs["instanceType"] != "t3.medium" {
@@ -284,7 +289,7 @@ func TestAWSGolden(t *testing.T) {
 	golden(t, "aws-1x2.json", mustJSON(t, m.resources))
 	golden(t, "aws-1x2-outputs.json", mustJSON(t, o))
 	for _, r := range m.resources {
-		if r.Name == "c01-node1" {
+		if r.Name == "c01-node1" && r.Type == "aws:ec2/instance:Instance" {
 			golden(t, "cloud-init-c01-node1.yaml", []byte(r.Inputs["userData"].(map[string]any)["secret"].(string)))
 		}
 	}
@@ -298,6 +303,7 @@ func TestBadSpec(t *testing.T) {
 		{func(s *Spec) { s.Target = "gcp" }, "provider.pulumi.target"},
 		{func(s *Spec) { s.AuthorizedKey = "" }, "ssh.identityFile"},
 		{func(s *Spec) { s.Attendees = 0 }, "attendees"},
+		{func(s *Spec) { s.Spares = -1 }, "spares"},
 		{func(s *Spec) { s.Target = "local" }, "no node image"},
 	} {
 		s := awsSpec(1, 1)

@@ -1,6 +1,7 @@
 // Command project is the entry point `pulumi up` runs (Pulumi.yaml's main):
 // it reads the lab file named by the labctl:lab config key and runs the
-// same program labctl runs through the Automation API.
+// same program labctl runs through the Automation API; labctl:stopped
+// names the clusters whose instances stay stopped.
 package main
 
 import (
@@ -37,7 +38,13 @@ func main() {
 		if err != nil {
 			return err
 		}
-		return program.Program(program.SpecFromLab(l, key))(ctx)
+		spec := program.SpecFromLab(l, key)
+		// labctl:stopped lists the clusters kept stopped, as labctl stop
+		// records them in its state: `pulumi config set labctl:stopped 2,3`.
+		if spec.Stopped, err = program.ParseStopped(cfg.Get("stopped")); err != nil {
+			return err
+		}
+		return program.Program(spec)(ctx)
 	})
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/labctl/labctl/lab"
 	lp "github.com/labctl/labctl/provision/pulumi"
+	"github.com/labctl/labctl/provision/pulumi/awscloud"
 	"github.com/labctl/labctl/provision/pulumi/program"
 )
 
@@ -26,8 +27,25 @@ func (rn *Runner) Run(ctx context.Context) (*lp.Result, error) {
 		return nil, rn.destroy(ctx)
 	case lp.OpOutputs:
 		return rn.outputs(ctx)
+	case lp.OpPower:
+		return rn.power(ctx)
+	case lp.OpInventory:
+		rs, err := rn.cloud().Inventory(ctx, rn.Req.Regions)
+		if err != nil {
+			return nil, err
+		}
+		return &lp.Result{Clusters: []lp.Cluster{}, Resources: rs}, nil
+	case lp.OpDelete:
+		return nil, rn.cloud().Delete(ctx, rn.Req.Resources)
 	}
-	return nil, fmt.Errorf("request: op %q is not up, preview, destroy or outputs", rn.Req.Op)
+	return nil, fmt.Errorf("request: op %q is not up, preview, destroy, outputs, power, inventory or delete", rn.Req.Op)
+}
+
+func (rn *Runner) cloud() lp.Cloud {
+	if rn.Cloud != nil {
+		return rn.Cloud
+	}
+	return awscloud.New(rn.Out)
 }
 
 // up runs `pulumi up` on the lab's stack after undoing what an

@@ -40,6 +40,8 @@ type Runner struct {
 	// Self is the binary the engine starts as the resource provider
 	// (default: this executable).
 	Self string
+	// Cloud is AWS for labctl sweep (default awscloud's, the AWS SDK's).
+	Cloud lp.Cloud
 }
 
 // dirs are the provider's places in the lab's state directory.
@@ -110,6 +112,7 @@ func (rn *Runner) open(ctx context.Context, create bool) (*labStack, error) {
 		return &labStack{stack: st}, nil
 	}
 	spec := program.SpecFromLab(l, req.AuthorizedKey)
+	spec.Stopped = req.Stopped
 	if spec.Target == "local" {
 		spec.Local.Image = req.LocalImage
 	}

@@ -37,3 +37,16 @@ func TestResourceName(t *testing.T) {
 		t.Errorf("%q", got)
 	}
 }
+
+// labctl stop --cluster 2 targets exactly cluster 2's InstanceState
+// resources, by the URNs the engine gives them.
+func TestPowerTargets(t *testing.T) {
+	got := powerTargets("k8s-101", []int{2}, 2)
+	want := []string{
+		"urn:pulumi:k8s-101::labctl::aws:ec2transitgateway/instanceState:InstanceState::c02-node1",
+		"urn:pulumi:k8s-101::labctl::aws:ec2transitgateway/instanceState:InstanceState::c02-node2",
+	}
+	if len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+		t.Errorf("%v", got)
+	}
+}
