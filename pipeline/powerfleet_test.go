@@ -47,7 +47,7 @@ func (f *fleetProvider) power(r provision.Request) error {
 
 func fleetLab(t *testing.T) (*Power, *fleetProvider, *bytes.Buffer) {
 	t.Helper()
-	store, err := lab.Open(t.TempDir(), 0, "test")
+	store, err := lab.Open(t.TempDir(), "fleet", 0, "test")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,7 +49,7 @@ func TestStopRefusedOnAWS(t *testing.T) {
 		file := filepath.Join(dir, "lab.yaml")
 		os.WriteFile(file, []byte("name: i21-stop\nnodesPerCluster: 1\n"+body), 0o644)
 		state := filepath.Join(dir, "state")
-		st, err := lab.Open(state, 0, "test")
+		st, err := lab.Open(state, "i21-stop", 0, "test")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -41,7 +41,7 @@ func dryRun(t *testing.T, body string) string {
 	l := parseLab(t, body)
 	f := newFakeHelper(t, monday,
 		Event{Out: fmt.Sprintf("    pulumi preview: + aws:ec2/instance:Instance × %d", l.ClusterCount()*l.NodesPerCluster)})
-	store, err := lab.OpenDryRun(t.TempDir(), 0, "test")
+	store, err := lab.OpenDryRun(t.TempDir(), l.Name, 0, "test")
 	if err != nil {
 		t.Fatal(err)
 	}

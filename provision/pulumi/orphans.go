@@ -279,7 +279,7 @@ func (o *OrphanSweep) labs() ([]stackLab, error) {
 		case backend != "" && backend != "file://"+dirs{filepath.Join(dir, "pulumi")}.backend():
 			l.why = "its stack is in " + backend + ", which the sweep does not read"
 		default:
-			st, err := lab.Open(dir, 0, "labctl sweep")
+			st, err := lab.Open(dir, l.name, 0, "labctl sweep")
 			if err != nil {
 				l.why = "busy: another labctl holds it; sweep again later"
 				break

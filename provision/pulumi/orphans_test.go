@@ -38,7 +38,7 @@ func (f *fakeCloud) Delete(_ context.Context, rs []CloudResource) error {
 func pulumiLab(t *testing.T, root, name string, extra map[string]string, nodeIDs []string, resources []map[string]any) string {
 	t.Helper()
 	dir := filepath.Join(root, name)
-	st, err := lab.Open(dir, 0, "test")
+	st, err := lab.Open(dir, name, 0, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +78,7 @@ func TestOrphanSweep(t *testing.T) {
 	busyDir := pulumiLab(t, root, "busy", aws, []string{"i-b"}, []map[string]any{res("i-b", nil)})
 	pulumiLab(t, root, "unread", aws, []string{"i-u"}, []map[string]any{res("i-other", nil)})
 	pulumiLab(t, root, "nocheckpoint", aws, []string{"i-c"}, nil)
-	busy, err := lab.Open(busyDir, 0, "labctl up")
+	busy, err := lab.Open(busyDir, "busy", 0, "labctl up")
 	if err != nil {
 		t.Fatal(err)
 	}
