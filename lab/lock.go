@@ -31,7 +31,7 @@ var ErrBusy = errors.New("lab is in use by another labctl")
 // another process holds it, Open waits up to wait, then refuses with ErrBusy
 // and says who holds it. purpose ("labctl up") is shown to that other process.
 func Open(dir, name string, wait time.Duration, purpose string) (*Store, error) {
-	if err := prepareDir(dir, name, false); err != nil {
+	if _, err := prepareDir(dir, name, false); err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(filepath.Join(dir, "logs"), 0o700); err != nil {
@@ -57,7 +57,7 @@ func Open(dir, name string, wait time.Duration, purpose string) (*Store, error) 
 // directory, no logs/, no lock file, no mode). It waits for a labctl that
 // is changing the lab, through a shared lock on an existing lock file.
 func OpenDryRun(dir, name string, wait time.Duration, purpose string) (*Store, error) {
-	if err := prepareDir(dir, name, true); err != nil {
+	if _, err := prepareDir(dir, name, true); err != nil {
 		return nil, err
 	}
 	st := &Store{dir: dir, name: name, dry: true}

@@ -26,26 +26,27 @@ const markerFile = ".labctl-state"
 // state.json must be one labctl can read, of the lab named name. Every
 // check comes before the first write. With check set (a dry run) nothing
 // is created.
-func prepareDir(dir, name string, check bool) error {
+func prepareDir(dir, name string, check bool) (*State, error) {
+	empty := &State{Version: StateVersion}
 	info, err := os.Lstat(dir)
 	if errors.Is(err, os.ErrNotExist) {
 		if check {
-			return nil
+			return empty, nil
 		}
 		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return fmt.Errorf("state directory: %w", err)
+			return nil, fmt.Errorf("state directory: %w", err)
 		}
 		// MkdirAll's mode passes through the umask.
 		if err := os.Chmod(dir, 0o700); err != nil {
-			return fmt.Errorf("state directory: %w", err)
+			return nil, fmt.Errorf("state directory: %w", err)
 		}
-		return WriteFileAtomic(filepath.Join(dir, markerFile), []byte("labctl state directory\n"), 0o600)
+		return empty, WriteFileAtomic(filepath.Join(dir, markerFile), []byte("labctl state directory\n"), 0o600)
 	}
 	if err != nil {
-		return fmt.Errorf("state directory: %w", err)
+		return nil, fmt.Errorf("state directory: %w", err)
 	}
-	refuse := func(format string, a ...any) error {
-		return &stateDirError{dir: dir, why: fmt.Sprintf(format, a...)}
+	refuse := func(format string, a ...any) (*State, error) {
+		return nil, &stateDirError{dir: dir, why: fmt.Sprintf(format, a...)}
 	}
 	if info.Mode()&os.ModeSymlink != 0 {
 		return refuse("it is a symbolic link")
@@ -67,19 +68,20 @@ func prepareDir(dir, name string, check bool) error {
 	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return fmt.Errorf("state directory: %w", err)
+		return nil, fmt.Errorf("state directory: %w", err)
 	}
 	if len(entries) > 0 && !labctls(dir) {
 		return refuse("it holds files that are not labctl's")
 	}
-	if err := checkState(dir, name); err != nil {
-		return err
+	s, err := readLabState(dir, name)
+	if err != nil {
+		return nil, err
 	}
 	if len(entries) == 0 && !check {
 		// An empty directory of this user's becomes labctl's.
-		return WriteFileAtomic(filepath.Join(dir, markerFile), []byte("labctl state directory\n"), 0o600)
+		return s, WriteFileAtomic(filepath.Join(dir, markerFile), []byte("labctl state directory\n"), 0o600)
 	}
-	return nil
+	return s, nil
 }
 
 // labctls says whether labctl has used dir as a state directory: its
@@ -111,18 +113,18 @@ func (e *stateDirError) Error() string {
 
 func (e *stateDirError) Is(target error) bool { return target == ErrStateDir }
 
-// checkState refuses a state in dir that labctl cannot read or that is
-// another lab's; no state is fine (a new lab, or one never brought up).
-func checkState(dir, name string) error {
-	_, err := PeekState(dir, name)
-	return err
+// PeekState checks dir as Open does and reads its state, without the
+// lock and writing nothing, so that bad input is refused before the lock
+// (whose note is a write) is taken. A lab never brought up has an empty
+// state; a directory that is not labctl's, a state labctl cannot read, or
+// another lab's, is refused.
+func PeekState(dir, name string) (*State, error) {
+	return prepareDir(dir, name, true)
 }
 
-// PeekState reads the state in dir without the lock, so that bad input
-// is refused before the lock (whose note is a write) is taken. A lab never
-// brought up has an empty state; a state labctl cannot read, or another
-// lab's, is refused.
-func PeekState(dir, name string) (*State, error) {
+// readLabState reads the state in dir, which must be the lab named
+// name's; no state is an empty one.
+func readLabState(dir, name string) (*State, error) {
 	if _, err := os.Lstat(filepath.Join(dir, stateFile)); errors.Is(err, os.ErrNotExist) {
 		return &State{Version: StateVersion}, nil
 	}
@@ -130,7 +132,10 @@ func PeekState(dir, name string) (*State, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s, s.CheckLab(dir, name)
+	if err := s.CheckLab(dir, name); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // CheckLab refuses a state that belongs to another lab: a state directory

@@ -47,6 +47,17 @@ func (p *Power) powerer() (provision.Powerer, error) {
 	return nil, fmt.Errorf("stop and start with provider %s: %w", p.Lab.Provider.Type, ErrUnavailable)
 }
 
+// Check refuses what Stop and Start would refuse before touching a
+// machine: a provider whose machines are not labctl's, a cluster the lab
+// does not have.
+func (p *Power) Check() error {
+	if _, err := p.powerer(); err != nil {
+		return err
+	}
+	_, err := p.selected()
+	return err
+}
+
 // selected are the clusters to act on, or a bad-input error naming the
 // first the lab does not have.
 func (p *Power) selected() ([]int, error) {

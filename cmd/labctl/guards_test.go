@@ -81,6 +81,8 @@ func TestRefusedBeforeTheLock(t *testing.T) {
 		{[]string{"trust", "--cluster", "9", "--node", "node1"}, "--cluster: lab guards has no cluster 9"},
 		{[]string{"trust", "--cluster", "1", "--node", "node7"}, `--node: cluster 1 has no node "node7"`},
 		{[]string{"trust", "--bastion"}, "--bastion: lab guards has no pinned bastion key"},
+		{[]string{"stop", "--cluster", "9"}, "--cluster 9: the lab has no cluster 9"},
+		{[]string{"start", "--cluster", "9"}, "--cluster 9: the lab has no cluster 9"},
 	} {
 		out, code := runCLI(t, append([]string{"-f", file, "--state-dir", state}, c.args...)...)
 		oneLine(t, out, code, c.want)

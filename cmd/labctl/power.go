@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/labctl/labctl/lab"
 	"github.com/labctl/labctl/pipeline"
 	"github.com/labctl/labctl/remote"
 )
@@ -36,15 +37,24 @@ Elastic IP); inventory machines are not labctl's to stop.`,
 			if start {
 				purpose = "labctl start"
 			}
-			l, store, s, err := a.open(purpose)
+			l, err := a.lab()
 			if err != nil {
 				return err
 			}
-			defer store.Close()
 			prov, err := providerFor(l)
 			if err != nil {
 				return err
 			}
+			if err := a.precheck(l, func(s *lab.State) error {
+				return (&pipeline.Power{Lab: l, State: s, Provider: prov, Clusters: clusters}).Check()
+			}); err != nil {
+				return err
+			}
+			l, store, s, err := a.openStore(l, purpose, lab.Open)
+			if err != nil {
+				return err
+			}
+			defer store.Close()
 			wd, _ := os.Getwd()
 			p := &pipeline.Power{
 				Lab: l, State: s, Store: store, Provider: prov, Out: a.out, Clusters: clusters,
