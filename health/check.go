@@ -135,13 +135,18 @@ func checkNode(ctx context.Context, x remote.Executor, node, line, clusterIP, lo
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	res, err := x.Run(ctx, remote.Command{Line: line})
-	if err != nil {
-		return []Finding{{Node: node, Check: "ssh", Saw: oneLine(err.Error())}}
-	}
 	svcAnswer, pod, podErr := parseNodeOutput(string(res.Stdout))
 	var f []Finding
+	if err != nil {
+		// Cut off (a slow node, a busy machine): the ClusterIP's line may
+		// have come back before the limit, and says more than the cut.
+		if svcAnswer != "" && !strings.HasPrefix(svcAnswer, "pong") {
+			f = append(f, clusterIPFinding(node, clusterIP, svcAnswer))
+		}
+		return append(f, Finding{Node: node, Check: "ssh", Saw: oneLine(err.Error())})
+	}
 	if !strings.HasPrefix(svcAnswer, "pong") {
-		f = append(f, Finding{Node: node, Check: "clusterip", Saw: fmt.Sprintf("curl http://%s:%d/ping from the node: %s", clusterIP, ServicePort, orNothing(svcAnswer))})
+		f = append(f, clusterIPFinding(node, clusterIP, svcAnswer))
 	}
 	if pod == nil {
 		return append(f, Finding{Node: node, Check: "netcheck", Saw: fmt.Sprintf("probe pod %s did not answer: %s", localPod, podErr)})
@@ -249,3 +254,7 @@ func orNothing(s string) string {
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+func clusterIPFinding(node, clusterIP, answer string) Finding {
+	return Finding{Node: node, Check: "clusterip", Saw: fmt.Sprintf("curl http://%s:%d/ping from the node: %s", clusterIP, ServicePort, orNothing(answer))}
+}
