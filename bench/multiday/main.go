@@ -15,7 +15,6 @@
 package main
 
 import (
-	"bytes"
 	"flag"
 	"fmt"
 	"log"
@@ -25,6 +24,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/labctl/labctl/bench/internal/benchlab"
 )
 
 func main() {
@@ -50,19 +51,10 @@ func main() {
 	if err := os.WriteFile(file, []byte(body), 0o644); err != nil {
 		log.Fatal(err)
 	}
-	labctl := func(args ...string) (time.Duration, string, error) {
-		cmd := exec.Command(bin, append([]string{"-f", file, "--state-dir", filepath.Join(dir, "state")}, args...)...)
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		start := time.Now()
-		err := cmd.Run()
-		return time.Since(start), out.String(), err
-	}
+	bl := benchlab.Lab{Bin: bin, File: file, State: filepath.Join(dir, "state")}
+	labctl := bl.Run
 	must := func(args ...string) time.Duration {
-		d, out, err := labctl(args...)
-		if err != nil {
-			log.Fatalf("labctl %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
+		d := bl.Must(args...)
 		log.Printf("labctl %s: %s", strings.Join(args, " "), d.Round(100*time.Millisecond))
 		return d
 	}

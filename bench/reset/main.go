@@ -10,7 +10,6 @@
 package main
 
 import (
-	"bytes"
 	"flag"
 	"fmt"
 	"log"
@@ -20,6 +19,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/labctl/labctl/bench/internal/benchlab"
 )
 
 // mess is what an attendee leaves behind, run as the attendee on node1.
@@ -69,21 +70,9 @@ func main() {
 	if err := os.WriteFile(file, []byte(body), 0o644); err != nil {
 		log.Fatal(err)
 	}
-	labctl := func(args ...string) (time.Duration, string, error) {
-		cmd := exec.Command(bin, append([]string{"-f", file, "--state-dir", filepath.Join(dir, "state")}, args...)...)
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		start := time.Now()
-		err := cmd.Run()
-		return time.Since(start), out.String(), err
-	}
-	must := func(args ...string) time.Duration {
-		d, out, err := labctl(args...)
-		if err != nil {
-			log.Fatalf("labctl %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return d
-	}
+	bl := benchlab.Lab{Bin: bin, File: file, State: filepath.Join(dir, "state")}
+	labctl := bl.Run
+	must := bl.Must
 	defer labctl("destroy", "--yes")
 	attendee := func(cluster string) {
 		must("exec", "--cluster", cluster, "--node", "node1", "--timeout", "3m", "--", "su - k8s -c "+quote(mess))
