@@ -17,6 +17,7 @@ import (
 
 	"github.com/labctl/labctl/lab"
 	"github.com/labctl/labctl/provision"
+	"github.com/labctl/labctl/remote"
 )
 
 // CloudResource is one AWS resource carrying labctl's tags, as an
@@ -150,24 +151,28 @@ func (o *OrphanSweep) Run(ctx context.Context) error {
 		if r.Kind == KindInstance && (r.State == "terminated" || r.State == "shutting-down") {
 			continue // going or gone: nothing to pay, nothing to delete
 		}
-		what := fmt.Sprintf("%s %s %s %s", r.Region, r.Kind, r.ID, describe(r))
+		// Tags and IDs come from the account, where anyone with its
+		// credentials (or a node's instance role) may have written them:
+		// printed escaped, one line each.
+		what := remote.EscapeLine(fmt.Sprintf("%s %s %s %s", r.Region, r.Kind, r.ID, describe(r)))
+		name := remote.EscapeLine(r.Lab)
 		l, ok := byName[r.Lab]
 		switch {
 		case ok && l.known == nil:
 			kept++
-			fmt.Fprintf(o.Out, "    %s: left alone (lab %s: %s)\n", what, r.Lab, l.why)
+			fmt.Fprintf(o.Out, "    %s: left alone (lab %s: %s)\n", what, name, l.why)
 		case ok && l.known[r.ID]:
 			kept++ // in its stack: the lab's own
 		case ok:
-			fmt.Fprintf(o.Out, "    %s: ORPHAN: lab %s's stack does not hold it (a crashed run's)\n", what, r.Lab)
+			fmt.Fprintf(o.Out, "    %s: ORPHAN: lab %s's stack does not hold it (a crashed run's)\n", what, name)
 			orphans = append(orphans, r)
 		case slices.Contains(o.OrphansOf, r.Lab):
-			fmt.Fprintf(o.Out, "    %s: ORPHAN: no state under %s knows lab %s (--orphans-of)\n", what, o.Root, r.Lab)
+			fmt.Fprintf(o.Out, "    %s: ORPHAN: no state under %s knows lab %s (--orphans-of)\n", what, o.Root, name)
 			orphans = append(orphans, r)
 		default:
 			end, err := lab.ParseEnd(r.EndsAt)
 			if r.EndsAt != "" && r.EndsAt != "none" && err == nil && !o.Now.Before(end) {
-				fmt.Fprintf(o.Out, "    %s: ORPHAN: no state under %s knows lab %s, which ended %s\n", what, o.Root, r.Lab, end.Format(time.RFC3339))
+				fmt.Fprintf(o.Out, "    %s: ORPHAN: no state under %s knows lab %s, which ended %s\n", what, o.Root, name, end.Format(time.RFC3339))
 				orphans = append(orphans, r)
 				continue
 			}
@@ -177,7 +182,7 @@ func (o *OrphanSweep) Run(ctx context.Context) error {
 				ends = "ends " + end.Format(time.RFC3339)
 			}
 			fmt.Fprintf(o.Out, "    %s: no state under %s knows lab %s (%s; another machine's class?): left alone; --orphans-of %s deletes its resources\n",
-				what, o.Root, r.Lab, ends, r.Lab)
+				what, o.Root, name, ends, name)
 		}
 	}
 	fmt.Fprintf(o.Out, "    %d tagged resources: %d in their labs' stacks or left alone, %d of labs unknown here, %d orphans\n",

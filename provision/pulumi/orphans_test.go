@@ -195,3 +195,22 @@ func TestDescribeSpare(t *testing.T) {
 		t.Errorf("attendee: %s", got)
 	}
 }
+
+// Tag values are written by whoever holds the account's (or an
+// instance role's) credentials: sweep prints them escaped, on one line.
+func TestOrphanSweepEscapesTags(t *testing.T) {
+	var out bytes.Buffer
+	cloud := &fakeCloud{resources: []CloudResource{{Region: "us-east-1", Kind: KindInstance, ID: "i-x\x1b]0;owned\x07",
+		Lab: "evil\nORPHAN deleted\x1b[2J", EndsAt: "none"}}}
+	o := &OrphanSweep{Root: t.TempDir(), Regions: []string{"us-east-1"}, Now: time.Now(), Out: &out, Cloud: cloud}
+	if err := o.Run(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	text := out.String()
+	if strings.ContainsAny(text, "\x1b\x07") || strings.Contains(text, "\nORPHAN deleted") {
+		t.Fatalf("a tag's control characters reached the output:\n%q", text)
+	}
+	if !strings.Contains(text, `lab evil\nORPHAN deleted\x1b[2J (no end date;`) {
+		t.Errorf("the lab's name is not shown escaped:\n%s", text)
+	}
+}
