@@ -113,8 +113,8 @@ type Uploads struct {
 	// KubernetesImages are the images images.tar holds, which
 	// containerd must list once it is imported.
 	KubernetesImages []string
-	Tools      []File // helm, stern
-	WebTerm    []File // labctl-webterm, its assets, the TLS pair (node1)
+	Tools            []File // helm, stern
+	WebTerm          []File // labctl-webterm, its assets, the TLS pair (node1)
 }
 
 // scripts are the steps' scripts, one per step: each is a text/template
