@@ -110,11 +110,12 @@ type Download struct {
 // Uploads are the files labctl sends from its caches (Source "cache").
 type Uploads struct {
 	Kubernetes []File // kubeadm, kubelet, kubectl, images.tar
+	Tools      []File // helm, stern
+	WebTerm    []File // labctl-webterm, its assets, the TLS pair (node1)
+
 	// KubernetesImages are the images images.tar holds, which
 	// containerd must list once it is imported.
 	KubernetesImages []string
-	Tools            []File // helm, stern
-	WebTerm          []File // labctl-webterm, its assets, the TLS pair (node1)
 }
 
 // scripts are the steps' scripts, one per step: each is a text/template
