@@ -96,7 +96,7 @@ func TestPhaseSkipsWhatIsThere(t *testing.T) {
 	node1 := remote.NewFake("01/node1").On(`images ls`, ref+"\nregistry.k8s.io/pause:3.10\n", 0)
 	node2 := remote.NewFake("01/node2").
 		On(`images ls`, "registry.k8s.io/pause:3.10\n", 0).
-		On(`images import`, "", 0).On(`^rm -f `, "", 0)
+		On(`^# preload: import `, "", 0).On(`^rm -f `, "", 0)
 	var out bytes.Buffer
 	var got []Outcome
 	p := &Phase{Addons: sel, Env: env, Archives: map[string]string{ref: archive}, Out: &out, Parallel: 4,

@@ -29,7 +29,7 @@ func (p *Phase) preload(ctx context.Context, c Cluster) error {
 			return err
 		}
 		for _, ref := range missing {
-			if err := preload.Import(ctx, x, p.Archives[ref], remoteArchive, nil); err != nil {
+			if err := preload.Import(ctx, x, p.Archives[ref], remoteArchive, []string{ref}, nil); err != nil {
 				return fmt.Errorf("image %s: %w", ref, err)
 			}
 		}

@@ -1,8 +1,6 @@
 package artifacts
 
 import (
-	"archive/tar"
-	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -13,9 +11,10 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/labctl/labctl/artifacts/goimage"
 )
 
 const imagePATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -53,7 +52,8 @@ func imageSpecs(r Recipe, bin string) []imageSpec {
 // writeImages assembles every image and writes them into one docker-archive
 // tarball (importable with `ctr -n k8s.io images import`).
 func writeImages(specs []imageSpec, arch, debianTar, work, out string, created time.Time) error {
-	skeleton, err := layerFromBytes(skeletonTar(created))
+	f := goimage.Docker(created)
+	skeleton, err := f.Layer(skeleton())
 	if err != nil {
 		return err
 	}
@@ -63,21 +63,21 @@ func writeImages(specs []imageSpec, arch, debianTar, work, out string, created t
 		layers := []v1.Layer{skeleton}
 		if s.debianBase {
 			if debian == nil {
-				if debian, err = tarball.LayerFromFile(debianTar, tarball.WithCompressedCaching); err != nil {
+				if debian, err = f.TarLayer(debianTar); err != nil {
 					return fmt.Errorf("debian layer: %w", err)
 				}
 			}
 			layers = []v1.Layer{debian}
 		}
-		lp := filepath.Join(work, fmt.Sprintf("layer-%d.tar", i))
-		if err := writeFilesTar(lp, s.files, created); err != nil {
-			return fmt.Errorf("image %s: %w", s.tag, err)
-		}
-		bl, err := tarball.LayerFromFile(lp, tarball.WithCompressedCaching)
+		bl, err := f.LayerFile(filepath.Join(work, fmt.Sprintf("layer-%d.tar", i)), fileEntries(s.files))
 		if err != nil {
 			return fmt.Errorf("image %s: %w", s.tag, err)
 		}
-		img, err := buildImage(append(layers, bl), arch, s.entrypoint, created, s.tag)
+		adds := make([]mutate.Addendum, 0, len(layers)+1)
+		for _, l := range append(layers, bl) {
+			adds = append(adds, mutate.Addendum{Layer: l, History: f.History("labctl artifacts " + s.tag)})
+		}
+		img, err := f.Image(arch, v1.Config{Env: []string{imagePATH}, Entrypoint: s.entrypoint}, adds...)
 		if err != nil {
 			return fmt.Errorf("image %s: %w", s.tag, err)
 		}
@@ -93,65 +93,24 @@ func writeImages(specs []imageSpec, arch, debianTar, work, out string, created t
 	return nil
 }
 
-func buildImage(layers []v1.Layer, arch string, entrypoint []string, created time.Time, tag string) (v1.Image, error) {
-	cfg := &v1.ConfigFile{
-		Architecture: arch,
-		OS:           "linux",
-		Created:      v1.Time{Time: created},
-		Config:       v1.Config{Env: []string{imagePATH}, Entrypoint: entrypoint},
-		RootFS:       v1.RootFS{Type: "layers"},
-	}
-	img, err := mutate.ConfigFile(empty.Image, cfg)
-	if err != nil {
-		return nil, err
-	}
-	adds := make([]mutate.Addendum, len(layers))
-	for i, l := range layers {
-		adds[i] = mutate.Addendum{Layer: l, History: v1.History{
-			Created:   v1.Time{Time: created},
-			CreatedBy: "labctl artifacts " + tag,
-		}}
-	}
-	return mutate.Append(img, adds...)
-}
-
-func layerFromBytes(b []byte) (v1.Layer, error) {
-	return tarball.LayerFromOpener(func() (io.ReadCloser, error) {
-		return io.NopCloser(bytes.NewReader(b)), nil
-	}, tarball.WithCompressedCaching)
-}
-
-// skeletonTar is the minimal file system the static binaries expect: root
+// skeleton is the minimal file system the static binaries expect: root
 // and nobody users, name service order, a sticky /tmp.
-func skeletonTar(created time.Time) []byte {
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	dir := func(p string, mode int64) {
-		_ = tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: p + "/", Mode: mode, ModTime: created})
+func skeleton() []goimage.Entry {
+	return []goimage.Entry{
+		{Name: "etc/", Mode: 0o755},
+		{Name: "etc/passwd", Mode: 0o644, Data: []byte("root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n")},
+		{Name: "etc/group", Mode: 0o644, Data: []byte("root:x:0:\nnogroup:x:65534:\n")},
+		{Name: "etc/nsswitch.conf", Mode: 0o644, Data: []byte("hosts: files dns\n")},
+		{Name: "root/", Mode: 0o700},
+		{Name: "tmp/", Mode: 0o1777},
 	}
-	file := func(p, content string) {
-		_ = tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: p, Mode: 0o644, Size: int64(len(content)), ModTime: created})
-		_, _ = tw.Write([]byte(content))
-	}
-	dir("etc", 0o755)
-	file("etc/passwd", "root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n")
-	file("etc/group", "root:x:0:\nnogroup:x:65534:\n")
-	file("etc/nsswitch.conf", "hosts: files dns\n")
-	dir("root", 0o700)
-	dir("tmp", 0o1777)
-	_ = tw.Close()
-	return buf.Bytes()
 }
 
-// writeFilesTar writes the given host files into a layer tar at their image
-// paths, with their parent directories, executable, owned by root.
-func writeFilesTar(out string, files map[string]string, created time.Time) error {
-	f, err := os.Create(out)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	tw := tar.NewWriter(f)
+// fileEntries are the given host files at their image paths (image path
+// -> host file), sorted, each after its parent directories, executable,
+// owned by root.
+func fileEntries(files map[string]string) []goimage.Entry {
+	var entries []goimage.Entry
 	seen := map[string]bool{}
 	for _, imgPath := range sortedKeys(files) {
 		rel := strings.TrimPrefix(imgPath, "/")
@@ -161,36 +120,18 @@ func writeFilesTar(out string, files map[string]string, created time.Time) error
 			seen[d] = true
 		}
 		for _, d := range parents {
-			if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: d + "/", Mode: 0o755, ModTime: created}); err != nil {
-				return err
-			}
+			entries = append(entries, goimage.Entry{Name: d + "/", Mode: 0o755})
 		}
-		src, err := os.Open(files[imgPath])
-		if err != nil {
-			return err
-		}
-		st, err := src.Stat()
-		if err == nil {
-			err = tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: rel, Mode: 0o755, Size: st.Size(), ModTime: created})
-		}
-		if err == nil {
-			_, err = io.Copy(tw, src)
-		}
-		src.Close()
-		if err != nil {
-			return err
-		}
+		entries = append(entries, goimage.Entry{Name: rel, Mode: 0o755, File: files[imgPath]})
 	}
-	if err := tw.Close(); err != nil {
-		return err
-	}
-	return f.Close()
+	return entries
 }
 
 // addToImage copies the docker-archive src to dst with one more layer on
 // the image tagged tag: files (image path -> host file). The other images
 // and the layers they share are copied as they are.
 func addToImage(src, dst, work, tag string, files map[string]string, created time.Time) error {
+	f := goimage.Docker(created)
 	opener := func() (io.ReadCloser, error) { return os.Open(src) }
 	tm, err := tarball.LoadManifest(opener)
 	if err != nil {
@@ -210,16 +151,11 @@ func addToImage(src, dst, work, tag string, files map[string]string, created tim
 			}
 			if s == tag {
 				found = true
-				lp := filepath.Join(work, "added-layer.tar")
-				if err := writeFilesTar(lp, files, created); err != nil {
-					return err
-				}
-				l, err := tarball.LayerFromFile(lp, tarball.WithCompressedCaching)
+				l, err := f.LayerFile(filepath.Join(work, "added-layer.tar"), fileEntries(files))
 				if err != nil {
 					return err
 				}
-				if img, err = mutate.Append(img, mutate.Addendum{Layer: l, History: v1.History{
-					Created: v1.Time{Time: created}, CreatedBy: "labctl artifacts " + tag + " tools"}}); err != nil {
+				if img, err = mutate.Append(img, mutate.Addendum{Layer: l, History: f.History("labctl artifacts " + tag + " tools")}); err != nil {
 					return err
 				}
 			}

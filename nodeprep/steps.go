@@ -12,7 +12,10 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"path"
 	"text/template"
+
+	"github.com/labctl/labctl/preload"
 )
 
 // StepDir is where each step records the digest of its last success.
@@ -109,6 +112,10 @@ type Uploads struct {
 	Kubernetes []File // kubeadm, kubelet, kubectl, images.tar
 	Tools      []File // helm, stern
 	WebTerm    []File // labctl-webterm, its assets, the TLS pair (node1)
+
+	// KubernetesImages are the images images.tar holds, which
+	// containerd must list once it is imported.
+	KubernetesImages []string
 }
 
 // scripts are the steps' scripts, one per step: each is a text/template
@@ -158,6 +165,25 @@ var DockerPackages = []string{"docker.io", "docker-compose"}
 // costs them CPU), and any binary replaced or removed since shows.
 const kubeFingerprint = "stat -c '%n %s %Y' /usr/bin/kubeadm /usr/bin/kubelet /usr/bin/kubectl 2>/dev/null"
 
+// importKubeImages is preload's import of the uploaded images.tar (if
+// any), then its removal. Imported once per archive: the step records its
+// sha256, and a re-run (a check failed, say) imports it again only if
+// containerd lacks one of its images.
+func importKubeImages(up Uploads) (string, error) {
+	for _, f := range up.Kubernetes {
+		if path.Base(f.Dest) != "images.tar" {
+			continue
+		}
+		s, err := preload.Script(preload.Archive{Path: f.Dest, Refs: up.KubernetesImages,
+			Record: StepDir + "/kubernetes.images", SHA256: f.SHA256})
+		if err != nil {
+			return "", fmt.Errorf("step kubernetes: %w", err)
+		}
+		return s + "rm -f " + f.Dest + "\n", nil
+	}
+	return "", nil
+}
+
 // Steps returns the steps for one node, in order.
 func Steps(d NodeData, up Uploads) ([]Step, error) {
 	type def struct {
@@ -191,7 +217,11 @@ func Steps(d NodeData, up Uploads) ([]Step, error) {
 		}
 		switch df.name {
 		case "kubernetes":
-			script += kubeFingerprint + " > " + StepDir + "/kubernetes.files\n"
+			imp, err := importKubeImages(up)
+			if err != nil {
+				return nil, err
+			}
+			script += imp + kubeFingerprint + " > " + StepDir + "/kubernetes.files\n"
 		case "login":
 			script += loginRecord(d)
 		}

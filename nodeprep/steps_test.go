@@ -35,10 +35,22 @@ func sampleData(source string) NodeData {
 	}
 }
 
+// sampleUploads are the artifact cache's files (Source "cache").
+func sampleUploads() Uploads {
+	return Uploads{Kubernetes: []File{
+		{Source: "/cache/bin/kubeadm", SHA256: strings.Repeat("a", 64), Dest: "/var/lib/labctl/stage/kubeadm", Mode: 0o755},
+		{Source: "/cache/images.tar", SHA256: strings.Repeat("b", 64), Dest: "/var/lib/labctl/stage/images.tar", Mode: 0o644},
+	}, KubernetesImages: []string{"registry.k8s.io/kube-apiserver:v1.34.4", "registry.k8s.io/pause:3.10.1", "registry.k8s.io/etcd:3.6.5-0"}}
+}
+
 // TestStepScriptsGolden shows every change to what runs on nodes as a diff.
 func TestStepScriptsGolden(t *testing.T) {
 	for _, source := range []string{"packages", "cache"} {
-		steps, err := Steps(sampleData(source), Uploads{})
+		var up Uploads
+		if source == "cache" {
+			up = sampleUploads()
+		}
+		steps, err := Steps(sampleData(source), up)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -62,6 +74,33 @@ func TestStepScriptsGolden(t *testing.T) {
 		if s.Name == "runtime" || s.Name == "portworx" {
 			checkGolden(t, s.Name+"-shared", s.Script)
 		}
+	}
+}
+
+// The cache's images.tar is imported by preload's script, which must know
+// what it brings; without an images.tar there is nothing to import.
+func TestKubeImagesImport(t *testing.T) {
+	up := sampleUploads()
+	steps, err := Steps(sampleData("cache"), up)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := steps[4]
+	if k.Name != "kubernetes" || !strings.Contains(k.Script, "# preload: import /var/lib/labctl/stage/images.tar ") ||
+		!strings.Contains(k.Script, "\nrm -f /var/lib/labctl/stage/images.tar\n") {
+		t.Errorf("kubernetes step:\n%s", k.Script)
+	}
+	up.KubernetesImages = append(up.KubernetesImages, "registry.k8s.io/coredns/coredns:v1.12.1")
+	if more, _ := Steps(sampleData("cache"), up); more[4].Digest() == k.Digest() {
+		t.Error("another image list keeps the kubernetes step's digest")
+	}
+	up.KubernetesImages = nil
+	if _, err := Steps(sampleData("cache"), up); err == nil || !strings.Contains(err.Error(), "no images named") {
+		t.Errorf("images.tar without its images: %v", err)
+	}
+	up.Kubernetes = up.Kubernetes[:1]
+	if steps, err := Steps(sampleData("cache"), up); err != nil || strings.Contains(steps[4].Script, "# preload: import") {
+		t.Errorf("no images.tar: %v", err)
 	}
 }
 

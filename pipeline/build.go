@@ -54,6 +54,7 @@ func (u *Up) nodeprep(ctx context.Context) (*nodeprep.Phase, error) {
 			p.PauseImage = img
 		}
 	}
+	p.Uploads.KubernetesImages = m.Images
 	for _, name := range []string{"kubeadm", "kubelet", "kubectl", "images.tar"} {
 		path := m.Path(name)
 		if path == "" {

@@ -1,8 +1,9 @@
 // Package preload puts image archives into a node's containerd (namespace
 // k8s.io), so that pods start without a registry: which images a node
-// lacks, and an archive's upload, import and removal. The add-ons and
-// DockerCoins phases load their images this way; nodeprep's Kubernetes
-// images are imported by its kube-cache script.
+// lacks, and an archive's upload, import and removal. Its node-side
+// import (Script) is the one way labctl loads an archive: the add-ons and
+// DockerCoins phases run it through Import, nodeprep's kube-cache step
+// runs it within its script.
 package preload
 
 import (
@@ -20,7 +21,11 @@ import (
 
 // Missing are the references of want that list lacks, sorted; list is
 // what `ctr images ls -q` printed. A reference counts as containerd
-// names it (see FullRef).
+// names it (see FullRef). The list is the node's: only whole lines equal
+// to a wanted reference count, and what it says goes nowhere else (the
+// answer holds references of want only). A line too long for the
+// scanner ends the reading: what is not read counts as lacking (and is
+// imported again).
 func Missing(list []byte, want []string) []string {
 	have := map[string]bool{}
 	sc := bufio.NewScanner(bytes.NewReader(list))
@@ -49,13 +54,15 @@ func FullRef(ref string) string {
 	return ref
 }
 
-// ImportLine imports the archive at dest into containerd.
-func ImportLine(dest string) string { return "ctr -n k8s.io images import " + dest }
-
-// Import uploads the archive to node at dest, imports it, runs then (if
+// Import uploads the archive to node at dest, imports it (Script: it
+// fails unless containerd then lists every image of refs), runs then (if
 // not nil) when the import succeeded, and removes dest, also when the
 // import failed: archives are tens of MB.
-func Import(ctx context.Context, node remote.Executor, archive, dest string, then func() error) error {
+func Import(ctx context.Context, node remote.Executor, archive, dest string, refs []string, then func() error) error {
+	script, err := Script(Archive{Path: dest, Refs: refs})
+	if err != nil {
+		return err
+	}
 	f, err := os.Open(archive)
 	if err != nil {
 		return err
@@ -64,7 +71,7 @@ func Import(ctx context.Context, node remote.Executor, archive, dest string, the
 	if err := node.Upload(ctx, f, dest, 0o644); err != nil {
 		return fmt.Errorf("%s: upload %s: %w", node.Name(), dest, err)
 	}
-	importErr := run(ctx, node, ImportLine(dest))
+	importErr := run(ctx, node, script)
 	if importErr == nil && then != nil {
 		importErr = then()
 	}
@@ -74,12 +81,14 @@ func Import(ctx context.Context, node remote.Executor, archive, dest string, the
 	return importErr
 }
 
-// run names the node and the command unless the error does (an exit).
+// run names the node and the command unless the error does (an exit; a
+// script shows its first line).
 func run(ctx context.Context, node remote.Executor, line string) error {
 	_, err := node.Run(ctx, remote.Command{Line: line})
 	var exit *remote.ExitError
 	if err != nil && !errors.As(err, &exit) {
-		err = fmt.Errorf("%s: %q: %w", node.Name(), line, err)
+		first, _, _ := strings.Cut(line, "\n")
+		err = fmt.Errorf("%s: %q: %w", node.Name(), first, err)
 	}
 	return err
 }

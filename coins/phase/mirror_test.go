@@ -72,11 +72,11 @@ func TestPreloadInstallsMirror(t *testing.T) {
 	p := mirrorPhase(t)
 	fresh := newNode("01/node1").answers(listImages, "", allImages).
 		answers(probeMirror, "x86_64 none inactive\n", "x86_64 STAMP active\n")
-	fresh.On(`^ctr -n k8s\.io images import `, "", 0).On(`^rm -f `, "", 0).On(`^bash -euo pipefail -s$`, "", 0)
+	fresh.On(`^# preload: import `, "", 0).On(`^rm -f `, "", 0).On(`^bash -euo pipefail -s$`, "", 0)
 	// Images there, but an older mirror (another stamp): install, no import needed but done.
 	stale := newNode("01/node2").answers(listImages, allImages).
 		answers(probeMirror, "aarch64 0123456789abcdef active\n", "aarch64 STAMP active\n")
-	stale.On(`^ctr -n k8s\.io images import `, "", 0).On(`^rm -f `, "", 0).On(`^bash -euo pipefail -s$`, "", 0)
+	stale.On(`^# preload: import `, "", 0).On(`^rm -f `, "", 0).On(`^bash -euo pipefail -s$`, "", 0)
 	done := newNode("02/node1").answers(listImages, allImages).answers(probeMirror, "x86_64 "+stampOf(t, p, "amd64")+" active\n")
 	stopped := newNode("03/node1").answers(listImages, allImages).
 		answers(probeMirror, "x86_64 "+stampOf(t, p, "amd64")+" failed\n", "x86_64 STAMP active\n")
@@ -126,9 +126,9 @@ func TestMirrorFailures(t *testing.T) {
 	p := mirrorPhase(t)
 	riscv := newNode("01/node1").answers(listImages, allImages).answers(probeMirror, "riscv64 none inactive\n")
 	deadUnit := newNode("02/node1").answers(listImages, allImages).answers(probeMirror, "x86_64 none inactive\n")
-	deadUnit.On(`^ctr -n k8s\.io images import `, "", 0).On(`^rm -f `, "", 0).On(`^bash -euo pipefail -s$`, "", 0)
+	deadUnit.On(`^# preload: import `, "", 0).On(`^rm -f `, "", 0).On(`^bash -euo pipefail -s$`, "", 0)
 	badScript := newNode("03/node1").answers(listImages, allImages).answers(probeMirror, "x86_64 none inactive\n")
-	badScript.On(`^ctr -n k8s\.io images import `, "", 0).On(`^rm -f `, "", 0).
+	badScript.On(`^# preload: import `, "", 0).On(`^rm -f `, "", 0).
 		On(`^bash -euo pipefail -s$`, "curl: (7) Failed to connect to 127.0.0.1 port 5999", 7)
 	p.cfg.Clusters = []Cluster{{Name: "01", Nodes: []remote.Executor{riscv}}, {Name: "02", Nodes: []remote.Executor{deadUnit}},
 		{Name: "03", Nodes: []remote.Executor{badScript}}}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/labctl/labctl/coins/images"
 	"github.com/labctl/labctl/coins/manifests"
+	"github.com/labctl/labctl/preload"
 	"github.com/labctl/labctl/remote"
 )
 
@@ -97,6 +98,15 @@ func newPhase(t *testing.T, cfg Config) *Phase {
 	return p
 }
 
+// importImages is preload.Import's import of the DockerCoins archive.
+var importImages = func() string {
+	s, err := preload.Script(preload.Archive{Path: RemoteArchive, Refs: images.FullRefs()})
+	if err != nil {
+		panic(err)
+	}
+	return s
+}()
+
 // removeUpload is preload.Import's removal of the uploaded archive.
 var removeUpload = "rm -f " + RemoteArchive
 
@@ -105,9 +115,9 @@ var importSteps = []string{listImages, "upload " + RemoteArchive, importImages, 
 func TestPreload(t *testing.T) {
 	path, data := archive(t)
 	missing := newNode("01/node1").answers(listImages, "docker.io/library/busybox:latest\n", allImages)
-	missing.On(`^ctr -n k8s\.io images import `, "", 0).On(`^rm -f `, "", 0)
+	missing.On(`^# preload: import `, "", 0).On(`^rm -f `, "", 0)
 	partial := newNode("01/node2").answers(listImages, strings.ReplaceAll(allImages, "worker:v0.2", "worker:v0.1x"), allImages)
-	partial.On(`^ctr -n k8s\.io images import `, "", 0).On(`^rm -f `, "", 0)
+	partial.On(`^# preload: import `, "", 0).On(`^rm -f `, "", 0)
 	present := newNode("02/node1").answers(listImages, allImages)
 
 	var out bytes.Buffer
@@ -136,12 +146,12 @@ func TestPreload(t *testing.T) {
 
 func TestPreloadFailures(t *testing.T) {
 	good := newNode("01/node1").answers(listImages, "", allImages)
-	good.On(`^ctr -n k8s\.io images import `, "", 0).On(`^rm -f `, "", 0)
+	good.On(`^# preload: import `, "", 0).On(`^rm -f `, "", 0)
 	badImport := newNode("02/node1").answers(listImages, "")
-	badImport.On(`^ctr -n k8s\.io images import `, "ctr: content digest sha256:abc: not found", 1).On(`^rm -f `, "", 0)
+	badImport.On(`^# preload: import `, "ctr: content digest sha256:abc: not found", 1).On(`^rm -f `, "", 0)
 	lost := newNode("03/node2").OnError(`^ctr `, errors.New("connection reset"))
 	stillMissing := newNode("04/node1").answers(listImages, "")
-	stillMissing.On(`^ctr -n k8s\.io images import `, "", 0).On(`^rm -f `, "", 0)
+	stillMissing.On(`^# preload: import `, "", 0).On(`^rm -f `, "", 0)
 
 	var mu sync.Mutex
 	outcomes := map[string]error{}
@@ -170,9 +180,10 @@ func TestPreloadFailures(t *testing.T) {
 	}
 	msg := err.Error()
 	for _, want := range []string{
-		`cluster 02: 02/node1: "ctr -n k8s.io images import /tmp/labctl-dockercoins-images.tar" exited 1: ctr: content digest`,
+		`cluster 02: 02/node1: "# preload: import /tmp/labctl-dockercoins-images.tar into containerd (namespace k8s.io)`,
+		`exited 1: ctr: content digest`,
 		`cluster 03: 03/node2: "ctr -n k8s.io images ls -q": connection reset`,
-		`cluster 04: 04/node1: "ctr -n k8s.io images import /tmp/labctl-dockercoins-images.tar" succeeded but "ctr -n k8s.io images ls -q" still lacks`,
+		`cluster 04: 04/node1: the import of /tmp/labctl-dockercoins-images.tar succeeded but "ctr -n k8s.io images ls -q" still lacks`,
 	} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error lacks %q:\n%s", want, msg)

@@ -20,8 +20,6 @@ const (
 	listImages = "ctr -n k8s.io images ls -q"
 )
 
-var importImages = preload.ImportLine(RemoteArchive)
-
 // Probes is each node's probe, by node label, for the run's probe round.
 func (p *Phase) Probes() (map[string][]string, error) {
 	probes := map[string][]string{}
@@ -70,7 +68,7 @@ func (p *Phase) preload(ctx context.Context, node remote.Executor) error {
 		return nil
 	}
 	// The mirror serves from the archive: it goes in before its removal.
-	err = preload.Import(ctx, node, p.cfg.Archive, RemoteArchive, func() error {
+	err = preload.Import(ctx, node, p.cfg.Archive, RemoteArchive, images.FullRefs(), func() error {
 		switch {
 		case plan.install:
 			return p.installMirrorOn(ctx, node, plan)
@@ -87,7 +85,7 @@ func (p *Phase) preload(ctx context.Context, node remote.Executor) error {
 		return err
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("%s: %q succeeded but %q still lacks %v", node.Name(), importImages, listImages, missing)
+		return fmt.Errorf("%s: the import of %s succeeded but %q still lacks %v", node.Name(), RemoteArchive, listImages, missing)
 	}
 	p.logf(node.Name(), "imported %d DockerCoins images", len(images.FullRefs()))
 	if plan.install || plan.restart {
