@@ -16,6 +16,7 @@ import (
 	"github.com/labctl/labctl/kube"
 	"github.com/labctl/labctl/lab"
 	"github.com/labctl/labctl/nodeprep/kubeadm"
+	"github.com/labctl/labctl/phase"
 	"github.com/labctl/labctl/remote"
 )
 
@@ -23,18 +24,11 @@ import (
 // kubeadm join (CA pinned, short-lived token) on the others, the CNI, the
 // attendee's kubeconfig, and a wait until every node is Ready.
 type ClusterPhase struct {
-	Lab      *lab.Lab
-	State    *lab.State
-	Exec     func(cluster int, node string) remote.Executor
-	Parallel int
-	Out      io.Writer
-	Save     func() error
+	phase.Context
 	// InContainer: nodes are containers (local provider): kubelet tweaks.
 	InContainer bool
 	// ReadyTimeout bounds the wait for Ready nodes (default 5 minutes).
 	ReadyTimeout time.Duration
-	// Skip leaves out clusters that already failed in this run.
-	Skip func(cluster int) bool
 	// Kube is cluster c's API client, through node1 (nil: connect with
 	// the kubeconfig the state keeps). Reads through it must leave the
 	// run's probe round answered: give it a tunnel outside the round.
@@ -55,37 +49,26 @@ func (p *ClusterPhase) Run(ctx context.Context) error {
 	if p.ReadyTimeout == 0 {
 		p.ReadyTimeout = 5 * time.Minute
 	}
-	var xs []remote.Executor
-	for _, c := range p.State.Clusters {
-		if p.Skip == nil || !p.Skip(c.Index) {
-			xs = append(xs, p.Exec(c.Index, "node1"))
-		}
-	}
-	// Fan out over clusters: the executor of node1 stands for its cluster.
-	res := remote.Each(ctx, xs, max(1, p.Parallel/max(1, p.Lab.NodesPerCluster)), func(ctx context.Context, x remote.Executor) error {
-		var idx int
-		fmt.Sscanf(x.Name(), "%d/", &idx)
+	err := p.EachCluster(ctx, func(ctx context.Context, c *lab.Cluster) error {
 		start := time.Now()
-		changed, err := p.cluster(ctx, p.State.Cluster(idx))
-		r := lab.PhaseResult{OK: err == nil, At: time.Now().UTC()}
-		if err != nil {
-			r.Error = err.Error()
-			var se *StepError
-			if errors.As(err, &se) {
-				r.Step = se.Host + " " + se.Step
-			}
-		} else if changed {
-			p.logf("    cluster %02d ready in %s\n", idx, time.Since(start).Round(time.Second))
+		changed, err := p.cluster(ctx, c)
+		o := phase.Outcome{Cluster: c.Index, Phase: "kubeadm", Err: err}
+		var se *phase.StepError
+		if errors.As(err, &se) {
+			o.Step = se.Where()
+		}
+		if err == nil && changed {
+			p.logf("    cluster %02d ready in %s\n", c.Index, time.Since(start).Round(time.Second))
 		}
 		p.mu.Lock()
-		p.State.Cluster(idx).SetPhase("kubeadm", r)
+		p.Done(o)
 		p.mu.Unlock()
 		return err
 	})
-	if err := p.Save(); err != nil {
-		return errors.Join(res.Err(), err)
+	if serr := p.Save(); serr != nil {
+		return errors.Join(err, serr)
 	}
-	return res.Err()
+	return err
 }
 
 func (p *ClusterPhase) logf(format string, a ...any) {
@@ -97,9 +80,9 @@ func (p *ClusterPhase) logf(format string, a ...any) {
 // step runs one named step on a node; its error says host and step. These
 // steps are idempotent (kubeadm join resets a half-joined node first): one
 // whose connection was lost runs again.
-func (p *ClusterPhase) step(ctx context.Context, x remote.Executor, name string, cmd remote.Command) (string, error) {
+func (p *ClusterPhase) step(ctx context.Context, x phase.Target, name string, cmd remote.Command) (string, error) {
 	var out string
-	attempts := StepAttempts
+	attempts := phase.StepAttempts
 	stdin, seekable := cmd.Stdin.(io.Seeker)
 	if cmd.Stdin != nil && !seekable {
 		attempts = 1 // a second run would read what the first left
@@ -115,7 +98,7 @@ func (p *ClusterPhase) step(ctx context.Context, x remote.Executor, name string,
 		return err
 	})
 	if err != nil {
-		return "", &StepError{Host: x.Name(), Step: name, Err: err}
+		return "", phase.Fail(x.NodeRef, name, err)
 	}
 	return out, nil
 }
@@ -123,16 +106,16 @@ func (p *ClusterPhase) step(ctx context.Context, x remote.Executor, name string,
 // retrying tells the user that a step runs again after a lost connection.
 func (p *ClusterPhase) retrying(host, step string) func(int, error) {
 	return func(n int, err error) {
-		p.logf("    %s: step %s: connection lost; running it again (attempt %d of %d)\n", host, step, n, StepAttempts)
+		p.logf("    %s: step %s: connection lost; running it again (attempt %d of %d)\n", host, step, n, phase.StepAttempts)
 	}
 }
 
 // stepOnce is step for what must not run twice: kubeadm init, cut short,
 // leaves a node that a second init refuses; the next run's probe decides.
-func (p *ClusterPhase) stepOnce(ctx context.Context, x remote.Executor, name string, cmd remote.Command) (string, error) {
+func (p *ClusterPhase) stepOnce(ctx context.Context, x phase.Target, name string, cmd remote.Command) (string, error) {
 	res, err := x.Run(ctx, cmd)
 	if err != nil {
-		return "", &StepError{Host: x.Name(), Step: name, Err: err}
+		return "", phase.Fail(x.NodeRef, name, err)
 	}
 	return string(res.Stdout), nil
 }
@@ -143,7 +126,7 @@ func (p *ClusterPhase) cluster(ctx context.Context, c *lab.Cluster) (changed boo
 	if n1 == nil {
 		return false, fmt.Errorf("cluster %02d has no node1", c.Index)
 	}
-	x1 := p.Exec(c.Index, "node1")
+	x1 := p.Target(c.Index, "node1")
 	facts, w, nodes, err := p.probe(ctx, c)
 	if err != nil {
 		return false, err
@@ -154,7 +137,7 @@ func (p *ClusterPhase) cluster(ctx context.Context, c *lab.Cluster) (changed boo
 	}
 	cgroupV1, err := kubeadm.ParseCgroupV1(lastLine(facts))
 	if err != nil {
-		return false, &StepError{Host: x1.Name(), Step: "probe", Err: err}
+		return false, phase.Fail(x1.NodeRef, "probe", err)
 	}
 	if !strings.Contains(facts, "initialized") {
 		if err := p.initialize(ctx, x1, n1, cgroupV1); err != nil {
@@ -207,7 +190,7 @@ func (p *ClusterPhase) Probes() (map[string][]string, error) {
 	probes := map[string][]string{}
 	for i := range p.State.Clusters {
 		c := &p.State.Clusters[i]
-		if p.Skip != nil && p.Skip(c.Index) {
+		if p.Skipped(c.Index) {
 			continue
 		}
 		for _, n := range c.Nodes {
@@ -221,7 +204,7 @@ func (p *ClusterPhase) Probes() (map[string][]string, error) {
 	return probes, nil
 }
 
-func (p *ClusterPhase) initialize(ctx context.Context, x1 remote.Executor, n1 *lab.Node, cgroupV1 bool) error {
+func (p *ClusterPhase) initialize(ctx context.Context, x1 phase.Target, n1 *lab.Node, cgroupV1 bool) error {
 	if err := p.uploadInitConfig(ctx, x1, n1, cgroupV1, "kubeadm init"); err != nil {
 		return err
 	}
@@ -241,7 +224,7 @@ const caCertPath = "/etc/kubernetes/pki/ca.crt"
 // recordCA keeps the cluster CA that labctl's kubeadm init just made: from
 // now on the API server is verified against it, whatever node1 says later
 // (kube.Connect). The kubeconfig kept before belonged to another CA.
-func (p *ClusterPhase) recordCA(ctx context.Context, c *lab.Cluster, x1 remote.Executor) error {
+func (p *ClusterPhase) recordCA(ctx context.Context, c *lab.Cluster, x1 phase.Target) error {
 	const step = "record the cluster CA"
 	out, err := p.step(ctx, x1, step, remote.Command{Line: "cat " + caCertPath, MaxOutput: kube.MaxAdminConf})
 	if err != nil {
@@ -249,7 +232,7 @@ func (p *ClusterPhase) recordCA(ctx context.Context, c *lab.Cluster, x1 remote.E
 	}
 	ca, _, err := kube.ParseCA([]byte(out))
 	if err != nil {
-		return &StepError{Host: x1.Name(), Step: step, Err: fmt.Errorf("%s: %w", caCertPath, err)}
+		return phase.Fail(x1.NodeRef, step, fmt.Errorf("%s: %w", caCertPath, err))
 	}
 	p.mu.Lock()
 	c.CA, c.Kubeconfig = string(ca), ""
@@ -259,7 +242,7 @@ func (p *ClusterPhase) recordCA(ctx context.Context, c *lab.Cluster, x1 remote.E
 
 // joinWorkers joins the given workers in parallel, with a fresh
 // short-lived token and the CA hash pinned.
-func (p *ClusterPhase) joinWorkers(ctx context.Context, c *lab.Cluster, n1 *lab.Node, x1 remote.Executor, todo []remote.Executor) error {
+func (p *ClusterPhase) joinWorkers(ctx context.Context, c *lab.Cluster, n1 *lab.Node, x1 phase.Target, todo []phase.Target) error {
 	if len(todo) == 0 {
 		return nil
 	}
@@ -270,18 +253,17 @@ func (p *ClusterPhase) joinWorkers(ctx context.Context, c *lab.Cluster, n1 *lab.
 	p.mu.Unlock()
 	hash, err := joinCAHash(c.Index, rec.CA)
 	if err != nil {
-		return &StepError{Host: x1.Name(), Step: "CA hash", Err: err}
+		return phase.Fail(x1.NodeRef, "CA hash", err)
 	}
 	// A worker that was reset leaves a Node object behind, which makes
 	// kubeadm join refuse the name: remove it first.
 	cl, err := p.kube(ctx, c)
 	if err != nil {
-		return &StepError{Host: x1.Name(), Step: "join", Err: err}
+		return phase.Fail(x1.NodeRef, "join", err)
 	}
-	for _, x := range todo {
-		_, name := splitName(x.Name())
+	for _, name := range phase.Nodes(todo) {
 		if err := cl.Typed.CoreV1().Nodes().Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-			return &StepError{Host: x1.Name(), Step: "join", Err: fmt.Errorf("delete the stale Node %s: %w", name, err)}
+			return phase.Fail(x1.NodeRef, "join", fmt.Errorf("delete the stale Node %s: %w", name, err))
 		}
 	}
 	tokOut, err := p.step(ctx, x1, "join token", remote.Command{Line: kubeadm.TokenCreateCommand(15 * time.Minute)})
@@ -290,18 +272,18 @@ func (p *ClusterPhase) joinWorkers(ctx context.Context, c *lab.Cluster, n1 *lab.
 	}
 	token, err := kubeadm.ParseToken(tokOut)
 	if err != nil {
-		return &StepError{Host: x1.Name(), Step: "join token", Err: err}
+		return phase.Fail(x1.NodeRef, "join token", err)
 	}
 	secret := []string{token.Reveal()}
-	res := remote.Each(ctx, todo, len(todo), func(ctx context.Context, x remote.Executor) error {
-		_, name := splitName(x.Name())
+	return phase.Each(ctx, todo, len(todo), func(ctx context.Context, x phase.Target) error {
+		name := x.Node
 		n := c.Node(name)
 		cfg, err := kubeadm.RenderJoin(kubeadm.JoinInput{
 			KubernetesVersion: p.Lab.Kubernetes.Version, NodeName: name, PrivateAddress: n.PrivateAddress,
 			APIServer: n1.PrivateAddress, Token: token, CACertHashes: []string{hash}, InContainer: p.InContainer,
 		})
 		if err != nil {
-			return &StepError{Host: x.Name(), Step: "kubeadm config", Err: err}
+			return phase.Fail(x.NodeRef, "kubeadm config", err)
 		}
 		jctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 		defer cancel()
@@ -312,15 +294,14 @@ func (p *ClusterPhase) joinWorkers(ctx context.Context, c *lab.Cluster, n1 *lab.
 			kubeadm.JoinCommand(kubeadm.JoinConfigPath) + " 2>&1; rc=$?; rm -f " + kubeadm.JoinConfigPath + "; exit $rc"
 		// After a lost connection the file may be gone with the join done:
 		// upload it again with the retry.
-		return remote.RetryLost(jctx, StepAttempts, p.retrying(x.Name(), "kubeadm join"), func(ctx context.Context) error {
+		return remote.RetryLost(jctx, phase.StepAttempts, p.retrying(x.Name(), "kubeadm join"), func(ctx context.Context) error {
 			if err := x.Upload(ctx, bytes.NewReader(cfg), kubeadm.JoinConfigPath, 0o600); err != nil {
-				return &StepError{Host: x.Name(), Step: "kubeadm join", Err: err}
+				return phase.Fail(x.NodeRef, "kubeadm join", err)
 			}
 			_, err := p.stepOnce(ctx, x, "kubeadm join", remote.Command{Line: line, Secrets: secret})
 			return err
 		})
 	})
-	return res.Err()
 }
 
 // joinCAHash is the pin of cluster n's recorded CA (PEM), for kubeadm join.
@@ -349,11 +330,4 @@ install -m 0600 /etc/kubernetes/admin.conf /root/.kube/config`, remote.ShellQuot
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return lines[len(lines)-1]
-}
-
-func splitName(label string) (int, string) {
-	var c int
-	var n string
-	fmt.Sscanf(label, "%d/%s", &c, &n)
-	return c, n
 }

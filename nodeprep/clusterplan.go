@@ -11,6 +11,7 @@ import (
 
 	"github.com/labctl/labctl/lab"
 	"github.com/labctl/labctl/nodeprep/kubeadm"
+	"github.com/labctl/labctl/phase"
 	"github.com/labctl/labctl/remote"
 )
 
@@ -25,14 +26,14 @@ const caCommand = "sha256sum /etc/kubernetes/pki/ca.crt 2>/dev/null | sed 's/ .*
 type workers struct {
 	// join: no kubelet.conf, or one from another CA (node1 was set up
 	// again since): (reset and) join.
-	join []remote.Executor
+	join []phase.Target
 	// start: node1 or workers joined to this cluster whose kubelet is not
 	// running (just rebooted, or stopped by hand): start it, never join
 	// again.
-	start []remote.Executor
+	start []phase.Target
 	// serving: node1 or joined workers whose kubelet's serverTLSBootstrap
 	// is not what the lab wants (node1 first when it is one of them).
-	serving []remote.Executor
+	serving []phase.Target
 }
 
 // probe asks node1 (kubeadm init, kubeconfig, its CA) and the workers at
@@ -41,13 +42,13 @@ type workers struct {
 // mostly probes.
 func (p *ClusterPhase) probe(ctx context.Context, c *lab.Cluster) (facts string, w workers, nodes map[string]*corev1.Node, err error) {
 	type answer struct {
-		x   remote.Executor
+		x   phase.Target
 		out string
 	}
-	var xs []remote.Executor
+	var xs []phase.Target
 	for _, n := range c.Nodes {
 		if n.Name != "node1" {
-			xs = append(xs, p.Exec(c.Index, n.Name))
+			xs = append(xs, p.Target(c.Index, n.Name))
 		}
 	}
 	answers := make([]answer, len(xs))
@@ -59,13 +60,13 @@ func (p *ClusterPhase) probe(ctx context.Context, c *lab.Cluster) (facts string,
 		for i, x := range xs {
 			idx[x.Name()] = i
 		}
-		werr = remote.Each(ctx, xs, len(xs), func(ctx context.Context, x remote.Executor) error {
+		werr = phase.Each(ctx, xs, len(xs), func(ctx context.Context, x phase.Target) error {
 			out, err := p.step(ctx, x, "probe", remote.Command{Line: workerProbe})
 			answers[idx[x.Name()]] = answer{x, out}
 			return err
-		}).Err()
+		})
 	}()
-	facts, err = p.step(ctx, p.Exec(c.Index, "node1"), "probe", remote.Command{Line: node1Probe(c)})
+	facts, err = p.step(ctx, p.Target(c.Index, "node1"), "probe", remote.Command{Line: node1Probe(c)})
 	<-done
 	if err != nil {
 		return "", workers{}, nil, err
@@ -80,11 +81,11 @@ func (p *ClusterPhase) probe(ctx context.Context, c *lab.Cluster) (facts string,
 	}
 	if strings.Contains(facts, "initialized") && !strings.Contains(facts, "kubelet-active") {
 		// Stopped by hand on node1: the API server's static pod is down.
-		w.start = append(w.start, p.Exec(c.Index, "node1"))
+		w.start = append(w.start, p.Target(c.Index, "node1"))
 	}
 	ca := factValue(facts, "ca: ")
 	if strings.Contains(facts, "initialized") && hasLine(facts, kubeadm.ServingCertsFact) != p.ServingCerts {
-		w.serving = append(w.serving, p.Exec(c.Index, "node1"))
+		w.serving = append(w.serving, p.Target(c.Index, "node1"))
 	}
 	for _, a := range answers {
 		switch {
@@ -112,14 +113,14 @@ func factValue(facts, prefix string) string {
 }
 
 // startKubelets starts the kubelet of workers already joined.
-func (p *ClusterPhase) startKubelets(ctx context.Context, xs []remote.Executor) error {
-	return remote.Each(ctx, xs, len(xs), func(ctx context.Context, x remote.Executor) error {
+func (p *ClusterPhase) startKubelets(ctx context.Context, xs []phase.Target) error {
+	return phase.Each(ctx, xs, len(xs), func(ctx context.Context, x phase.Target) error {
 		if _, err := p.step(ctx, x, "start kubelet", remote.Command{Line: "systemctl enable --now kubelet"}); err != nil {
 			return err
 		}
 		p.logf("    %s: kubelet started (it was not running)\n", x.Name())
 		return nil
-	}).Err()
+	})
 }
 
 // clusterPlan says what Run would do to a cluster, given its probe; none
@@ -160,13 +161,8 @@ func clusterPlan(c *lab.Cluster, facts string, w workers, nodes map[string]*core
 	return append(todo, "the pod network", wait)
 }
 
-func names(xs []remote.Executor) string {
-	var ns []string
-	for _, x := range xs {
-		_, n := splitName(x.Name())
-		ns = append(ns, n)
-	}
-	return strings.Join(ns, ", ")
+func names(xs []phase.Target) string {
+	return strings.Join(phase.Nodes(xs), ", ")
 }
 
 // DryRun probes every cluster (read-only) and prints what Run would do.
@@ -174,7 +170,7 @@ func (p *ClusterPhase) DryRun(ctx context.Context, w io.Writer) error {
 	var errs []error
 	for i := range p.State.Clusters {
 		c := &p.State.Clusters[i]
-		if p.Skip != nil && p.Skip(c.Index) {
+		if p.Skipped(c.Index) {
 			continue
 		}
 		facts, ws, nodes, err := p.probe(ctx, c)

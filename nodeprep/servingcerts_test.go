@@ -13,6 +13,7 @@ import (
 
 	"github.com/labctl/labctl/lab"
 	"github.com/labctl/labctl/nodeprep/kubeadm"
+	"github.com/labctl/labctl/phase"
 	"github.com/labctl/labctl/remote"
 )
 
@@ -40,8 +41,7 @@ func servingPhase(want bool, xs map[string]*remote.Fake) *ClusterPhase {
 	l := &lab.Lab{}
 	l.Kubernetes.Version = "1.34.4"
 	ready := apis{1: fake.NewClientset(node("node1", corev1.ConditionTrue, ""), node("node2", corev1.ConditionTrue, ""))}
-	return &ClusterPhase{Lab: l, Out: io.Discard, InContainer: true, ServingCerts: want, Kube: ready.kube,
-		Exec: func(_ int, n string) remote.Executor { return xs[n] }}
+	return &ClusterPhase{Context: phase.Context{Lab: l, Out: io.Discard, Exec: func(_ int, n string) remote.Executor { return xs[n] }}, InContainer: true, ServingCerts: want, Kube: ready.kube}
 }
 
 // A cluster made before metrics-server was selected converges: the
@@ -58,7 +58,7 @@ func TestServingCertsConvergeExistingCluster(t *testing.T) {
 		t.Fatalf("plan: %s", plan)
 	}
 	n1 := c.Node("node1")
-	if err := p.servingCerts(context.Background(), c, n1, xs["node1"], true, w.serving); err != nil {
+	if err := p.servingCerts(context.Background(), c, n1, at(c.Index, "node1", xs["node1"]), true, w.serving); err != nil {
 		t.Fatal(err)
 	}
 	cfg, ok := xs["node1"].Uploaded(kubeadm.InitConfigPath)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/labctl/labctl/kube"
 	"github.com/labctl/labctl/lab"
+	"github.com/labctl/labctl/phase"
 	"github.com/labctl/labctl/remote"
 )
 
@@ -19,7 +20,7 @@ func (p *ClusterPhase) kube(ctx context.Context, c *lab.Cluster) (*kube.Client, 
 	if p.Kube != nil {
 		return p.Kube(ctx, c.Index)
 	}
-	return kube.Connect(ctx, p.Exec(c.Index, "node1"), kube.RecordedOf(c), nil)
+	return kube.Connect(ctx, p.Target(c.Index, "node1"), kube.RecordedOf(c), nil)
 }
 
 // nodes asks the API server for cluster c's nodes, by name.
@@ -33,7 +34,7 @@ func (p *ClusterPhase) nodes(ctx context.Context, c *lab.Cluster) (map[string]*c
 
 // waitAPI polls node1's API server until it answers /readyz: after a
 // reboot, node1's kubelet takes a while to bring the control plane back.
-func (p *ClusterPhase) waitAPI(ctx context.Context, c *lab.Cluster, x1 remote.Executor) error {
+func (p *ClusterPhase) waitAPI(ctx context.Context, c *lab.Cluster, x1 phase.Target) error {
 	deadline := time.Now().Add(p.ReadyTimeout)
 	for {
 		cl, err := p.kube(ctx, c)
@@ -44,7 +45,7 @@ func (p *ClusterPhase) waitAPI(ctx context.Context, c *lab.Cluster, x1 remote.Ex
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return &StepError{Host: x1.Name(), Step: "wait for the API server", Err: fmt.Errorf("not ready after %s: %w", p.ReadyTimeout, err)}
+			return phase.Fail(x1.NodeRef, "wait for the API server", fmt.Errorf("not ready after %s: %w", p.ReadyTimeout, err))
 		}
 		select {
 		case <-ctx.Done():
@@ -56,7 +57,7 @@ func (p *ClusterPhase) waitAPI(ctx context.Context, c *lab.Cluster, x1 remote.Ex
 
 // waitReady polls the API server until every node is Ready; on timeout it
 // names the nodes still not Ready and says why (whyNotReady).
-func (p *ClusterPhase) waitReady(ctx context.Context, c *lab.Cluster, x1 remote.Executor) error {
+func (p *ClusterPhase) waitReady(ctx context.Context, c *lab.Cluster, x1 phase.Target) error {
 	deadline := time.Now().Add(p.ReadyTimeout)
 	var notReady []string
 	var nodes map[string]*corev1.Node
@@ -71,13 +72,13 @@ func (p *ClusterPhase) waitReady(ctx context.Context, c *lab.Cluster, x1 remote.
 		}
 		if time.Now().After(deadline) {
 			if err != nil {
-				return &StepError{Host: x1.Name(), Step: "wait for Ready", Err: fmt.Errorf("not Ready after %s: %w", p.ReadyTimeout, err)}
+				return phase.Fail(x1.NodeRef, "wait for Ready", fmt.Errorf("not Ready after %s: %w", p.ReadyTimeout, err))
 			}
 			var why []string
 			for _, n := range notReady {
 				why = append(why, p.whyNotReady(ctx, c, n, nodes[n]))
 			}
-			return &StepError{Host: x1.Name(), Step: "wait for Ready", Err: fmt.Errorf("not Ready after %s: %s", p.ReadyTimeout, strings.Join(why, " | "))}
+			return phase.Fail(x1.NodeRef, "wait for Ready", fmt.Errorf("not Ready after %s: %s", p.ReadyTimeout, strings.Join(why, " | ")))
 		}
 		select {
 		case <-ctx.Done():
@@ -90,7 +91,7 @@ func (p *ClusterPhase) waitReady(ctx context.Context, c *lab.Cluster, x1 remote.
 // waitRegistered polls the API server until every node of c is known to
 // it, Ready or not: with a CNI add-on, nodes are NotReady until the addons
 // phase.
-func (p *ClusterPhase) waitRegistered(ctx context.Context, c *lab.Cluster, x1 remote.Executor) error {
+func (p *ClusterPhase) waitRegistered(ctx context.Context, c *lab.Cluster, x1 phase.Target) error {
 	deadline := time.Now().Add(p.ReadyTimeout)
 	var missing []string
 	for {
@@ -102,9 +103,9 @@ func (p *ClusterPhase) waitRegistered(ctx context.Context, c *lab.Cluster, x1 re
 		}
 		if time.Now().After(deadline) {
 			if err != nil {
-				return &StepError{Host: x1.Name(), Step: "wait for the nodes", Err: fmt.Errorf("not registered after %s: %w", p.ReadyTimeout, err)}
+				return phase.Fail(x1.NodeRef, "wait for the nodes", fmt.Errorf("not registered after %s: %w", p.ReadyTimeout, err))
 			}
-			return &StepError{Host: x1.Name(), Step: "wait for the nodes", Err: fmt.Errorf("not registered after %s: %s", p.ReadyTimeout, strings.Join(missing, ", "))}
+			return phase.Fail(x1.NodeRef, "wait for the nodes", fmt.Errorf("not registered after %s: %s", p.ReadyTimeout, strings.Join(missing, ", ")))
 		}
 		select {
 		case <-ctx.Done():
@@ -148,7 +149,7 @@ func (p *ClusterPhase) whyNotReady(ctx context.Context, c *lab.Cluster, name str
 	} else if cond := kube.NodeReadyCondition(node); cond != nil && cond.Message != "" {
 		line += ": " + cond.Message
 	}
-	j, _ := p.Exec(c.Index, name).Run(ctx, remote.Command{Line: "journalctl -u kubelet -n 300 --no-pager -o cat | grep -E '^[EF][0-9]{4} ' | tail -n 3 || true"})
+	j, _ := p.Target(c.Index, name).Run(ctx, remote.Command{Line: "journalctl -u kubelet -n 300 --no-pager -o cat | grep -E '^[EF][0-9]{4} ' | tail -n 3 || true"})
 	if errs := strings.TrimSpace(string(j.Stdout)); errs != "" {
 		line += "; kubelet errors: " + strings.ReplaceAll(errs, "\n", " / ")
 	}

@@ -22,11 +22,7 @@ import (
 // nodeprep builds the nodeprep phase, with the artifact cache when nodes
 // take Kubernetes from it.
 func (u *Up) nodeprep(ctx context.Context) (*nodeprep.Phase, error) {
-	p := &nodeprep.Phase{
-		Lab: u.Lab, State: u.State, Parallel: u.Lab.SSH.Parallel, Out: u.Out, Save: u.save,
-		Exec:       u.exec,
-		PauseImage: "registry.k8s.io/pause:3.10",
-	}
+	p := &nodeprep.Phase{Context: u.phaseContext(), PauseImage: "registry.k8s.io/pause:3.10"}
 	p.SharedKernel = u.Lab.LocalNodes()
 	if u.Lab.WebTermEnabled() {
 		files, err := u.webterm(ctx)

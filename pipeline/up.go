@@ -145,13 +145,11 @@ func (u *Up) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		np.Skip = u.failed
 		todo = append(todo, np)
 	}
 	if want("kubeadm") && !kind {
 		todo = append(todo, &nodeprep.ClusterPhase{
-			Lab: u.Lab, State: u.State, Parallel: u.Lab.SSH.Parallel, Out: u.Out, Save: u.save,
-			Exec: exec, Kube: u.kube, InContainer: u.Lab.LocalNodes(), Skip: u.failed,
+			Context: u.phaseContext(), Kube: u.kube, InContainer: u.Lab.LocalNodes(),
 			ServingCerts: addons.KubeletServingCerts(selected),
 		})
 	}
@@ -322,7 +320,7 @@ func pinInto(mu *sync.Mutex, st *lab.State) func(remote.Host, string) error {
 	return func(h remote.Host, key string) error {
 		mu.Lock()
 		defer mu.Unlock()
-		st.Pin(h.Name, h.Addr(), key)
+		st.Pin(h.Cluster, h.Node, h.Addr(), key)
 		return nil
 	}
 }
