@@ -12,8 +12,8 @@ import (
 
 	"github.com/labctl/labctl/addons"
 	"github.com/labctl/labctl/kube"
+	"github.com/labctl/labctl/kubeadm"
 	"github.com/labctl/labctl/lab"
-	"github.com/labctl/labctl/nodeprep"
 	"github.com/labctl/labctl/provision"
 	"github.com/labctl/labctl/remote"
 )
@@ -148,7 +148,7 @@ func (u *Up) Run(ctx context.Context) error {
 		todo = append(todo, np)
 	}
 	if want("kubeadm") && !kind {
-		todo = append(todo, &nodeprep.ClusterPhase{
+		todo = append(todo, &kubeadm.Phase{
 			Context: u.phaseContext(), Kube: u.kube, InContainer: u.Lab.LocalNodes(),
 			ServingCerts: addons.KubeletServingCerts(selected),
 		})

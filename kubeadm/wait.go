@@ -1,4 +1,4 @@
-package nodeprep
+package kubeadm
 
 import (
 	"context"
@@ -16,7 +16,7 @@ import (
 
 // kube is cluster c's API client (through node1). Without p.Kube it
 // connects with the kubeconfig the state keeps, or node1's admin.conf.
-func (p *ClusterPhase) kube(ctx context.Context, c *lab.Cluster) (*kube.Client, error) {
+func (p *Phase) kube(ctx context.Context, c *lab.Cluster) (*kube.Client, error) {
 	if p.Kube != nil {
 		return p.Kube(ctx, c.Index)
 	}
@@ -24,7 +24,7 @@ func (p *ClusterPhase) kube(ctx context.Context, c *lab.Cluster) (*kube.Client, 
 }
 
 // nodes asks the API server for cluster c's nodes, by name.
-func (p *ClusterPhase) nodes(ctx context.Context, c *lab.Cluster) (map[string]*corev1.Node, error) {
+func (p *Phase) nodes(ctx context.Context, c *lab.Cluster) (map[string]*corev1.Node, error) {
 	cl, err := p.kube(ctx, c)
 	if err != nil {
 		return nil, err
@@ -34,7 +34,7 @@ func (p *ClusterPhase) nodes(ctx context.Context, c *lab.Cluster) (map[string]*c
 
 // waitAPI polls node1's API server until it answers /readyz: after a
 // reboot, node1's kubelet takes a while to bring the control plane back.
-func (p *ClusterPhase) waitAPI(ctx context.Context, c *lab.Cluster, x1 phase.Target) error {
+func (p *Phase) waitAPI(ctx context.Context, c *lab.Cluster, x1 phase.Target) error {
 	deadline := time.Now().Add(p.ReadyTimeout)
 	for {
 		cl, err := p.kube(ctx, c)
@@ -57,7 +57,7 @@ func (p *ClusterPhase) waitAPI(ctx context.Context, c *lab.Cluster, x1 phase.Tar
 
 // waitReady polls the API server until every node is Ready; on timeout it
 // names the nodes still not Ready and says why (whyNotReady).
-func (p *ClusterPhase) waitReady(ctx context.Context, c *lab.Cluster, x1 phase.Target) error {
+func (p *Phase) waitReady(ctx context.Context, c *lab.Cluster, x1 phase.Target) error {
 	deadline := time.Now().Add(p.ReadyTimeout)
 	var notReady []string
 	var nodes map[string]*corev1.Node
@@ -91,7 +91,7 @@ func (p *ClusterPhase) waitReady(ctx context.Context, c *lab.Cluster, x1 phase.T
 // waitRegistered polls the API server until every node of c is known to
 // it, Ready or not: with a CNI add-on, nodes are NotReady until the addons
 // phase.
-func (p *ClusterPhase) waitRegistered(ctx context.Context, c *lab.Cluster, x1 phase.Target) error {
+func (p *Phase) waitRegistered(ctx context.Context, c *lab.Cluster, x1 phase.Target) error {
 	deadline := time.Now().Add(p.ReadyTimeout)
 	var missing []string
 	for {
@@ -142,7 +142,7 @@ func notReadyNodes(nodes map[string]*corev1.Node, c *lab.Cluster) []string {
 // whyNotReady is one line on a node that is not Ready: its Ready
 // condition as the API server has it, and the kubelet's last errors
 // (klog's E and F lines) from its journal, which only the node has.
-func (p *ClusterPhase) whyNotReady(ctx context.Context, c *lab.Cluster, name string, node *corev1.Node) string {
+func (p *Phase) whyNotReady(ctx context.Context, c *lab.Cluster, name string, node *corev1.Node) string {
 	line := name
 	if node == nil {
 		line += ": not registered"

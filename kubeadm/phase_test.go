@@ -1,4 +1,4 @@
-package nodeprep
+package kubeadm
 
 import (
 	"context"
@@ -62,7 +62,7 @@ func TestWaitReadySaysWhy(t *testing.T) {
 	x2 := remote.NewFake("03/node2").
 		On(`journalctl -u kubelet`, "E1123 21:21:38.448640 3753 file_linux.go:61] \"Unable to read config path\" err=\"too many open files\"\nE1123 21:21:38.605928 3753 kubelet.go:1687] \"Failed to start cAdvisor\"\n", 0)
 	c := &lab.Cluster{Index: 3, Nodes: []lab.Node{{Name: "node1"}, {Name: "node2"}}}
-	p := &ClusterPhase{Context: phase.Context{Exec: func(_ int, n string) remote.Executor {
+	p := &Phase{Context: phase.Context{Exec: func(_ int, n string) remote.Executor {
 		if n == "node1" {
 			return x1
 		}
@@ -92,34 +92,6 @@ func TestWaitReadySaysWhy(t *testing.T) {
 	err = p.waitReady(context.Background(), c, at(3, "node1", x1))
 	if !errors.As(err, &se) || se.Node != (phase.NodeRef{Cluster: 3, Node: "node1"}) || !strings.Contains(err.Error(), "wait for Ready: not Ready after 1ns: 03/node1: ssh tunnel to 10.89.0.2:6443: connect: connection refused") {
 		t.Errorf("without an API server: %v", err)
-	}
-}
-
-// Every cluster that failed in a fan-out gets its own host and step, not
-// only the first one in the error list; a node cut short by the run's end
-// fails no cluster.
-func TestRecordNamesEveryFailedCluster(t *testing.T) {
-	st := &lab.State{Clusters: []lab.Cluster{{Index: 2}, {Index: 5}, {Index: 10}}}
-	p := &Phase{Context: phase.Context{State: st}}
-	failed := func(c int) *nodeWork {
-		w := &nodeWork{Target: phase.Target{NodeRef: phase.NodeRef{Cluster: c, Node: "node1"}}}
-		w.applyErr = phase.Fail(w.NodeRef, "portworx", errors.New("exit 1"))
-		return w
-	}
-	cut := &nodeWork{Target: phase.Target{NodeRef: phase.NodeRef{Cluster: 5, Node: "node1"}}, applyErr: context.Canceled}
-	p.record([]*nodeWork{failed(2), cut, failed(10)})
-	for _, c := range st.Clusters {
-		r := c.Phases["nodeprep"]
-		switch c.Index {
-		case 5:
-			if !r.OK {
-				t.Errorf("cluster 05 failed: %+v", r)
-			}
-		default:
-			if want := lab.Label(c.Index, "node1") + " portworx"; r.OK || r.Step != want {
-				t.Errorf("cluster %02d: %+v, want step %q", c.Index, r, want)
-			}
-		}
 	}
 }
 
@@ -199,7 +171,7 @@ func TestClusterDryRunPlans(t *testing.T) {
 		1: fake.NewClientset(node("node1", corev1.ConditionTrue, ""), node("node2", corev1.ConditionFalse, ""), node("node3", corev1.ConditionTrue, "")),
 		3: allReady(), 4: allReady(), 5: allReady(),
 	}
-	p := &ClusterPhase{Context: phase.Context{State: st, Exec: func(c int, n string) remote.Executor { return fakes[lab.Label(c, n)] }}, Kube: api.kube}
+	p := &Phase{Context: phase.Context{State: st, Exec: func(c int, n string) remote.Executor { return fakes[lab.Label(c, n)] }}, Kube: api.kube}
 	var out strings.Builder
 	if err := p.DryRun(context.Background(), &out); err != nil {
 		t.Fatal(err)
@@ -236,7 +208,7 @@ func TestWeaveLeavesTheNetworkToTheAddon(t *testing.T) {
 	l := &lab.Lab{}
 	l.Kubernetes.CNI = "weave"
 	api := apis{1: fake.NewClientset(node("node1", corev1.ConditionFalse, "cni plugin not initialized"), node("node2", corev1.ConditionFalse, "cni plugin not initialized"))}
-	p := &ClusterPhase{Context: phase.Context{Lab: l, Exec: func(_ int, n string) remote.Executor {
+	p := &Phase{Context: phase.Context{Lab: l, Exec: func(_ int, n string) remote.Executor {
 		if n == "node1" {
 			return x1
 		}
@@ -273,7 +245,7 @@ func TestPodCIDRsFromTheAPI(t *testing.T) {
 	n1, n2 := node("node1", corev1.ConditionTrue, ""), node("node2", corev1.ConditionFalse, "")
 	n1.Spec.PodCIDR, n2.Spec.PodCIDR = "10.244.0.0/24", "10.244.1.0/24"
 	x1 := remote.NewFake("02/node1")
-	p := &ClusterPhase{Kube: apis{2: fake.NewClientset(n1, n2)}.kube}
+	p := &Phase{Kube: apis{2: fake.NewClientset(n1, n2)}.kube}
 	cidrs, err := p.podCIDRs(context.Background(), c, at(2, "node1", x1))
 	if err != nil || cidrs["node1"] != "10.244.0.0/24" || cidrs["node2"] != "10.244.1.0/24" || len(cidrs) != 2 {
 		t.Fatalf("cidrs %v, err %v", cidrs, err)
@@ -290,7 +262,7 @@ func TestJoinDeletesStaleNodes(t *testing.T) {
 	ca, _ := newCA(t)
 	c := &lab.Cluster{Index: 1, CA: ca, Nodes: []lab.Node{{Name: "node1", PrivateAddress: "10.89.0.2"}, {Name: "node2"}, {Name: "node3"}}}
 	x1 := remote.NewFake("01/node1").OnError(`kubeadm token create`, errors.New("stop here"))
-	p := &ClusterPhase{Context: phase.Context{Out: &strings.Builder{}}, Kube: apis{1: cs}.kube}
+	p := &Phase{Context: phase.Context{Out: &strings.Builder{}}, Kube: apis{1: cs}.kube}
 	err := p.joinWorkers(context.Background(), c, c.Node("node1"), at(1, "node1", x1), []phase.Target{at(1, "node2", remote.NewFake("01/node2")), at(1, "node3", remote.NewFake("01/node3"))})
 	if err == nil || !strings.Contains(err.Error(), "join token") {
 		t.Fatalf("err = %v", err)

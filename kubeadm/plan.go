@@ -1,4 +1,4 @@
-package nodeprep
+package kubeadm
 
 import (
 	"context"
@@ -9,15 +9,15 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/labctl/labctl/kubeadm/config"
 	"github.com/labctl/labctl/lab"
-	"github.com/labctl/labctl/nodeprep/kubeadm"
 	"github.com/labctl/labctl/phase"
 	"github.com/labctl/labctl/remote"
 )
 
 // workerProbe tells whether a worker has a kubelet.conf, whether its
 // kubelet runs, whether it asks for CA-signed serving certificates, and the hash of the cluster CA it trusts.
-const workerProbe = "test -f /etc/kubernetes/kubelet.conf && echo kubelet-conf; systemctl is-active --quiet kubelet && echo kubelet-active; " + kubeadm.ServingCertsProbe + "; " + caCommand + "; true"
+const workerProbe = "test -f /etc/kubernetes/kubelet.conf && echo kubelet-conf; systemctl is-active --quiet kubelet && echo kubelet-active; " + config.ServingCertsProbe + "; " + caCommand + "; true"
 
 // caCommand prints "ca: " and the SHA-256 of the node's cluster CA, if any.
 const caCommand = "sha256sum /etc/kubernetes/pki/ca.crt 2>/dev/null | sed 's/ .*//; s/^/ca: /'"
@@ -40,7 +40,7 @@ type workers struct {
 // once, then, when kubeadm init ran, the API server for the nodes (nil
 // when it does not answer: the plan then waits for them). A re-run is
 // mostly probes.
-func (p *ClusterPhase) probe(ctx context.Context, c *lab.Cluster) (facts string, w workers, nodes map[string]*corev1.Node, err error) {
+func (p *Phase) probe(ctx context.Context, c *lab.Cluster) (facts string, w workers, nodes map[string]*corev1.Node, err error) {
 	type answer struct {
 		x   phase.Target
 		out string
@@ -84,7 +84,7 @@ func (p *ClusterPhase) probe(ctx context.Context, c *lab.Cluster) (facts string,
 		w.start = append(w.start, p.Target(c.Index, "node1"))
 	}
 	ca := factValue(facts, "ca: ")
-	if strings.Contains(facts, "initialized") && hasLine(facts, kubeadm.ServingCertsFact) != p.ServingCerts {
+	if strings.Contains(facts, "initialized") && hasLine(facts, config.ServingCertsFact) != p.ServingCerts {
 		w.serving = append(w.serving, p.Target(c.Index, "node1"))
 	}
 	for _, a := range answers {
@@ -95,7 +95,7 @@ func (p *ClusterPhase) probe(ctx context.Context, c *lab.Cluster) (facts string,
 		case !strings.Contains(a.out, "kubelet-active"):
 			w.start = append(w.start, a.x)
 		}
-		if hasLine(a.out, kubeadm.ServingCertsFact) != p.ServingCerts {
+		if hasLine(a.out, config.ServingCertsFact) != p.ServingCerts {
 			w.serving = append(w.serving, a.x)
 		}
 	}
@@ -113,7 +113,7 @@ func factValue(facts, prefix string) string {
 }
 
 // startKubelets starts the kubelet of workers already joined.
-func (p *ClusterPhase) startKubelets(ctx context.Context, xs []phase.Target) error {
+func (p *Phase) startKubelets(ctx context.Context, xs []phase.Target) error {
 	return phase.Each(ctx, xs, len(xs), func(ctx context.Context, x phase.Target) error {
 		if _, err := p.step(ctx, x, "start kubelet", remote.Command{Line: "systemctl enable --now kubelet"}); err != nil {
 			return err
@@ -166,7 +166,7 @@ func names(xs []phase.Target) string {
 }
 
 // DryRun probes every cluster (read-only) and prints what Run would do.
-func (p *ClusterPhase) DryRun(ctx context.Context, w io.Writer) error {
+func (p *Phase) DryRun(ctx context.Context, w io.Writer) error {
 	var errs []error
 	for i := range p.State.Clusters {
 		c := &p.State.Clusters[i]

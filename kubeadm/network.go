@@ -1,4 +1,4 @@
-package nodeprep
+package kubeadm
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 // it) and routes the others' ranges to their nodes. Weave, the course's
 // CNI, is an add-on (cniAddon): the addons phase installs it, and this
 // step leaves the nodes' CNI configuration to it.
-func (p *ClusterPhase) network(ctx context.Context, c *lab.Cluster) error {
+func (p *Phase) network(ctx context.Context, c *lab.Cluster) error {
 	switch p.Lab.Kubernetes.CNI {
 	case "bridge":
 		return p.bridge(ctx, c)
@@ -29,9 +29,9 @@ func (p *ClusterPhase) network(ctx context.Context, c *lab.Cluster) error {
 }
 
 // cniAddon says whether the addons phase installs the pod network.
-func (p *ClusterPhase) cniAddon() bool { return p.Lab != nil && p.Lab.Kubernetes.CNI == "weave" }
+func (p *Phase) cniAddon() bool { return p.Lab != nil && p.Lab.Kubernetes.CNI == "weave" }
 
-func (p *ClusterPhase) bridge(ctx context.Context, c *lab.Cluster) error {
+func (p *Phase) bridge(ctx context.Context, c *lab.Cluster) error {
 	x1 := p.Target(c.Index, "node1")
 	cidrs, err := p.podCIDRs(ctx, c, x1)
 	if err != nil {
@@ -53,7 +53,7 @@ func (p *ClusterPhase) bridge(ctx context.Context, c *lab.Cluster) error {
 
 // podCIDRs waits until every node has its pod range (the controller
 // manager gives each one as it registers) and returns them.
-func (p *ClusterPhase) podCIDRs(ctx context.Context, c *lab.Cluster, x1 phase.Target) (map[string]string, error) {
+func (p *Phase) podCIDRs(ctx context.Context, c *lab.Cluster, x1 phase.Target) (map[string]string, error) {
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		// An API error is retried until the deadline, like a missing range.
