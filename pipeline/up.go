@@ -14,6 +14,7 @@ import (
 	"github.com/labctl/labctl/kube"
 	"github.com/labctl/labctl/kubeadm"
 	"github.com/labctl/labctl/lab"
+	"github.com/labctl/labctl/phase"
 	"github.com/labctl/labctl/provision"
 	"github.com/labctl/labctl/remote"
 )
@@ -135,7 +136,10 @@ func (u *Up) Run(ctx context.Context) error {
 	// kind prepares its node and runs kubeadm itself, in provision.
 	kind := u.Lab.Provider.Type == "kind"
 	if !u.DryRun && (!want("nodeprep") || kind) && len(u.Phases) == 0 {
-		todo = append(todo, &provision.ReachPhase{State: u.State, Exec: exec, Parallel: u.Lab.SSH.Parallel, Timeout: u.eng.Budget() + time.Minute, Out: u.Out, Save: u.save})
+		todo = append(todo, &provision.ReachPhase{
+			Context: phase.Context{State: u.State, Exec: exec, Parallel: u.Lab.SSH.Parallel, Out: u.Out, Save: u.save},
+			Timeout: u.eng.Budget() + time.Minute,
+		})
 	}
 	if kind && (want("nodeprep") || want("kubeadm")) {
 		fmt.Fprintln(u.Out, "==> nodeprep, kubeadm (done by kind in provision)")
