@@ -56,13 +56,13 @@ func (p *Phase) probe(ctx context.Context, c *lab.Cluster) (facts string, w work
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		idx := map[string]int{}
+		idx := map[phase.NodeRef]int{}
 		for i, x := range xs {
-			idx[x.Name()] = i
+			idx[x.NodeRef] = i
 		}
 		werr = phase.Each(ctx, xs, len(xs), func(ctx context.Context, x phase.Target) error {
 			out, err := p.step(ctx, x, "probe", remote.Command{Line: workerProbe})
-			answers[idx[x.Name()]] = answer{x, out}
+			answers[idx[x.NodeRef]] = answer{x, out}
 			return err
 		})
 	}()
