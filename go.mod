@@ -254,7 +254,7 @@ require (
 	sigs.k8s.io/structured-merge-diff/v6 v6.3.0 // indirect
 )
 
-// k8s.io/kubernetes (kubeadm's API types for nodeprep/kubeadm) replaces its
+// k8s.io/kubernetes (kubeadm's API types for kubeadm/config) replaces its
 // staging modules with ./staging directories; a module depending on it must
 // pin each of them to the matching v0.Y.Z release instead. Derived from
 // k8s.io/kubernetes v1.34.4's go.mod, exactly as artifacts.StagingReplaces

@@ -117,7 +117,7 @@ func TestPhaseSkipsWhatIsThere(t *testing.T) {
 	if _, ok := node1.Uploaded(remoteArchive); ok {
 		t.Error("node1 got an archive it had")
 	}
-	if len(got) != 1 || got[0].Step != "images" {
+	if len(got) != 1 || got[0].Step != "addons images" {
 		t.Errorf("outcomes %+v", got)
 	}
 

@@ -55,7 +55,7 @@ func TestAfterRunsEveryTime(t *testing.T) {
 	fail = errors.New("01/node2: no verified kubelet serving certificate")
 	got = nil
 	err := p.Run(context.Background())
-	if err == nil || len(got) != 1 || got[0].Step != "hooked" || got[0].Digest != "" || !strings.Contains(got[0].Err.Error(), "cluster 01: add-ons: hooked: 01/node2") {
+	if err == nil || len(got) != 1 || got[0].Step != "addons hooked" || got[0].Digest != "" || !strings.Contains(got[0].Err.Error(), "cluster 01: add-ons: hooked: 01/node2") {
 		t.Errorf("err %v, outcomes %+v", err, got)
 	}
 }

@@ -12,8 +12,10 @@ import (
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/labctl/labctl/internal/fan"
 	"github.com/labctl/labctl/kube"
 	"github.com/labctl/labctl/lab"
+	"github.com/labctl/labctl/phase"
 	"github.com/labctl/labctl/remote"
 )
 
@@ -32,12 +34,12 @@ type Cluster struct {
 	Info []lab.Node
 }
 
-// Outcome is what the phase did to one cluster.
+// Outcome is what the phase did to one cluster (Phase "addons", Step
+// "addons images" where it failed) and, on success, the digest of what
+// is applied now.
 type Outcome struct {
-	Cluster int
-	Digest  string // what is applied now (on success)
-	Step    string // where it failed
-	Err     error
+	phase.Outcome
+	Digest string
 }
 
 // Phase installs the selected add-ons on every cluster.
@@ -88,26 +90,23 @@ func (p *Phase) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var xs []remote.Executor
-	byName := map[string]Cluster{}
-	for _, c := range p.Clusters {
-		xs = append(xs, c.Node1)
-		byName[c.Node1.Name()] = c
-	}
-	res := remote.Each(ctx, xs, max(1, p.Parallel), func(ctx context.Context, x remote.Executor) error {
-		c := byName[x.Name()]
-		out := p.cluster(ctx, c, objs, digest)
+	errs := fan.Each(ctx, len(p.Clusters), p.Parallel, func(ctx context.Context, i int) error {
+		out := p.cluster(ctx, p.Clusters[i], objs, digest)
 		if p.Done != nil {
 			p.Done(out)
 		}
 		return out.Err
 	})
+	res := make(remote.Results, len(p.Clusters))
+	for i, c := range p.Clusters {
+		res[i] = remote.HostResult{Host: c.Node1.Name(), Err: errs[i]}
+	}
 	return res.Err()
 }
 
 func (p *Phase) cluster(ctx context.Context, c Cluster, objs []kube.Object, digest string) Outcome {
 	fail := func(step string, err error) Outcome {
-		return Outcome{Cluster: c.Index, Step: step, Err: fmt.Errorf("cluster %02d: add-ons: %s: %w", c.Index, step, err)}
+		return Outcome{Outcome: phase.Outcome{Cluster: c.Index, Phase: "addons", Step: "addons " + step, Err: fmt.Errorf("cluster %02d: add-ons: %s: %w", c.Index, step, err)}}
 	}
 	if err := p.preload(ctx, c); err != nil {
 		return fail("images", err)
@@ -115,7 +114,7 @@ func (p *Phase) cluster(ctx context.Context, c Cluster, objs []kube.Object, dige
 	hooks := slices.ContainsFunc(p.Addons, func(a Addon) bool { return a.After != nil })
 	if c.Applied == digest && !hooks {
 		p.logf("cluster %02d: add-ons unchanged (%s)", c.Index, Names(p.Addons))
-		return Outcome{Cluster: c.Index, Digest: digest}
+		return Outcome{Outcome: phase.Outcome{Cluster: c.Index, Phase: "addons"}, Digest: digest}
 	}
 	connect := c.Connect
 	if connect == nil {
@@ -147,7 +146,7 @@ func (p *Phase) cluster(ctx context.Context, c Cluster, objs []kube.Object, dige
 			return fail(a.Name, err)
 		}
 	}
-	return Outcome{Cluster: c.Index, Digest: digest}
+	return Outcome{Outcome: phase.Outcome{Cluster: c.Index, Phase: "addons"}, Digest: digest}
 }
 
 // stepError is a failed step of apply.

@@ -266,11 +266,3 @@ type KeyPair struct {
 func Label(cluster int, node string) string {
 	return fmt.Sprintf("%02d/%s", cluster, node)
 }
-
-// ParseLabel splits a Label ("03/node2") into cluster and node.
-func ParseLabel(label string) (int, string) {
-	var c int
-	var n string
-	fmt.Sscanf(label, "%d/%s", &c, &n)
-	return c, n
-}

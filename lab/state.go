@@ -66,14 +66,19 @@ func (s *State) Cluster(n int) *Cluster {
 	return nil
 }
 
-// Pin records key as the host key of the host labelled label: a node
-// ("03/node2", see PinHostKey) or the bastion, at addr.
-func (s *State) Pin(label, addr, key string) {
-	if label == BastionLabel {
+// Pin records key as the host key of node of cluster, or of the bastion
+// at addr when node is "" (remote.Host's Cluster and Node); an unknown node
+// is ignored.
+func (s *State) Pin(cluster int, node, addr, key string) {
+	if node == "" {
 		s.Bastion = &PinnedHost{Addr: addr, HostKey: key}
 		return
 	}
-	s.PinHostKey(label, key)
+	if cl := s.Cluster(cluster); cl != nil {
+		if n := cl.Node(node); n != nil {
+			n.HostKey = key
+		}
+	}
 }
 
 // BastionHostKey is the key pinned for the bastion at addr, if any.
@@ -82,17 +87,6 @@ func (s *State) BastionHostKey(addr string) string {
 		return ""
 	}
 	return s.Bastion.HostKey
-}
-
-// PinHostKey records key as the host key of the node labelled label
-// ("03/node2"); an unknown node is ignored.
-func (s *State) PinHostKey(label, key string) {
-	c, n := ParseLabel(label)
-	if cl := s.Cluster(c); cl != nil {
-		if node := cl.Node(n); node != nil {
-			node.HostKey = key
-		}
-	}
 }
 
 // Secrets lists every secret in the state, for redaction from logs.

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/labctl/labctl/kubeadm"
 	"github.com/labctl/labctl/lab"
 )
 
@@ -112,9 +113,9 @@ func FuzzNodeScripts(f *testing.F) {
 // each of their inputs: the attendee's user, the pod subnet, a node's
 // pod range and private address.
 func clusterScripts(hostile string) map[string]string {
-	out := map[string]string{"kubeconfig user": kubeconfigScript(hostile)}
+	out := map[string]string{"kubeconfig user": kubeadm.KubeconfigScript(hostile)}
 	bridge := func(what string, c *lab.Cluster, cidrs map[string]string, subnet string) {
-		if s, err := BridgeScript("node1", c, cidrs, subnet); err == nil {
+		if s, err := kubeadm.BridgeScript("node1", c, cidrs, subnet); err == nil {
 			out[what] = s
 		}
 	}
@@ -395,19 +396,6 @@ func TestLegitimateValuesRender(t *testing.T) {
 	d.Packages = []string{"~root"}
 	if _, err := Steps(d, Uploads{}); err == nil {
 		t.Fatal("a value starting with ~ rendered")
-	}
-}
-
-func TestBridgeScriptRoutes(t *testing.T) {
-	c := &lab.Cluster{Index: 1, Nodes: []lab.Node{{Name: "node1", PrivateAddress: "10.0.0.2"}, {Name: "node2", PrivateAddress: "10.0.0.3"}}}
-	s, err := BridgeScript("node1", c, map[string]string{"node1": "10.244.0.0/24", "node2": "10.244.1.0/24"}, "10.244.0.0/16")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{`"subnet": "10.244.0.0/24"`, "ip route replace 10.244.1.0/24 via 10.0.0.3\n", "-s 10.244.0.0/16 ! -d 10.244.0.0/16"} {
-		if !strings.Contains(s, want) {
-			t.Errorf("no %q in\n%s", want, s)
-		}
 	}
 }
 

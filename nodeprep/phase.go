@@ -12,19 +12,15 @@ import (
 	"time"
 
 	"github.com/labctl/labctl/coins/mirror"
+	"github.com/labctl/labctl/internal/fan"
 	"github.com/labctl/labctl/lab"
+	"github.com/labctl/labctl/phase"
 	"github.com/labctl/labctl/remote"
 )
 
 // Phase prepares every node of every cluster.
 type Phase struct {
-	Lab   *lab.Lab
-	State *lab.State
-	// Exec returns the executor of a node.
-	Exec     func(cluster int, node string) remote.Executor
-	Parallel int
-	Out      io.Writer
-	Save     func() error
+	phase.Context
 	// Uploads come from labctl's caches (Source "cache").
 	Uploads    Uploads
 	PauseImage string
@@ -32,21 +28,19 @@ type Phase struct {
 	Downloads map[string][]Download
 	// SharedKernel: nodes are containers on one host (local provider).
 	SharedKernel bool
-	// Skip leaves out clusters that already failed in this run.
-	Skip func(cluster int) bool
 
 	mu sync.Mutex
 }
 
 func (p *Phase) Title() string { return "nodeprep" }
 
-// nodeWork is one node's steps and plan.
+// nodeWork is one node's steps, plan and outcome.
 type nodeWork struct {
-	cluster int
-	node    string
-	x       remote.Executor
-	steps   []Step
-	todo    []Step
+	phase.Target
+	steps []Step
+	todo  []Step
+	// probeErr and applyErr are the node's failures, by stage.
+	probeErr, applyErr error
 }
 
 // DryRun probes and prints what would run.
@@ -59,19 +53,20 @@ func (p *Phase) DryRun(ctx context.Context, w io.Writer) error {
 func (p *Phase) Run(ctx context.Context) error {
 	work, probeErr := p.probe(ctx)
 	p.printPlan(p.Out, work)
-	var xs []remote.Executor
-	byName := map[string]*nodeWork{}
+	var busy []*nodeWork
 	for _, w := range work {
 		if len(w.todo) > 0 {
-			xs = append(xs, w.x)
-			byName[w.x.Name()] = w
+			busy = append(busy, w)
 		}
 	}
-	res := remote.Each(ctx, xs, p.Parallel, func(ctx context.Context, x remote.Executor) error {
-		return p.apply(ctx, byName[x.Name()])
+	errs := fan.Each(ctx, len(busy), parallelOr(p.Parallel), func(ctx context.Context, i int) error {
+		return p.apply(ctx, busy[i])
 	})
-	err := errors.Join(probeErr, res.Err())
-	p.record(err)
+	for i, w := range busy {
+		w.applyErr = errs[i]
+	}
+	err := errors.Join(probeErr, hostErrors(busy, func(w *nodeWork) error { return w.applyErr }))
+	p.record(work)
 	if serr := p.Save(); serr != nil {
 		return errors.Join(err, serr)
 	}
@@ -86,7 +81,7 @@ func (p *Phase) work() ([]*nodeWork, error) {
 	var work []*nodeWork
 	for ci := range p.State.Clusters {
 		c := &p.State.Clusters[ci]
-		if p.skip(c.Index) {
+		if p.Skipped(c.Index) {
 			continue
 		}
 		for _, n := range c.Nodes {
@@ -94,7 +89,7 @@ func (p *Phase) work() ([]*nodeWork, error) {
 			if err != nil {
 				return nil, err
 			}
-			work = append(work, &nodeWork{cluster: c.Index, node: n.Name, x: p.Exec(c.Index, n.Name), steps: steps})
+			work = append(work, &nodeWork{Target: p.Target(c.Index, n.Name), steps: steps})
 		}
 	}
 	return work, nil
@@ -108,7 +103,7 @@ func (p *Phase) Probes() (map[string][]string, error) {
 	}
 	probes := map[string][]string{}
 	for _, w := range work {
-		probes[lab.Label(w.cluster, w.node)] = []string{probeScript(w.steps)}
+		probes[w.Name()] = []string{probeScript(w.steps)}
 	}
 	return probes, nil
 }
@@ -119,35 +114,33 @@ func (p *Phase) probe(ctx context.Context) ([]*nodeWork, error) {
 	if err != nil {
 		return nil, err
 	}
-	byName := map[string]*nodeWork{}
-	var xs []remote.Executor
-	for _, w := range work {
-		xs = append(xs, w.x)
-		byName[w.x.Name()] = w
-	}
-	res := remote.Each(ctx, xs, p.Parallel, func(ctx context.Context, x remote.Executor) error {
-		w := byName[x.Name()]
+	errs := fan.Each(ctx, len(work), parallelOr(p.Parallel), func(ctx context.Context, i int) error {
+		w := work[i]
+		x := w.Target
 		ctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
 		var out remote.Result
-		err := remote.RetryLost(ctx, StepAttempts, p.retrying(x.Name(), "probe"), func(ctx context.Context) (err error) {
+		err := remote.RetryLost(ctx, phase.StepAttempts, p.retrying(x.Name(), "probe"), func(ctx context.Context) (err error) {
 			out, err = x.Run(ctx, remote.Command{Line: probeScript(w.steps)})
 			return err
 		})
 		if err != nil {
 			w.todo = nil
-			return &StepError{Host: x.Name(), Step: "probe", Err: err}
+			return phase.Fail(x.NodeRef, "probe", err)
 		}
 		facts, err := parseProbe(string(out.Stdout))
 		if err != nil {
-			return &StepError{Host: x.Name(), Step: "probe", Err: err}
+			return phase.Fail(x.NodeRef, "probe", err)
 		}
 		w.todo = plan(w.steps, facts)
 		return nil
 	})
+	for i, w := range work {
+		w.probeErr = errs[i]
+	}
 	// Unreachable nodes stay in the list with nothing to do: their cluster
 	// fails, the others go on.
-	return work, res.Err()
+	return work, hostErrors(work, func(w *nodeWork) error { return w.probeErr })
 }
 
 func (p *Phase) printPlan(w io.Writer, work []*nodeWork) {
@@ -161,7 +154,7 @@ func (p *Phase) printPlan(w io.Writer, work []*nodeWork) {
 		for i, s := range nw.todo {
 			names[i] = s.Name
 		}
-		fmt.Fprintf(w, "    %s: %s\n", lab.Label(nw.cluster, nw.node), strings.Join(names, ", "))
+		fmt.Fprintf(w, "    %s: %s\n", nw.Name(), strings.Join(names, ", "))
 	}
 	fmt.Fprintf(w, "    %d of %d nodes need work\n", busy, len(work))
 }
@@ -171,14 +164,14 @@ func (p *Phase) printPlan(w io.Writer, work []*nodeWork) {
 func (p *Phase) apply(ctx context.Context, w *nodeWork) error {
 	for _, s := range w.todo {
 		start := time.Now()
-		err := remote.RetryLost(ctx, StepAttempts, p.retrying(w.x.Name(), s.Name), func(ctx context.Context) error {
-			return p.runStep(ctx, w.x, s)
+		err := remote.RetryLost(ctx, phase.StepAttempts, p.retrying(w.Name(), s.Name), func(ctx context.Context) error {
+			return p.runStep(ctx, w.Target, s)
 		})
 		if err != nil {
-			return &StepError{Host: w.x.Name(), Step: s.Name, Err: err}
+			return phase.Fail(w.NodeRef, s.Name, err)
 		}
 		p.mu.Lock()
-		fmt.Fprintf(p.Out, "    %s: %s done in %s\n", w.x.Name(), s.Name, time.Since(start).Round(100*time.Millisecond))
+		fmt.Fprintf(p.Out, "    %s: %s done in %s\n", w.Name(), s.Name, time.Since(start).Round(100*time.Millisecond))
 		p.mu.Unlock()
 	}
 	return nil
@@ -201,97 +194,59 @@ func (p *Phase) runStep(ctx context.Context, x remote.Executor, s Step) error {
 	return err
 }
 
-// StepAttempts bounds the runs of a step whose connection keeps dropping.
-const StepAttempts = 3
-
 // retrying tells the user that a step runs again after a lost connection.
 func (p *Phase) retrying(host, step string) func(int, error) {
 	return func(n int, err error) {
 		p.mu.Lock()
 		defer p.mu.Unlock()
-		fmt.Fprintf(p.Out, "    %s: step %s: connection lost; running it again (attempt %d of %d)\n", host, step, n, StepAttempts)
+		fmt.Fprintf(p.Out, "    %s: step %s: connection lost; running it again (attempt %d of %d)\n", host, step, n, phase.StepAttempts)
 	}
 }
 
-// StepError says which host failed which step.
-type StepError struct {
-	Host, Step string
-	Err        error
+// hostErrors is the nodes' errors, each listed, as remote.Each gives them.
+func hostErrors(work []*nodeWork, err func(*nodeWork) error) error {
+	res := make(remote.Results, len(work))
+	for i, w := range work {
+		res[i] = remote.HostResult{Host: w.Name(), Err: err(w)}
+	}
+	return res.Err()
 }
 
-func (e *StepError) Error() string {
-	msg := e.Err.Error()
-	msg = strings.TrimPrefix(msg, e.Host+": ")
-	return fmt.Sprintf("%s: step %s: %s", e.Host, e.Step, msg)
+// parallelOr is parallel, or remote's default when unset.
+func parallelOr(parallel int) int {
+	if parallel < 1 {
+		return remote.DefaultParallel
+	}
+	return parallel
 }
 
-func (e *StepError) Unwrap() error { return e.Err }
-
-// record writes each cluster's outcome into the state.
-func (p *Phase) record(err error) {
-	failed := map[int]*StepError{}
-	var hostErrs []error
-	collect(err, &hostErrs)
-	for _, e := range hostErrs {
-		var se *StepError
-		if errors.As(e, &se) {
-			var c int
-			fmt.Sscanf(se.Host, "%d/", &c)
-			if failed[c] == nil {
-				failed[c] = se
+// record writes each cluster's outcome into the state: a cluster failed
+// with its first node that did (probes first, then steps), naming that
+// node and step. A node cut short by the run's end does not fail it.
+func (p *Phase) record(work []*nodeWork) {
+	failed := map[int]error{}
+	for _, stage := range []func(*nodeWork) error{
+		func(w *nodeWork) error { return w.probeErr },
+		func(w *nodeWork) error { return w.applyErr },
+	} {
+		for _, w := range work {
+			err := stage(w)
+			var se *phase.StepError
+			if err == nil || failed[w.Cluster] != nil || !errors.As(err, &se) && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+				continue
 			}
+			failed[w.Cluster] = err
 		}
 	}
-	now := time.Now().UTC()
-	for i := range p.State.Clusters {
-		c := &p.State.Clusters[i]
-		if p.skip(c.Index) {
-			continue
+	for _, c := range p.Clusters() {
+		o := phase.Outcome{Cluster: c.Index, Phase: "nodeprep", Err: failed[c.Index]}
+		var se *phase.StepError
+		if errors.As(o.Err, &se) {
+			o.Step = se.Where()
 		}
-		r := lab.PhaseResult{OK: true, At: now}
-		if se := failed[c.Index]; se != nil {
-			r = lab.PhaseResult{OK: false, At: now, Step: se.Host + " " + se.Step, Error: se.Error()}
-		} else if err != nil && clusterMentioned(err, c.Index) {
-			r = lab.PhaseResult{OK: false, At: now, Error: firstLine(err, c.Index)}
-		}
-		c.SetPhase("nodeprep", r)
+		p.Done(o)
 	}
 }
-
-func collect(err error, out *[]error) {
-	if err == nil {
-		return
-	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		for _, e := range j.Unwrap() {
-			collect(e, out)
-		}
-		return
-	}
-	// remote.Results.Err is a go-multierror, which unwraps as a chain.
-	if m, ok := err.(interface{ WrappedErrors() []error }); ok {
-		for _, e := range m.WrappedErrors() {
-			collect(e, out)
-		}
-		return
-	}
-	*out = append(*out, err)
-}
-
-func clusterMentioned(err error, c int) bool {
-	return strings.Contains(err.Error(), fmt.Sprintf("%02d/node", c))
-}
-
-func firstLine(err error, c int) string {
-	for _, l := range strings.Split(err.Error(), "\n") {
-		if strings.Contains(l, fmt.Sprintf("%02d/node", c)) {
-			return strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(l), "- "))
-		}
-	}
-	return err.Error()
-}
-
-func (p *Phase) skip(c int) bool { return p.Skip != nil && p.Skip(c) }
 
 // ensureKeys gives each cluster its intra-cluster SSH key pair.
 func (p *Phase) ensureKeys() error {

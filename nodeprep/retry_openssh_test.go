@@ -15,6 +15,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/labctl/labctl/internal/testenv"
+	"github.com/labctl/labctl/phase"
 	"github.com/labctl/labctl/remote"
 )
 
@@ -31,7 +32,7 @@ func TestStepRunsAgainAfterConnectionLost(t *testing.T) {
 	m := fmt.Sprintf("3.%06d", rand.IntN(1000000))
 	t.Cleanup(func() { testenv.KillProcesses("sleep " + m) })
 	var out bytes.Buffer
-	p := &Phase{Out: &out}
+	p := &Phase{Context: phase.Context{Out: &out}}
 	login := Step{Name: "login", Script: "echo run >> /var/lib/login-runs\nsleep " + m}
 	go func() {
 		testenv.WaitProcess(t, "sleep "+m)
@@ -39,7 +40,7 @@ func TestStepRunsAgainAfterConnectionLost(t *testing.T) {
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if err := p.apply(ctx, &nodeWork{cluster: 1, node: "node1", x: x, todo: []Step{login}}); err != nil {
+	if err := p.apply(ctx, &nodeWork{Target: at(1, "node1", x), todo: []Step{login}}); err != nil {
 		t.Fatalf("the login step failed after a lost connection instead of running again: %v", err)
 	}
 	if runs, _ := os.ReadFile(filepath.Join(varlib, "login-runs")); strings.Count(string(runs), "run") != 2 {
@@ -53,9 +54,9 @@ func TestStepRunsAgainAfterConnectionLost(t *testing.T) {
 	}
 
 	broken := Step{Name: "broken", Script: "echo run >> /var/lib/broken-runs\nexit 3"}
-	err := p.apply(ctx, &nodeWork{cluster: 1, node: "node1", x: x, todo: []Step{broken}})
+	err := p.apply(ctx, &nodeWork{Target: at(1, "node1", x), todo: []Step{broken}})
 	var ee *remote.ExitError
-	var se *StepError
+	var se *phase.StepError
 	if !errors.As(err, &ee) || !errors.As(err, &se) || se.Step != "broken" || ee.ExitCode != 3 {
 		t.Fatalf("want the failed step's exit 3, got %v", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/labctl/labctl/lab"
+	"github.com/labctl/labctl/phase"
 	"github.com/labctl/labctl/remote"
 )
 
@@ -230,8 +231,7 @@ func TestPhaseOnFakes(t *testing.T) {
 	}}
 	fakes := map[string]*remote.Fake{}
 	saves := 0
-	p := &Phase{Lab: l, State: st, Parallel: 4, Out: &strings.Builder{}, Save: func() error { saves++; return nil },
-		Exec: func(c int, n string) remote.Executor { return fakes[lab.Label(c, n)] }}
+	p := &Phase{Context: phase.Context{Lab: l, State: st, Parallel: 4, Out: &strings.Builder{}, Save: func() error { saves++; return nil }, Exec: func(c int, n string) remote.Executor { return fakes[lab.Label(c, n)] }}}
 	// The probe needs the digests, which need the keys: make them first.
 	if err := p.ensureKeys(); err != nil {
 		t.Fatal(err)

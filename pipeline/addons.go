@@ -5,12 +5,10 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"time"
 
 	"github.com/labctl/labctl/addons"
 	"github.com/labctl/labctl/artifacts/goimage"
 	"github.com/labctl/labctl/kube"
-	"github.com/labctl/labctl/lab"
 	"github.com/labctl/labctl/provision"
 	"github.com/labctl/labctl/remote"
 )
@@ -71,19 +69,16 @@ func (u *Up) addons(ctx context.Context, selected []addons.Addon) (Phase, error)
 	return p, nil
 }
 
-// addonsDone records one cluster's add-ons outcome in the state.
+// addonsDone records one cluster's add-ons outcome in the state, and
+// what is applied there now.
 func (u *Up) addonsDone(o addons.Outcome) {
 	defer u.save()
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	c := u.State.Cluster(o.Cluster)
-	r := lab.PhaseResult{OK: o.Err == nil, At: time.Now().UTC()}
-	if o.Err != nil {
-		r.Step, r.Error = "addons "+o.Step, o.Err.Error()
-	} else {
-		c.Addons = o.Digest
+	u.record(o.Outcome)
+	if o.Err == nil {
+		u.mu.Lock()
+		u.State.Cluster(o.Cluster).Addons = o.Digest
+		u.mu.Unlock()
 	}
-	c.SetPhase("addons", r)
 }
 
 // rawExec is a node's executor without the probe round's answers: for

@@ -3,9 +3,9 @@ package pipeline
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/labctl/labctl/lab"
+	"github.com/labctl/labctl/phase"
 	"github.com/labctl/labctl/provision"
 	"github.com/labctl/labctl/remote"
 	"github.com/labctl/labctl/reset"
@@ -25,29 +25,16 @@ func (b *baselinePhase) Title() string { return "baseline" }
 
 func (b *baselinePhase) Run(ctx context.Context) error {
 	u := b.u
-	var xs []remote.Executor
-	for _, c := range u.State.Clusters {
-		if !u.failed(c.Index) {
-			xs = append(xs, u.rawExec(c.Index, "node1"))
-		}
-	}
-	res := remote.Each(ctx, xs, max(1, u.Lab.SSH.Parallel/max(1, u.Lab.NodesPerCluster)), func(ctx context.Context, x1 remote.Executor) error {
-		c, _ := lab.ParseLabel(x1.Name())
-		cl := u.State.Cluster(c)
-		err := b.cluster(ctx, cl)
-		r := lab.PhaseResult{OK: err == nil, At: time.Now().UTC()}
-		if err != nil {
-			r.Step, r.Error = "baseline", err.Error()
-		}
-		u.mu.Lock()
-		cl.SetPhase("baseline", r)
-		u.mu.Unlock()
+	px := u.phaseContext()
+	err := px.EachCluster(ctx, func(ctx context.Context, c *lab.Cluster) error {
+		err := b.cluster(ctx, c)
+		px.Done(phase.Outcome{Cluster: c.Index, Phase: "baseline", Step: "baseline", Err: err})
 		return err
 	})
-	if err := u.save(); err != nil {
-		return err
+	if serr := u.save(); serr != nil {
+		return serr
 	}
-	return res.Err()
+	return err
 }
 
 func (b *baselinePhase) cluster(ctx context.Context, c *lab.Cluster) error {

@@ -7,26 +7,21 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/labctl/labctl/artifacts"
 	"github.com/labctl/labctl/artifacts/goimage"
 	"github.com/labctl/labctl/coins/images"
 	coinsphase "github.com/labctl/labctl/coins/phase"
 	"github.com/labctl/labctl/kube"
-	"github.com/labctl/labctl/lab"
 	"github.com/labctl/labctl/nodeprep"
+	"github.com/labctl/labctl/phase"
 	"github.com/labctl/labctl/remote"
 )
 
 // nodeprep builds the nodeprep phase, with the artifact cache when nodes
 // take Kubernetes from it.
 func (u *Up) nodeprep(ctx context.Context) (*nodeprep.Phase, error) {
-	p := &nodeprep.Phase{
-		Lab: u.Lab, State: u.State, Parallel: u.Lab.SSH.Parallel, Out: u.Out, Save: u.save,
-		Exec:       u.exec,
-		PauseImage: "registry.k8s.io/pause:3.10",
-	}
+	p := &nodeprep.Phase{Context: u.phaseContext(), PauseImage: "registry.k8s.io/pause:3.10"}
 	p.SharedKernel = u.Lab.LocalNodes()
 	if u.Lab.WebTermEnabled() {
 		files, err := u.webterm(ctx)
@@ -102,13 +97,11 @@ func (u *Up) coins(ctx context.Context) (Phase, error) {
 		return nil, fmt.Errorf("coins: %w", err)
 	}
 	var clusters []coinsphase.Cluster
-	index := map[string]int{}
 	for _, c := range u.State.Clusters {
 		if u.failed(c.Index) {
 			continue
 		}
-		index[fmt.Sprintf("%02d", c.Index)] = c.Index
-		cl := coinsphase.Cluster{Name: fmt.Sprintf("%02d", c.Index), // the phase says "cluster NN"
+		cl := coinsphase.Cluster{Index: c.Index,
 			Kube: func(ctx context.Context) (*kube.Client, error) { return u.kube(ctx, c.Index) }}
 		for _, n := range c.Nodes {
 			cl.Nodes = append(cl.Nodes, u.exec(c.Index, n.Name))
@@ -117,23 +110,11 @@ func (u *Up) coins(ctx context.Context) (Phase, error) {
 	}
 	p, err := coinsphase.New(coinsphase.Config{Clusters: clusters, Archive: res.Archive, Mirror: res.Mirror, Deploy: u.Lab.Coins.Enabled,
 		Namespace: u.Lab.Coins.Namespace, Parallel: u.Lab.SSH.Parallel, Out: u.Out,
-		Done: func(name string, err error) { u.coinsDone(index[name], err) }})
+		Done: func(o phase.Outcome) { u.record(o); u.save() }})
 	if err != nil {
 		return nil, err
 	}
 	return p, nil
-}
-
-// coinsDone records one cluster's DockerCoins outcome in the state.
-func (u *Up) coinsDone(c int, err error) {
-	defer u.save()
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	r := lab.PhaseResult{OK: err == nil, At: time.Now().UTC()}
-	if err != nil {
-		r.Step, r.Error = "coins", err.Error()
-	}
-	u.State.Cluster(c).SetPhase("coins", r)
 }
 
 // ErrNoSource: the DockerCoins images are built from labctl's source tree.

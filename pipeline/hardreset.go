@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/labctl/labctl/internal/fan"
 	"github.com/labctl/labctl/lab"
 	"github.com/labctl/labctl/remote"
 	"github.com/labctl/labctl/reset"
@@ -28,7 +29,7 @@ func (r *Reset) hard(ctx context.Context, clusters []*lab.Cluster) error {
 		return nil
 	}
 	errs := make([]error, len(clusters))
-	fanOut(len(clusters), r.Lab.SSH.Parallel, func(i int) {
+	fan.Do(len(clusters), r.Lab.SSH.Parallel, func(i int) {
 		errs[i] = r.hardNodes(ctx, clusters[i])
 	})
 	var ok []int

@@ -7,6 +7,7 @@ import (
 
 	"github.com/labctl/labctl/health"
 	"github.com/labctl/labctl/lab"
+	"github.com/labctl/labctl/phase"
 	"github.com/labctl/labctl/remote"
 )
 
@@ -22,37 +23,23 @@ func (h *healthPhase) Title() string { return "health" }
 
 func (h *healthPhase) Run(ctx context.Context) error {
 	u := h.u
-	var xs []remote.Executor
-	for _, c := range u.State.Clusters {
-		if !u.failed(c.Index) {
-			// The tunnel to the API server leaves the probe round's answers.
-			xs = append(xs, u.rawExec(c.Index, "node1"))
-		}
-	}
-	res := remote.Each(ctx, xs, max(1, u.Lab.SSH.Parallel/max(1, u.Lab.NodesPerCluster)), func(ctx context.Context, x1 remote.Executor) error {
-		var idx int
-		fmt.Sscanf(x1.Name(), "%d/", &idx)
-		c := u.State.Cluster(idx)
+	px := u.phaseContext()
+	err := px.EachCluster(ctx, func(ctx context.Context, c *lab.Cluster) error {
 		start := time.Now()
-		err := h.cluster(ctx, c, x1)
-		r := lab.PhaseResult{OK: err == nil, At: time.Now().UTC()}
-		if err != nil {
-			r.Step, r.Error = "health", err.Error()
-		} else {
-			u.logf("    cluster %02d: healthy in %s (%s)\n", idx, time.Since(start).Round(time.Millisecond), health.Checks)
+		err := h.cluster(ctx, c)
+		if err == nil {
+			u.logf("    cluster %02d: healthy in %s (%s)\n", c.Index, time.Since(start).Round(time.Millisecond), health.Checks)
 		}
-		u.mu.Lock()
-		c.SetPhase("health", r)
-		u.mu.Unlock()
+		px.Done(phase.Outcome{Cluster: c.Index, Phase: "health", Step: "health", Err: err})
 		return err
 	})
-	if err := u.save(); err != nil {
-		return err
+	if serr := u.save(); serr != nil {
+		return serr
 	}
-	return res.Err()
+	return err
 }
 
-func (h *healthPhase) cluster(ctx context.Context, c *lab.Cluster, x1 remote.Executor) error {
+func (h *healthPhase) cluster(ctx context.Context, c *lab.Cluster) error {
 	u := h.u
 	cl, err := u.kube(ctx, c.Index)
 	if err != nil {

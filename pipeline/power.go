@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/labctl/labctl/internal/fan"
 	"github.com/labctl/labctl/lab"
 	"github.com/labctl/labctl/provision"
 	"github.com/labctl/labctl/remote"
@@ -93,7 +94,7 @@ func (p *Power) each(ctx context.Context, clusters []int, f func(context.Context
 	}
 	errs := map[int]error{}
 	took := map[int]time.Duration{}
-	fanOut(len(clusters), p.Parallel, func(i int) {
+	fan.Do(len(clusters), p.Parallel, func(i int) {
 		n := clusters[i]
 		start := time.Now()
 		// The provider works on a copy of its cluster, merged under the

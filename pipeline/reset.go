@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/labctl/labctl/health"
+	"github.com/labctl/labctl/internal/fan"
 	"github.com/labctl/labctl/kube"
 	"github.com/labctl/labctl/lab"
 	"github.com/labctl/labctl/provision"
@@ -104,7 +105,7 @@ func (r *Reset) Run(ctx context.Context) error {
 	}
 	errs := make([]error, len(clusters))
 	took := make([]time.Duration, len(clusters))
-	fanOut(len(clusters), r.Lab.SSH.Parallel, func(i int) {
+	fan.Do(len(clusters), r.Lab.SSH.Parallel, func(i int) {
 		start := time.Now()
 		errs[i] = r.cluster(ctx, clusters[i])
 		took[i] = time.Since(start)

@@ -12,8 +12,9 @@ import (
 
 	"github.com/labctl/labctl/addons"
 	"github.com/labctl/labctl/kube"
+	"github.com/labctl/labctl/kubeadm"
 	"github.com/labctl/labctl/lab"
-	"github.com/labctl/labctl/nodeprep"
+	"github.com/labctl/labctl/phase"
 	"github.com/labctl/labctl/provision"
 	"github.com/labctl/labctl/remote"
 )
@@ -135,7 +136,10 @@ func (u *Up) Run(ctx context.Context) error {
 	// kind prepares its node and runs kubeadm itself, in provision.
 	kind := u.Lab.Provider.Type == "kind"
 	if !u.DryRun && (!want("nodeprep") || kind) && len(u.Phases) == 0 {
-		todo = append(todo, &provision.ReachPhase{State: u.State, Exec: exec, Parallel: u.Lab.SSH.Parallel, Timeout: u.eng.Budget() + time.Minute, Out: u.Out, Save: u.save})
+		todo = append(todo, &provision.ReachPhase{
+			Context: phase.Context{State: u.State, Exec: exec, Parallel: u.Lab.SSH.Parallel, Out: u.Out, Save: u.save},
+			Timeout: u.eng.Budget() + time.Minute,
+		})
 	}
 	if kind && (want("nodeprep") || want("kubeadm")) {
 		fmt.Fprintln(u.Out, "==> nodeprep, kubeadm (done by kind in provision)")
@@ -145,13 +149,11 @@ func (u *Up) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		np.Skip = u.failed
 		todo = append(todo, np)
 	}
 	if want("kubeadm") && !kind {
-		todo = append(todo, &nodeprep.ClusterPhase{
-			Lab: u.Lab, State: u.State, Parallel: u.Lab.SSH.Parallel, Out: u.Out, Save: u.save,
-			Exec: exec, Kube: u.kube, InContainer: u.Lab.LocalNodes(), Skip: u.failed,
+		todo = append(todo, &kubeadm.Phase{
+			Context: u.phaseContext(), Kube: u.kube, InContainer: u.Lab.LocalNodes(),
 			ServingCerts: addons.KubeletServingCerts(selected),
 		})
 	}
@@ -322,7 +324,7 @@ func pinInto(mu *sync.Mutex, st *lab.State) func(remote.Host, string) error {
 	return func(h remote.Host, key string) error {
 		mu.Lock()
 		defer mu.Unlock()
-		st.Pin(h.Name, h.Addr(), key)
+		st.Pin(h.Cluster, h.Node, h.Addr(), key)
 		return nil
 	}
 }

@@ -7,7 +7,7 @@ import (
 
 // HostFor is the SSH endpoint of node n of cluster c.
 func HostFor(c *lab.Cluster, n *lab.Node) remote.Host {
-	h := remote.Host{Name: lab.Label(c.Index, n.Name), Address: n.PublicAddress, Port: n.Port, HostKey: n.HostKey}
+	h := remote.Host{Name: lab.Label(c.Index, n.Name), Cluster: c.Index, Node: n.Name, Address: n.PublicAddress, Port: n.Port, HostKey: n.HostKey}
 	if n.Runtime != "" {
 		h.Runtime, h.Container = n.Runtime, n.ID
 	}

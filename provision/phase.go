@@ -5,10 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
+	"github.com/labctl/labctl/internal/fan"
 	"github.com/labctl/labctl/lab"
+	"github.com/labctl/labctl/phase"
 	"github.com/labctl/labctl/remote"
 )
 
@@ -94,16 +95,13 @@ func (p *Phase) DryRun(ctx context.Context, w io.Writer) error {
 // cluster here, with its name, rather than half-way through nodeprep. The
 // other clusters go on.
 type ReachPhase struct {
-	State    *lab.State
-	Exec     func(cluster int, node string) remote.Executor
-	Parallel int
+	// Context: State, Exec, Parallel, Out and Save (the state keeps host
+	// keys met for the first time, and results); every cluster is reached.
+	phase.Context
 	// Timeout bounds each node's login and probe (a minute when 0): more
 	// than the engine's connection budget, so that a slow node is not
 	// given up before the engine did.
 	Timeout time.Duration
-	Out     io.Writer
-	// Save persists the state (host keys met for the first time, results).
-	Save func() error
 }
 
 func (p *ReachPhase) Title() string { return "reach every node over SSH" }
@@ -123,13 +121,18 @@ func (p *ReachPhase) Probes() (map[string][]string, error) {
 }
 
 func (p *ReachPhase) Run(ctx context.Context) error {
-	var xs []remote.Executor
+	var ts []phase.Target
 	for _, c := range p.State.Clusters {
 		for _, n := range c.Nodes {
-			xs = append(xs, p.Exec(c.Index, n.Name))
+			ts = append(ts, p.Target(c.Index, n.Name))
 		}
 	}
-	res := remote.Each(ctx, xs, p.Parallel, func(ctx context.Context, x remote.Executor) error {
+	parallel := p.Parallel
+	if parallel < 1 {
+		parallel = remote.DefaultParallel
+	}
+	errs := fan.Each(ctx, len(ts), parallel, func(ctx context.Context, i int) error {
+		x := ts[i]
 		timeout := p.Timeout
 		if timeout <= 0 {
 			timeout = time.Minute
@@ -139,17 +142,21 @@ func (p *ReachPhase) Run(ctx context.Context) error {
 		_, err := x.Run(ctx, remote.Command{Line: reachProbe})
 		return err
 	})
-	now := time.Now().UTC()
-	for i := range p.State.Clusters {
-		c := &p.State.Clusters[i]
-		r := lab.PhaseResult{OK: true, At: now}
-		for _, h := range res {
-			if h.Err != nil && strings.HasPrefix(h.Host, fmt.Sprintf("%02d/", c.Index)) {
-				r = lab.PhaseResult{OK: false, At: now, Step: h.Host + " ssh", Error: h.Err.Error()}
-				break
-			}
+	// A cluster is unreachable with its first node that is.
+	failed := map[int]phase.Outcome{}
+	res := make(remote.Results, len(ts))
+	for i, t := range ts {
+		res[i] = remote.HostResult{Host: t.Name(), Err: errs[i]}
+		if _, seen := failed[t.Cluster]; errs[i] != nil && !seen {
+			failed[t.Cluster] = phase.Outcome{Cluster: t.Cluster, Phase: "reach", Step: t.String() + " ssh", Err: errs[i]}
 		}
-		c.SetPhase("reach", r)
+	}
+	for _, c := range p.State.Clusters {
+		o, ok := failed[c.Index]
+		if !ok {
+			o = phase.Outcome{Cluster: c.Index, Phase: "reach"}
+		}
+		p.Done(o)
 	}
 	fmt.Fprintf(p.Out, "    %d of %d nodes reachable\n", len(res)-res.Failed(), len(res))
 	if err := p.Save(); err != nil {

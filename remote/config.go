@@ -14,7 +14,12 @@ import (
 
 // Host is one SSH endpoint.
 type Host struct {
-	Name    string // label in output and logs, e.g. "03/node2"
+	Name string // label in output and logs, e.g. "03/node2"
+	// Cluster and Node say which lab node this host is (Node is empty
+	// for a host that is no node, such as the bastion): what code reads
+	// instead of parsing Name.
+	Cluster int
+	Node    string
 	Address string
 	Port    int
 	// HostKey is the pinned host key in authorized_keys format. Empty means

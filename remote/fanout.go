@@ -4,10 +4,11 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/hashicorp/go-multierror"
+
+	"github.com/labctl/labctl/internal/fan"
 )
 
 // DefaultParallel is how many hosts Each drives at once unless told.
@@ -68,25 +69,13 @@ func Each(ctx context.Context, xs []Executor, parallel int, fn func(context.Cont
 		parallel = DefaultParallel
 	}
 	results := make(Results, len(xs))
-	sem := make(chan struct{}, parallel)
-	var wg sync.WaitGroup
+	errs := fan.Each(ctx, len(xs), parallel, func(ctx context.Context, i int) error {
+		start := time.Now()
+		defer func() { results[i].Duration = time.Since(start) }()
+		return fn(ctx, xs[i])
+	})
 	for i, x := range xs {
-		results[i].Host = x.Name()
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				results[i].Err = ctx.Err()
-				return
-			}
-			defer func() { <-sem }()
-			start := time.Now()
-			results[i].Err = fn(ctx, x)
-			results[i].Duration = time.Since(start)
-		}()
+		results[i].Host, results[i].Err = x.Name(), errs[i]
 	}
-	wg.Wait()
 	return results
 }

@@ -59,14 +59,13 @@ func engineFor(l *lab.Lab, dir string, s *lab.State, pin func(remote.Host, strin
 		Secrets:     s.Secrets(),
 		Pin:         pin,
 		MismatchHint: func(h remote.Host) string {
-			if h.Name == lab.BastionLabel {
+			if h.Node == "" { // the bastion
 				if l.SSH.Bastion.HostKey != "" {
 					return "update ssh.bastion.hostKey in the lab file"
 				}
 				return "labctl trust --bastion"
 			}
-			c, n := lab.ParseLabel(h.Name)
-			return fmt.Sprintf("labctl trust --cluster %d --node %s", c, n)
+			return fmt.Sprintf("labctl trust --cluster %d --node %s", h.Cluster, h.Node)
 		},
 	}
 	if l.SSH.Password != "" {
@@ -128,7 +127,7 @@ func (a *app) engineWithFlush(l *lab.Lab, s *lab.State) (*remote.Engine, func(),
 		cur, err := st.Load()
 		if err == nil {
 			for h, key := range pins {
-				cur.Pin(h.Name, h.Addr(), key)
+				cur.Pin(h.Cluster, h.Node, h.Addr(), key)
 			}
 			err = st.Save(cur)
 		}

@@ -82,9 +82,3 @@ func TestResetRefusesBadFlags(t *testing.T) {
 		}
 	}
 }
-
-func TestSplitLabel(t *testing.T) {
-	if c, n := lab.ParseLabel("12/node3"); c != 12 || n != "node3" {
-		t.Fatalf("%d %s", c, n)
-	}
-}

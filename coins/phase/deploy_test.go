@@ -130,7 +130,7 @@ func TestDeploy(t *testing.T) {
 	node1 := newNode("01/node1").answers(listImages, allImages)
 	node2 := newNode("01/node2").answers(listImages, allImages)
 	a := newAPI(t, true, "", "0", "4", "8")
-	p := newPhase(t, Config{Deploy: true, Namespace: "coins", Clusters: []Cluster{{Name: "01", Nodes: []remote.Executor{node1, node2}, Kube: a.kube}}})
+	p := newPhase(t, Config{Deploy: true, Namespace: "coins", Clusters: []Cluster{{Index: 1, Nodes: []remote.Executor{node1, node2}, Kube: a.kube}}})
 	if err := p.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +155,7 @@ func TestDeploy(t *testing.T) {
 func TestDeploySkipsWhenMining(t *testing.T) {
 	node1 := newNode("01/node1").answers(listImages, allImages)
 	a := newAPI(t, true, "100", "100", "104")
-	p := newPhase(t, Config{Deploy: true, Clusters: []Cluster{{Name: "01", Nodes: []remote.Executor{node1}, Kube: a.kube}}})
+	p := newPhase(t, Config{Deploy: true, Clusters: []Cluster{{Index: 1, Nodes: []remote.Executor{node1}, Kube: a.kube}}})
 	if err := p.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +169,7 @@ func TestDeploySkipsWhenMining(t *testing.T) {
 func TestDeployNotMining(t *testing.T) {
 	node1 := newNode("07/node1").answers(listImages, allImages)
 	a := newAPI(t, true, "", "5")
-	p := newPhase(t, Config{Deploy: true, Clusters: []Cluster{{Name: "07", Nodes: []remote.Executor{node1}, Kube: a.kube}}})
+	p := newPhase(t, Config{Deploy: true, Clusters: []Cluster{{Index: 7, Nodes: []remote.Executor{node1}, Kube: a.kube}}})
 	err := p.Run(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "cluster 07: 07/node1: DockerCoins deployed in namespace dockercoins but its hashes counter (service dockercoins/webui:80, /json) did not grow within 1s") {
 		t.Errorf("error %v", err)
@@ -181,7 +181,7 @@ func TestDeployNotMining(t *testing.T) {
 func TestDeployWaitsForRollout(t *testing.T) {
 	node1 := newNode("01/node1").answers(listImages, allImages)
 	a := newAPI(t, false, "")
-	p := newPhase(t, Config{Deploy: true, Clusters: []Cluster{{Name: "01", Nodes: []remote.Executor{node1}, Kube: a.kube}}})
+	p := newPhase(t, Config{Deploy: true, Clusters: []Cluster{{Index: 1, Nodes: []remote.Executor{node1}, Kube: a.kube}}})
 	err := p.Run(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "cluster 01: 01/node1: deployments in dockercoins not rolled out after 1s: hasher: 0 of 1 replicas available; redis: 0 of 1 replicas available") {
 		t.Errorf("error %v", err)
@@ -194,7 +194,7 @@ func TestDeployWaitsForRollout(t *testing.T) {
 // An API server that cannot be reached fails the cluster, naming it.
 func TestDeployWithoutAPI(t *testing.T) {
 	node1 := newNode("04/node1").answers(listImages, allImages)
-	p := newPhase(t, Config{Deploy: true, Clusters: []Cluster{{Name: "04", Nodes: []remote.Executor{node1},
+	p := newPhase(t, Config{Deploy: true, Clusters: []Cluster{{Index: 4, Nodes: []remote.Executor{node1},
 		Kube: func(context.Context) (*kube.Client, error) {
 			return nil, errors.New("04/node1: reading /etc/kubernetes/admin.conf: exit 1")
 		}}}})

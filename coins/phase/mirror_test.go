@@ -85,9 +85,9 @@ func TestPreloadInstallsMirror(t *testing.T) {
 	var out bytes.Buffer
 	p.cfg.Out = &out
 	p.cfg.Clusters = []Cluster{
-		{Name: "01", Nodes: []remote.Executor{fresh, stale}},
-		{Name: "02", Nodes: []remote.Executor{done}},
-		{Name: "03", Nodes: []remote.Executor{stopped}},
+		{Index: 1, Nodes: []remote.Executor{fresh, stale}},
+		{Index: 2, Nodes: []remote.Executor{done}},
+		{Index: 3, Nodes: []remote.Executor{stopped}},
 	}
 	if err := p.Run(context.Background()); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
@@ -130,8 +130,8 @@ func TestMirrorFailures(t *testing.T) {
 	badScript := newNode("03/node1").answers(listImages, allImages).answers(probeMirror, "x86_64 none inactive\n")
 	badScript.On(`^# preload: import `, "", 0).On(`^rm -f `, "", 0).
 		On(`^bash -euo pipefail -s$`, "curl: (7) Failed to connect to 127.0.0.1 port 5999", 7)
-	p.cfg.Clusters = []Cluster{{Name: "01", Nodes: []remote.Executor{riscv}}, {Name: "02", Nodes: []remote.Executor{deadUnit}},
-		{Name: "03", Nodes: []remote.Executor{badScript}}}
+	p.cfg.Clusters = []Cluster{{Index: 1, Nodes: []remote.Executor{riscv}}, {Index: 2, Nodes: []remote.Executor{deadUnit}},
+		{Index: 3, Nodes: []remote.Executor{badScript}}}
 	err := p.Run(context.Background())
 	if err == nil {
 		t.Fatal("no error")
@@ -152,7 +152,7 @@ func TestMirrorFailures(t *testing.T) {
 
 func TestMirrorProbesAndDryRun(t *testing.T) {
 	n := newNode("01/node1").answers(listImages, allImages).answers(probeMirror, "x86_64 none inactive\n")
-	p := mirrorPhase(t, Cluster{Name: "01", Nodes: []remote.Executor{n}})
+	p := mirrorPhase(t, Cluster{Index: 1, Nodes: []remote.Executor{n}})
 	probes, _ := p.Probes()
 	if got := probes["01/node1"]; !slices.Equal(got, []string{listImages, probeMirror}) {
 		t.Errorf("probes %q", got)

@@ -20,12 +20,13 @@ import (
 	"github.com/labctl/labctl/coins/manifests"
 	"github.com/labctl/labctl/coins/mirror"
 	"github.com/labctl/labctl/kube"
+	labphase "github.com/labctl/labctl/phase"
 	"github.com/labctl/labctl/remote"
 )
 
 // Cluster is one attendee's cluster; Nodes[0] is node1.
 type Cluster struct {
-	Name  string // "01": errors say "cluster 01: ..."
+	Index int // errors say "cluster 01: ..."
 	Nodes []remote.Executor
 	// Kube is the cluster's API client (through node1); Deploy needs it.
 	Kube func(context.Context) (*kube.Client, error)
@@ -54,8 +55,8 @@ type Config struct {
 	// Out receives one line per node and step; nil discards them.
 	Out io.Writer
 	// Done, when set, receives each cluster's outcome as Run ends it (nil
-	// error: preloaded, and deployed when Deploy).
-	Done func(cluster string, err error)
+	// error: preloaded, and deployed when Deploy), as phase "coins".
+	Done func(labphase.Outcome)
 }
 
 // RemoteArchive is where the archive is uploaded on each node.
@@ -108,10 +109,10 @@ func New(cfg Config) (*Phase, error) {
 	}
 	for _, c := range cfg.Clusters {
 		if len(c.Nodes) == 0 {
-			return nil, fmt.Errorf("cluster %s has no nodes", c.Name)
+			return nil, fmt.Errorf("cluster %02d has no nodes", c.Index)
 		}
 		if cfg.Deploy && c.Kube == nil {
-			return nil, fmt.Errorf("cluster %s: deploying needs its API client", c.Name)
+			return nil, fmt.Errorf("cluster %02d: deploying needs its API client", c.Index)
 		}
 	}
 	sums, err := newMirrorSums(cfg.Archive, cfg.Mirror)
@@ -197,17 +198,17 @@ func (p *Phase) DryRun(ctx context.Context, w io.Writer) error {
 // each runs fn for every cluster concurrently, sharing one bound on the
 // number of busy nodes, tells done (when set) each cluster's outcome, and
 // joins the clusters' errors.
-func (p *Phase) each(ctx context.Context, fn func(context.Context, Cluster, chan struct{}) error, done func(string, error)) error {
+func (p *Phase) each(ctx context.Context, fn func(context.Context, Cluster, chan struct{}) error, done func(labphase.Outcome)) error {
 	sem := make(chan struct{}, p.cfg.Parallel)
 	errs := make([]error, len(p.cfg.Clusters))
 	var wg sync.WaitGroup
 	for i, c := range p.cfg.Clusters {
 		wg.Go(func() {
 			if err := fn(ctx, c, sem); err != nil {
-				errs[i] = fmt.Errorf("cluster %s: %w", c.Name, err)
+				errs[i] = fmt.Errorf("cluster %02d: %w", c.Index, err)
 			}
 			if done != nil {
-				done(c.Name, errs[i])
+				done(labphase.Outcome{Cluster: c.Index, Phase: "coins", Step: "coins", Err: errs[i]})
 			}
 		})
 	}

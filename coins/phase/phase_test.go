@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/labctl/labctl/coins/images"
 	"github.com/labctl/labctl/coins/manifests"
+	labphase "github.com/labctl/labctl/phase"
 	"github.com/labctl/labctl/preload"
 	"github.com/labctl/labctl/remote"
 )
@@ -122,8 +124,8 @@ func TestPreload(t *testing.T) {
 
 	var out bytes.Buffer
 	p := newPhase(t, Config{Archive: path, Out: &out, Clusters: []Cluster{
-		{Name: "01", Nodes: []remote.Executor{missing, partial}},
-		{Name: "02", Nodes: []remote.Executor{present}},
+		{Index: 1, Nodes: []remote.Executor{missing, partial}},
+		{Index: 2, Nodes: []remote.Executor{present}},
 	}})
 	if err := p.Run(context.Background()); err != nil {
 		t.Fatal(err)
@@ -154,28 +156,31 @@ func TestPreloadFailures(t *testing.T) {
 	stillMissing.On(`^# preload: import `, "", 0).On(`^rm -f `, "", 0)
 
 	var mu sync.Mutex
-	outcomes := map[string]error{}
+	outcomes := map[int]error{}
 	p := newPhase(t, Config{Clusters: []Cluster{
-		{Name: "01", Nodes: []remote.Executor{good}},
-		{Name: "02", Nodes: []remote.Executor{badImport}},
-		{Name: "03", Nodes: []remote.Executor{newNode("03/node1").answers(listImages, allImages), lost}},
-		{Name: "04", Nodes: []remote.Executor{stillMissing}},
-	}, Done: func(cluster string, err error) {
+		{Index: 1, Nodes: []remote.Executor{good}},
+		{Index: 2, Nodes: []remote.Executor{badImport}},
+		{Index: 3, Nodes: []remote.Executor{newNode("03/node1").answers(listImages, allImages), lost}},
+		{Index: 4, Nodes: []remote.Executor{stillMissing}},
+	}, Done: func(o labphase.Outcome) {
 		mu.Lock()
 		defer mu.Unlock()
-		outcomes[cluster] = err
+		if o.Phase != "coins" || o.Err != nil && o.Step != "coins" {
+			t.Errorf("outcome %+v", o)
+		}
+		outcomes[o.Cluster] = o.Err
 	}})
 	err := p.Run(context.Background())
 	if err == nil {
 		t.Fatal("no error")
 	}
 	// Each cluster's outcome, told once, names only its own failure.
-	if len(outcomes) != 4 || outcomes["01"] != nil {
+	if len(outcomes) != 4 || outcomes[1] != nil {
 		t.Errorf("outcomes: %v", outcomes)
 	}
-	for _, c := range []string{"02", "03", "04"} {
-		if e := outcomes[c]; e == nil || !strings.HasPrefix(e.Error(), "cluster "+c+": "+c+"/node") || strings.Contains(e.Error(), "\n") {
-			t.Errorf("cluster %s's outcome: %v", c, e)
+	for _, c := range []int{2, 3, 4} {
+		if e := outcomes[c]; e == nil || !strings.HasPrefix(e.Error(), fmt.Sprintf("cluster %02d: %02d/node", c, c)) || strings.Contains(e.Error(), "\n") {
+			t.Errorf("cluster %02d's outcome: %v", c, e)
 		}
 	}
 	msg := err.Error()
@@ -209,8 +214,8 @@ func TestNewRejects(t *testing.T) {
 	for _, cfg := range []Config{
 		{Archive: path, Namespace: "default"},
 		{Archive: filepath.Join(t.TempDir(), "none.tar")},
-		{Archive: path, Clusters: []Cluster{{Name: "01"}}},
-		{Archive: path, Deploy: true, Clusters: []Cluster{{Name: "01", Nodes: []remote.Executor{newNode("01/node1")}}}}, // no API client
+		{Archive: path, Clusters: []Cluster{{Index: 1}}},
+		{Archive: path, Deploy: true, Clusters: []Cluster{{Index: 1, Nodes: []remote.Executor{newNode("01/node1")}}}}, // no API client
 	} {
 		if _, err := New(cfg); err == nil {
 			t.Errorf("New(%+v) accepted", cfg)
@@ -222,7 +227,7 @@ func TestDryRunOnlyProbes(t *testing.T) {
 	n1 := newNode("01/node1").answers(listImages, "")
 	n2 := newNode("01/node2").answers(listImages, allImages)
 	api := newAPI(t, true)
-	p := newPhase(t, Config{Deploy: true, Clusters: []Cluster{{Name: "01", Nodes: []remote.Executor{n1, n2}, Kube: api.kube}}})
+	p := newPhase(t, Config{Deploy: true, Clusters: []Cluster{{Index: 1, Nodes: []remote.Executor{n1, n2}, Kube: api.kube}}})
 	var out bytes.Buffer
 	if err := p.DryRun(context.Background(), &out); err != nil {
 		t.Fatal(err)

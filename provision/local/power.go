@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/labctl/labctl/internal/fan"
 	"github.com/labctl/labctl/lab"
 	"github.com/labctl/labctl/provision"
 )
@@ -120,32 +121,26 @@ func (p *Provider) Start(ctx context.Context, r provision.Request) error {
 	var (
 		mu   sync.Mutex
 		errs []error
-		wg   sync.WaitGroup
-		sem  = make(chan struct{}, 8)
 	)
-	for _, c := range cs {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			cluster, _ := strconv.Atoi(c.Labels[LabelCluster])
-			node := c.Labels[LabelNode]
-			mu.Lock()
-			var pinned string
-			if prev := r.State.Cluster(cluster); prev != nil && prev.Node(node) != nil {
-				pinned = prev.Node(node).HostKey
-			}
-			mu.Unlock()
-			got, _, err := p.ensureNode(ctx, map[string]Container{c.Name: c}, c.Name, network, "", "", pub, cluster, node, pinned)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", lab.Label(cluster, node), err))
-				return
-			}
-			provision.SetNode(r.State, cluster, got, false)
-		})
-	}
-	wg.Wait()
+	fan.Do(len(cs), 8, func(i int) {
+		c := cs[i]
+		cluster, _ := strconv.Atoi(c.Labels[LabelCluster])
+		node := c.Labels[LabelNode]
+		mu.Lock()
+		var pinned string
+		if prev := r.State.Cluster(cluster); prev != nil && prev.Node(node) != nil {
+			pinned = prev.Node(node).HostKey
+		}
+		mu.Unlock()
+		got, _, err := p.ensureNode(ctx, map[string]Container{c.Name: c}, c.Name, network, "", "", pub, cluster, node, pinned)
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", lab.Label(cluster, node), err))
+			return
+		}
+		provision.SetNode(r.State, cluster, got, false)
+	})
 	return errors.Join(errs...)
 }
 

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/labctl/labctl/internal/fan"
 	"github.com/labctl/labctl/lab"
 	"github.com/labctl/labctl/provision"
 )
@@ -116,33 +117,27 @@ func (p *Provider) waitSSH(ctx context.Context, nodes []lab.Node, out io.Writer)
 	var (
 		mu     sync.Mutex
 		silent []string
-		wg     sync.WaitGroup
-		sem    = make(chan struct{}, 64)
 	)
-	for _, n := range nodes {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			addr := net.JoinHostPort(n.PublicAddress, strconv.Itoa(n.Port))
-			var d net.Dialer
-			for {
-				c, err := d.DialContext(ctx, "tcp", addr)
-				if err == nil {
-					c.Close()
-					return
-				}
-				select {
-				case <-ctx.Done():
-					mu.Lock()
-					silent = append(silent, addr)
-					mu.Unlock()
-					return
-				case <-time.After(time.Second):
-				}
+	fan.Do(len(nodes), 64, func(i int) {
+		n := nodes[i]
+		addr := net.JoinHostPort(n.PublicAddress, strconv.Itoa(n.Port))
+		var d net.Dialer
+		for {
+			c, err := d.DialContext(ctx, "tcp", addr)
+			if err == nil {
+				c.Close()
+				return
 			}
-		})
-	}
-	wg.Wait()
+			select {
+			case <-ctx.Done():
+				mu.Lock()
+				silent = append(silent, addr)
+				mu.Unlock()
+				return
+			case <-time.After(time.Second):
+			}
+		}
+	})
 	if len(silent) > 0 {
 		slices.Sort(silent)
 		return fmt.Errorf("no sshd answered on %s within %s of the start", strings.Join(silent, ", "), wait)

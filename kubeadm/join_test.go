@@ -1,4 +1,4 @@
-package nodeprep
+package kubeadm
 
 import (
 	"context"
@@ -17,8 +17,9 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/kubernetes/cmd/kubeadm/app/util/pubkeypin"
 
+	"github.com/labctl/labctl/kubeadm/config"
 	"github.com/labctl/labctl/lab"
-	"github.com/labctl/labctl/nodeprep/kubeadm"
+	"github.com/labctl/labctl/phase"
 	"github.com/labctl/labctl/remote"
 )
 
@@ -53,11 +54,11 @@ func TestJoinPinsTheRecordedCA(t *testing.T) {
 		On(`kubeadm token create`, "abcdef.0123456789abcdef\n", 0).
 		On(`.`, otherHex+"  -\n", 0)
 	x2 := remote.NewFake("03/node2").On(`kubeadm join`, "", 0)
-	p := &ClusterPhase{Lab: &lab.Lab{Kubernetes: lab.KubernetesSpec{Version: "1.33.1"}}, Kube: apis{3: fake.NewClientset(node("node1", corev1.ConditionTrue, ""))}.kube, Out: &strings.Builder{}}
-	if err := p.joinWorkers(context.Background(), c, c.Node("node1"), x1, []remote.Executor{x2}); err != nil {
+	p := &Phase{Context: phase.Context{Lab: &lab.Lab{Kubernetes: lab.KubernetesSpec{Version: "1.33.1"}}, Out: &strings.Builder{}}, Kube: apis{3: fake.NewClientset(node("node1", corev1.ConditionTrue, ""))}.kube}
+	if err := p.joinWorkers(context.Background(), c, c.Node("node1"), at(3, "node1", x1), []phase.Target{at(3, "node2", x2)}); err != nil {
 		t.Fatal(err)
 	}
-	cfg, ok := x2.Uploaded(kubeadm.JoinConfigPath)
+	cfg, ok := x2.Uploaded(config.JoinConfigPath)
 	if !ok {
 		t.Fatal("no join configuration uploaded")
 	}
@@ -81,8 +82,8 @@ func TestJoinWithoutARecordedCA(t *testing.T) {
 		cl := &lab.Cluster{Index: 3, CA: c.ca, Nodes: []lab.Node{{Name: "node1"}, {Name: "node2"}}}
 		x1, x2 := remote.NewFake("03/node1").On(`.`, "", 0), remote.NewFake("03/node2").On(`.`, "", 0)
 		cs := fake.NewClientset(node("node2", corev1.ConditionTrue, ""))
-		p := &ClusterPhase{Lab: &lab.Lab{Kubernetes: lab.KubernetesSpec{Version: "1.33.1"}}, Kube: apis{3: cs}.kube, Out: &strings.Builder{}}
-		err := p.joinWorkers(context.Background(), cl, cl.Node("node1"), x1, []remote.Executor{x2})
+		p := &Phase{Context: phase.Context{Lab: &lab.Lab{Kubernetes: lab.KubernetesSpec{Version: "1.33.1"}}, Out: &strings.Builder{}}, Kube: apis{3: cs}.kube}
+		err := p.joinWorkers(context.Background(), cl, cl.Node("node1"), at(3, "node1", x1), []phase.Target{at(3, "node2", x2)})
 		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "03/node1") {
 			t.Fatalf("got %v, want %q", err, c.want)
 		}

@@ -1,4 +1,4 @@
-package nodeprep
+package kubeadm
 
 import (
 	"context"
@@ -10,20 +10,21 @@ import (
 
 	"github.com/labctl/labctl/kube"
 	"github.com/labctl/labctl/lab"
+	"github.com/labctl/labctl/phase"
 	"github.com/labctl/labctl/remote"
 )
 
 // kube is cluster c's API client (through node1). Without p.Kube it
 // connects with the kubeconfig the state keeps, or node1's admin.conf.
-func (p *ClusterPhase) kube(ctx context.Context, c *lab.Cluster) (*kube.Client, error) {
+func (p *Phase) kube(ctx context.Context, c *lab.Cluster) (*kube.Client, error) {
 	if p.Kube != nil {
 		return p.Kube(ctx, c.Index)
 	}
-	return kube.Connect(ctx, p.Exec(c.Index, "node1"), kube.RecordedOf(c), nil)
+	return kube.Connect(ctx, p.Target(c.Index, "node1"), kube.RecordedOf(c), nil)
 }
 
 // nodes asks the API server for cluster c's nodes, by name.
-func (p *ClusterPhase) nodes(ctx context.Context, c *lab.Cluster) (map[string]*corev1.Node, error) {
+func (p *Phase) nodes(ctx context.Context, c *lab.Cluster) (map[string]*corev1.Node, error) {
 	cl, err := p.kube(ctx, c)
 	if err != nil {
 		return nil, err
@@ -33,7 +34,7 @@ func (p *ClusterPhase) nodes(ctx context.Context, c *lab.Cluster) (map[string]*c
 
 // waitAPI polls node1's API server until it answers /readyz: after a
 // reboot, node1's kubelet takes a while to bring the control plane back.
-func (p *ClusterPhase) waitAPI(ctx context.Context, c *lab.Cluster, x1 remote.Executor) error {
+func (p *Phase) waitAPI(ctx context.Context, c *lab.Cluster, x1 phase.Target) error {
 	deadline := time.Now().Add(p.ReadyTimeout)
 	for {
 		cl, err := p.kube(ctx, c)
@@ -44,7 +45,7 @@ func (p *ClusterPhase) waitAPI(ctx context.Context, c *lab.Cluster, x1 remote.Ex
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return &StepError{Host: x1.Name(), Step: "wait for the API server", Err: fmt.Errorf("not ready after %s: %w", p.ReadyTimeout, err)}
+			return phase.Fail(x1.NodeRef, "wait for the API server", fmt.Errorf("not ready after %s: %w", p.ReadyTimeout, err))
 		}
 		select {
 		case <-ctx.Done():
@@ -56,7 +57,7 @@ func (p *ClusterPhase) waitAPI(ctx context.Context, c *lab.Cluster, x1 remote.Ex
 
 // waitReady polls the API server until every node is Ready; on timeout it
 // names the nodes still not Ready and says why (whyNotReady).
-func (p *ClusterPhase) waitReady(ctx context.Context, c *lab.Cluster, x1 remote.Executor) error {
+func (p *Phase) waitReady(ctx context.Context, c *lab.Cluster, x1 phase.Target) error {
 	deadline := time.Now().Add(p.ReadyTimeout)
 	var notReady []string
 	var nodes map[string]*corev1.Node
@@ -71,13 +72,13 @@ func (p *ClusterPhase) waitReady(ctx context.Context, c *lab.Cluster, x1 remote.
 		}
 		if time.Now().After(deadline) {
 			if err != nil {
-				return &StepError{Host: x1.Name(), Step: "wait for Ready", Err: fmt.Errorf("not Ready after %s: %w", p.ReadyTimeout, err)}
+				return phase.Fail(x1.NodeRef, "wait for Ready", fmt.Errorf("not Ready after %s: %w", p.ReadyTimeout, err))
 			}
 			var why []string
 			for _, n := range notReady {
 				why = append(why, p.whyNotReady(ctx, c, n, nodes[n]))
 			}
-			return &StepError{Host: x1.Name(), Step: "wait for Ready", Err: fmt.Errorf("not Ready after %s: %s", p.ReadyTimeout, strings.Join(why, " | "))}
+			return phase.Fail(x1.NodeRef, "wait for Ready", fmt.Errorf("not Ready after %s: %s", p.ReadyTimeout, strings.Join(why, " | ")))
 		}
 		select {
 		case <-ctx.Done():
@@ -90,7 +91,7 @@ func (p *ClusterPhase) waitReady(ctx context.Context, c *lab.Cluster, x1 remote.
 // waitRegistered polls the API server until every node of c is known to
 // it, Ready or not: with a CNI add-on, nodes are NotReady until the addons
 // phase.
-func (p *ClusterPhase) waitRegistered(ctx context.Context, c *lab.Cluster, x1 remote.Executor) error {
+func (p *Phase) waitRegistered(ctx context.Context, c *lab.Cluster, x1 phase.Target) error {
 	deadline := time.Now().Add(p.ReadyTimeout)
 	var missing []string
 	for {
@@ -102,9 +103,9 @@ func (p *ClusterPhase) waitRegistered(ctx context.Context, c *lab.Cluster, x1 re
 		}
 		if time.Now().After(deadline) {
 			if err != nil {
-				return &StepError{Host: x1.Name(), Step: "wait for the nodes", Err: fmt.Errorf("not registered after %s: %w", p.ReadyTimeout, err)}
+				return phase.Fail(x1.NodeRef, "wait for the nodes", fmt.Errorf("not registered after %s: %w", p.ReadyTimeout, err))
 			}
-			return &StepError{Host: x1.Name(), Step: "wait for the nodes", Err: fmt.Errorf("not registered after %s: %s", p.ReadyTimeout, strings.Join(missing, ", "))}
+			return phase.Fail(x1.NodeRef, "wait for the nodes", fmt.Errorf("not registered after %s: %s", p.ReadyTimeout, strings.Join(missing, ", ")))
 		}
 		select {
 		case <-ctx.Done():
@@ -141,14 +142,14 @@ func notReadyNodes(nodes map[string]*corev1.Node, c *lab.Cluster) []string {
 // whyNotReady is one line on a node that is not Ready: its Ready
 // condition as the API server has it, and the kubelet's last errors
 // (klog's E and F lines) from its journal, which only the node has.
-func (p *ClusterPhase) whyNotReady(ctx context.Context, c *lab.Cluster, name string, node *corev1.Node) string {
+func (p *Phase) whyNotReady(ctx context.Context, c *lab.Cluster, name string, node *corev1.Node) string {
 	line := name
 	if node == nil {
 		line += ": not registered"
 	} else if cond := kube.NodeReadyCondition(node); cond != nil && cond.Message != "" {
 		line += ": " + cond.Message
 	}
-	j, _ := p.Exec(c.Index, name).Run(ctx, remote.Command{Line: "journalctl -u kubelet -n 300 --no-pager -o cat | grep -E '^[EF][0-9]{4} ' | tail -n 3 || true"})
+	j, _ := p.Target(c.Index, name).Run(ctx, remote.Command{Line: "journalctl -u kubelet -n 300 --no-pager -o cat | grep -E '^[EF][0-9]{4} ' | tail -n 3 || true"})
 	if errs := strings.TrimSpace(string(j.Stdout)); errs != "" {
 		line += "; kubelet errors: " + strings.ReplaceAll(errs, "\n", " / ")
 	}

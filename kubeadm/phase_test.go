@@ -1,4 +1,4 @@
-package nodeprep
+package kubeadm
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	"github.com/labctl/labctl/kube"
 	"github.com/labctl/labctl/kube/kubefake"
 	"github.com/labctl/labctl/lab"
+	"github.com/labctl/labctl/phase"
 	"github.com/labctl/labctl/remote"
 )
 
@@ -61,15 +62,15 @@ func TestWaitReadySaysWhy(t *testing.T) {
 	x2 := remote.NewFake("03/node2").
 		On(`journalctl -u kubelet`, "E1123 21:21:38.448640 3753 file_linux.go:61] \"Unable to read config path\" err=\"too many open files\"\nE1123 21:21:38.605928 3753 kubelet.go:1687] \"Failed to start cAdvisor\"\n", 0)
 	c := &lab.Cluster{Index: 3, Nodes: []lab.Node{{Name: "node1"}, {Name: "node2"}}}
-	p := &ClusterPhase{ReadyTimeout: time.Nanosecond, Kube: api.kube, Exec: func(_ int, n string) remote.Executor {
+	p := &Phase{Context: phase.Context{Exec: func(_ int, n string) remote.Executor {
 		if n == "node1" {
 			return x1
 		}
 		return x2
-	}}
-	err := p.waitReady(context.Background(), c, x1)
-	var se *StepError
-	if !errors.As(err, &se) || se.Host != "03/node1" || se.Step != "wait for Ready" {
+	}}, ReadyTimeout: time.Nanosecond, Kube: api.kube}
+	err := p.waitReady(context.Background(), c, at(3, "node1", x1))
+	var se *phase.StepError
+	if !errors.As(err, &se) || se.Node != (phase.NodeRef{Cluster: 3, Node: "node1"}) || se.Step != "wait for Ready" {
 		t.Fatalf("err = %#v", err)
 	}
 	msg := err.Error()
@@ -88,36 +89,15 @@ func TestWaitReadySaysWhy(t *testing.T) {
 	}
 	// No API server to ask: the error says so, naming node1 and the step.
 	p.Kube = apis{}.kube
-	err = p.waitReady(context.Background(), c, x1)
-	if !errors.As(err, &se) || se.Host != "03/node1" || !strings.Contains(err.Error(), "wait for Ready: not Ready after 1ns: 03/node1: ssh tunnel to 10.89.0.2:6443: connect: connection refused") {
+	err = p.waitReady(context.Background(), c, at(3, "node1", x1))
+	if !errors.As(err, &se) || se.Node != (phase.NodeRef{Cluster: 3, Node: "node1"}) || !strings.Contains(err.Error(), "wait for Ready: not Ready after 1ns: 03/node1: ssh tunnel to 10.89.0.2:6443: connect: connection refused") {
 		t.Errorf("without an API server: %v", err)
 	}
 }
 
-// Every cluster that failed in a fan-out gets its own host and step, not
-// only the first one in the error list.
-func TestRecordNamesEveryFailedCluster(t *testing.T) {
-	st := &lab.State{Clusters: []lab.Cluster{{Index: 2}, {Index: 5}, {Index: 10}}}
-	p := &Phase{State: st}
-	fanout := remote.Results{
-		{Host: "02/node1", Err: &StepError{Host: "02/node1", Step: "portworx", Err: errors.New("exit 1")}},
-		{Host: "05/node1"},
-		{Host: "10/node1", Err: &StepError{Host: "10/node1", Step: "portworx", Err: errors.New("exit 1")}},
-	}.Err()
-	p.record(errors.Join(nil, fanout))
-	for _, c := range st.Clusters {
-		r := c.Phases["nodeprep"]
-		switch c.Index {
-		case 5:
-			if !r.OK {
-				t.Errorf("cluster 05 failed: %+v", r)
-			}
-		default:
-			if want := lab.Label(c.Index, "node1") + " portworx"; r.OK || r.Step != want {
-				t.Errorf("cluster %02d: %+v, want step %q", c.Index, r, want)
-			}
-		}
-	}
+// at is node n of cluster c, reached through x.
+func at(c int, n string, x remote.Executor) phase.Target {
+	return phase.Target{NodeRef: phase.NodeRef{Cluster: c, Node: n}, Executor: x}
 }
 
 // Only nodes whose Ready condition is True count as Ready: not False,
@@ -191,7 +171,7 @@ func TestClusterDryRunPlans(t *testing.T) {
 		1: fake.NewClientset(node("node1", corev1.ConditionTrue, ""), node("node2", corev1.ConditionFalse, ""), node("node3", corev1.ConditionTrue, "")),
 		3: allReady(), 4: allReady(), 5: allReady(),
 	}
-	p := &ClusterPhase{State: st, Kube: api.kube, Exec: func(c int, n string) remote.Executor { return fakes[lab.Label(c, n)] }}
+	p := &Phase{Context: phase.Context{State: st, Exec: func(c int, n string) remote.Executor { return fakes[lab.Label(c, n)] }}, Kube: api.kube}
 	var out strings.Builder
 	if err := p.DryRun(context.Background(), &out); err != nil {
 		t.Fatal(err)
@@ -228,16 +208,16 @@ func TestWeaveLeavesTheNetworkToTheAddon(t *testing.T) {
 	l := &lab.Lab{}
 	l.Kubernetes.CNI = "weave"
 	api := apis{1: fake.NewClientset(node("node1", corev1.ConditionFalse, "cni plugin not initialized"), node("node2", corev1.ConditionFalse, "cni plugin not initialized"))}
-	p := &ClusterPhase{Lab: l, ReadyTimeout: time.Minute, Kube: api.kube, Exec: func(_ int, n string) remote.Executor {
+	p := &Phase{Context: phase.Context{Lab: l, Exec: func(_ int, n string) remote.Executor {
 		if n == "node1" {
 			return x1
 		}
 		return x2
-	}}
+	}}, ReadyTimeout: time.Minute, Kube: api.kube}
 	if err := p.network(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}
-	if err := p.waitRegistered(context.Background(), c, x1); err != nil {
+	if err := p.waitRegistered(context.Background(), c, at(1, "node1", x1)); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range []*remote.Fake{x1, x2} {
@@ -249,7 +229,7 @@ func TestWeaveLeavesTheNetworkToTheAddon(t *testing.T) {
 	}
 	p.ReadyTimeout = time.Nanosecond
 	api[1] = fake.NewClientset(node("node1", corev1.ConditionFalse, ""))
-	if err := p.waitRegistered(context.Background(), c, x1); err == nil || !strings.Contains(err.Error(), "not registered after 1ns: node2") {
+	if err := p.waitRegistered(context.Background(), c, at(1, "node1", x1)); err == nil || !strings.Contains(err.Error(), "not registered after 1ns: node2") {
 		t.Errorf("err = %v", err)
 	}
 	facts := "initialized\nkubeconfig\n"
@@ -265,8 +245,8 @@ func TestPodCIDRsFromTheAPI(t *testing.T) {
 	n1, n2 := node("node1", corev1.ConditionTrue, ""), node("node2", corev1.ConditionFalse, "")
 	n1.Spec.PodCIDR, n2.Spec.PodCIDR = "10.244.0.0/24", "10.244.1.0/24"
 	x1 := remote.NewFake("02/node1")
-	p := &ClusterPhase{Kube: apis{2: fake.NewClientset(n1, n2)}.kube}
-	cidrs, err := p.podCIDRs(context.Background(), c, x1)
+	p := &Phase{Kube: apis{2: fake.NewClientset(n1, n2)}.kube}
+	cidrs, err := p.podCIDRs(context.Background(), c, at(2, "node1", x1))
 	if err != nil || cidrs["node1"] != "10.244.0.0/24" || cidrs["node2"] != "10.244.1.0/24" || len(cidrs) != 2 {
 		t.Fatalf("cidrs %v, err %v", cidrs, err)
 	}
@@ -282,8 +262,8 @@ func TestJoinDeletesStaleNodes(t *testing.T) {
 	ca, _ := newCA(t)
 	c := &lab.Cluster{Index: 1, CA: ca, Nodes: []lab.Node{{Name: "node1", PrivateAddress: "10.89.0.2"}, {Name: "node2"}, {Name: "node3"}}}
 	x1 := remote.NewFake("01/node1").OnError(`kubeadm token create`, errors.New("stop here"))
-	p := &ClusterPhase{Kube: apis{1: cs}.kube, Out: &strings.Builder{}}
-	err := p.joinWorkers(context.Background(), c, c.Node("node1"), x1, []remote.Executor{remote.NewFake("01/node2"), remote.NewFake("01/node3")})
+	p := &Phase{Context: phase.Context{Out: &strings.Builder{}}, Kube: apis{1: cs}.kube}
+	err := p.joinWorkers(context.Background(), c, c.Node("node1"), at(1, "node1", x1), []phase.Target{at(1, "node2", remote.NewFake("01/node2")), at(1, "node3", remote.NewFake("01/node3"))})
 	if err == nil || !strings.Contains(err.Error(), "join token") {
 		t.Fatalf("err = %v", err)
 	}

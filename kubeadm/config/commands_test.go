@@ -1,4 +1,4 @@
-package kubeadm
+package config
 
 import (
 	"crypto/ecdsa"

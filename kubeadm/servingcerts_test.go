@@ -1,4 +1,4 @@
-package nodeprep
+package kubeadm
 
 import (
 	"bytes"
@@ -11,8 +11,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes/fake"
 
+	"github.com/labctl/labctl/kubeadm/config"
 	"github.com/labctl/labctl/lab"
-	"github.com/labctl/labctl/nodeprep/kubeadm"
+	"github.com/labctl/labctl/phase"
 	"github.com/labctl/labctl/remote"
 )
 
@@ -21,7 +22,7 @@ import (
 func servingCluster(node1On, node2On bool) (*lab.Cluster, map[string]*remote.Fake) {
 	fact := func(on bool) string {
 		if on {
-			return kubeadm.ServingCertsFact + "\n"
+			return config.ServingCertsFact + "\n"
 		}
 		return ""
 	}
@@ -36,12 +37,11 @@ func servingCluster(node1On, node2On bool) (*lab.Cluster, map[string]*remote.Fak
 	return c, map[string]*remote.Fake{"node1": x1, "node2": x2}
 }
 
-func servingPhase(want bool, xs map[string]*remote.Fake) *ClusterPhase {
+func servingPhase(want bool, xs map[string]*remote.Fake) *Phase {
 	l := &lab.Lab{}
 	l.Kubernetes.Version = "1.34.4"
 	ready := apis{1: fake.NewClientset(node("node1", corev1.ConditionTrue, ""), node("node2", corev1.ConditionTrue, ""))}
-	return &ClusterPhase{Lab: l, Out: io.Discard, InContainer: true, ServingCerts: want, Kube: ready.kube,
-		Exec: func(_ int, n string) remote.Executor { return xs[n] }}
+	return &Phase{Context: phase.Context{Lab: l, Out: io.Discard, Exec: func(_ int, n string) remote.Executor { return xs[n] }}, InContainer: true, ServingCerts: want, Kube: ready.kube}
 }
 
 // A cluster made before metrics-server was selected converges: the
@@ -58,20 +58,20 @@ func TestServingCertsConvergeExistingCluster(t *testing.T) {
 		t.Fatalf("plan: %s", plan)
 	}
 	n1 := c.Node("node1")
-	if err := p.servingCerts(context.Background(), c, n1, xs["node1"], true, w.serving); err != nil {
+	if err := p.servingCerts(context.Background(), c, n1, at(c.Index, "node1", xs["node1"]), true, w.serving); err != nil {
 		t.Fatal(err)
 	}
-	cfg, ok := xs["node1"].Uploaded(kubeadm.InitConfigPath)
+	cfg, ok := xs["node1"].Uploaded(config.InitConfigPath)
 	if !ok || !bytes.Contains(cfg, []byte("\nserverTLSBootstrap: true\n")) {
 		t.Errorf("init configuration for the ConfigMap:\n%s", cfg)
 	}
 	calls1 := xs["node1"].Calls()
 	upload := slices.IndexFunc(calls1, func(s string) bool { return strings.Contains(s, "upload-config kubelet") })
-	edit := slices.Index(calls1, kubeadm.ServingCertsCommand(true))
+	edit := slices.Index(calls1, config.ServingCertsCommand(true))
 	if upload < 0 || edit < upload {
 		t.Errorf("node1 ran %q", calls1)
 	}
-	if calls2 := xs["node2"].Calls(); !slices.Contains(calls2, kubeadm.ServingCertsCommand(true)) || slices.ContainsFunc(calls2, func(s string) bool { return strings.Contains(s, "upload-config") }) {
+	if calls2 := xs["node2"].Calls(); !slices.Contains(calls2, config.ServingCertsCommand(true)) || slices.ContainsFunc(calls2, func(s string) bool { return strings.Contains(s, "upload-config") }) {
 		t.Errorf("node2 ran %q", calls2)
 	}
 }

@@ -1,4 +1,4 @@
-package nodeprep
+package kubeadm
 
 import (
 	"context"
@@ -9,14 +9,15 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/labctl/labctl/kubeadm/config"
 	"github.com/labctl/labctl/lab"
-	"github.com/labctl/labctl/nodeprep/kubeadm"
+	"github.com/labctl/labctl/phase"
 	"github.com/labctl/labctl/remote"
 )
 
 // workerProbe tells whether a worker has a kubelet.conf, whether its
 // kubelet runs, whether it asks for CA-signed serving certificates, and the hash of the cluster CA it trusts.
-const workerProbe = "test -f /etc/kubernetes/kubelet.conf && echo kubelet-conf; systemctl is-active --quiet kubelet && echo kubelet-active; " + kubeadm.ServingCertsProbe + "; " + caCommand + "; true"
+const workerProbe = "test -f /etc/kubernetes/kubelet.conf && echo kubelet-conf; systemctl is-active --quiet kubelet && echo kubelet-active; " + config.ServingCertsProbe + "; " + caCommand + "; true"
 
 // caCommand prints "ca: " and the SHA-256 of the node's cluster CA, if any.
 const caCommand = "sha256sum /etc/kubernetes/pki/ca.crt 2>/dev/null | sed 's/ .*//; s/^/ca: /'"
@@ -25,29 +26,29 @@ const caCommand = "sha256sum /etc/kubernetes/pki/ca.crt 2>/dev/null | sed 's/ .*
 type workers struct {
 	// join: no kubelet.conf, or one from another CA (node1 was set up
 	// again since): (reset and) join.
-	join []remote.Executor
+	join []phase.Target
 	// start: node1 or workers joined to this cluster whose kubelet is not
 	// running (just rebooted, or stopped by hand): start it, never join
 	// again.
-	start []remote.Executor
+	start []phase.Target
 	// serving: node1 or joined workers whose kubelet's serverTLSBootstrap
 	// is not what the lab wants (node1 first when it is one of them).
-	serving []remote.Executor
+	serving []phase.Target
 }
 
 // probe asks node1 (kubeadm init, kubeconfig, its CA) and the workers at
 // once, then, when kubeadm init ran, the API server for the nodes (nil
 // when it does not answer: the plan then waits for them). A re-run is
 // mostly probes.
-func (p *ClusterPhase) probe(ctx context.Context, c *lab.Cluster) (facts string, w workers, nodes map[string]*corev1.Node, err error) {
+func (p *Phase) probe(ctx context.Context, c *lab.Cluster) (facts string, w workers, nodes map[string]*corev1.Node, err error) {
 	type answer struct {
-		x   remote.Executor
+		x   phase.Target
 		out string
 	}
-	var xs []remote.Executor
+	var xs []phase.Target
 	for _, n := range c.Nodes {
 		if n.Name != "node1" {
-			xs = append(xs, p.Exec(c.Index, n.Name))
+			xs = append(xs, p.Target(c.Index, n.Name))
 		}
 	}
 	answers := make([]answer, len(xs))
@@ -55,17 +56,17 @@ func (p *ClusterPhase) probe(ctx context.Context, c *lab.Cluster) (facts string,
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		idx := map[string]int{}
+		idx := map[phase.NodeRef]int{}
 		for i, x := range xs {
-			idx[x.Name()] = i
+			idx[x.NodeRef] = i
 		}
-		werr = remote.Each(ctx, xs, len(xs), func(ctx context.Context, x remote.Executor) error {
+		werr = phase.Each(ctx, xs, len(xs), func(ctx context.Context, x phase.Target) error {
 			out, err := p.step(ctx, x, "probe", remote.Command{Line: workerProbe})
-			answers[idx[x.Name()]] = answer{x, out}
+			answers[idx[x.NodeRef]] = answer{x, out}
 			return err
-		}).Err()
+		})
 	}()
-	facts, err = p.step(ctx, p.Exec(c.Index, "node1"), "probe", remote.Command{Line: node1Probe(c)})
+	facts, err = p.step(ctx, p.Target(c.Index, "node1"), "probe", remote.Command{Line: node1Probe(c)})
 	<-done
 	if err != nil {
 		return "", workers{}, nil, err
@@ -80,11 +81,11 @@ func (p *ClusterPhase) probe(ctx context.Context, c *lab.Cluster) (facts string,
 	}
 	if strings.Contains(facts, "initialized") && !strings.Contains(facts, "kubelet-active") {
 		// Stopped by hand on node1: the API server's static pod is down.
-		w.start = append(w.start, p.Exec(c.Index, "node1"))
+		w.start = append(w.start, p.Target(c.Index, "node1"))
 	}
 	ca := factValue(facts, "ca: ")
-	if strings.Contains(facts, "initialized") && hasLine(facts, kubeadm.ServingCertsFact) != p.ServingCerts {
-		w.serving = append(w.serving, p.Exec(c.Index, "node1"))
+	if strings.Contains(facts, "initialized") && hasLine(facts, config.ServingCertsFact) != p.ServingCerts {
+		w.serving = append(w.serving, p.Target(c.Index, "node1"))
 	}
 	for _, a := range answers {
 		switch {
@@ -94,7 +95,7 @@ func (p *ClusterPhase) probe(ctx context.Context, c *lab.Cluster) (facts string,
 		case !strings.Contains(a.out, "kubelet-active"):
 			w.start = append(w.start, a.x)
 		}
-		if hasLine(a.out, kubeadm.ServingCertsFact) != p.ServingCerts {
+		if hasLine(a.out, config.ServingCertsFact) != p.ServingCerts {
 			w.serving = append(w.serving, a.x)
 		}
 	}
@@ -112,14 +113,14 @@ func factValue(facts, prefix string) string {
 }
 
 // startKubelets starts the kubelet of workers already joined.
-func (p *ClusterPhase) startKubelets(ctx context.Context, xs []remote.Executor) error {
-	return remote.Each(ctx, xs, len(xs), func(ctx context.Context, x remote.Executor) error {
+func (p *Phase) startKubelets(ctx context.Context, xs []phase.Target) error {
+	return phase.Each(ctx, xs, len(xs), func(ctx context.Context, x phase.Target) error {
 		if _, err := p.step(ctx, x, "start kubelet", remote.Command{Line: "systemctl enable --now kubelet"}); err != nil {
 			return err
 		}
 		p.logf("    %s: kubelet started (it was not running)\n", x.Name())
 		return nil
-	}).Err()
+	})
 }
 
 // clusterPlan says what Run would do to a cluster, given its probe; none
@@ -160,21 +161,16 @@ func clusterPlan(c *lab.Cluster, facts string, w workers, nodes map[string]*core
 	return append(todo, "the pod network", wait)
 }
 
-func names(xs []remote.Executor) string {
-	var ns []string
-	for _, x := range xs {
-		_, n := splitName(x.Name())
-		ns = append(ns, n)
-	}
-	return strings.Join(ns, ", ")
+func names(xs []phase.Target) string {
+	return strings.Join(phase.Nodes(xs), ", ")
 }
 
 // DryRun probes every cluster (read-only) and prints what Run would do.
-func (p *ClusterPhase) DryRun(ctx context.Context, w io.Writer) error {
+func (p *Phase) DryRun(ctx context.Context, w io.Writer) error {
 	var errs []error
 	for i := range p.State.Clusters {
 		c := &p.State.Clusters[i]
-		if p.Skip != nil && p.Skip(c.Index) {
+		if p.Skipped(c.Index) {
 			continue
 		}
 		facts, ws, nodes, err := p.probe(ctx, c)

@@ -1,4 +1,8 @@
-package nodeprep
+// Package kubeadm is the kubeadm phase of `labctl up`: it turns the nodes
+// nodeprep prepared into clusters (kubeadm init, joins, the pod network,
+// the attendee's kubeconfig, the waits), each cluster on its own. The
+// configuration files it gives kubeadm are rendered by kubeadm/config.
+package kubeadm
 
 import (
 	"bytes"
@@ -14,27 +18,21 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/labctl/labctl/kube"
+	"github.com/labctl/labctl/kubeadm/config"
 	"github.com/labctl/labctl/lab"
-	"github.com/labctl/labctl/nodeprep/kubeadm"
+	"github.com/labctl/labctl/phase"
 	"github.com/labctl/labctl/remote"
 )
 
-// ClusterPhase turns prepared nodes into clusters: kubeadm init on node1,
+// Phase turns prepared nodes into clusters: kubeadm init on node1,
 // kubeadm join (CA pinned, short-lived token) on the others, the CNI, the
 // attendee's kubeconfig, and a wait until every node is Ready.
-type ClusterPhase struct {
-	Lab      *lab.Lab
-	State    *lab.State
-	Exec     func(cluster int, node string) remote.Executor
-	Parallel int
-	Out      io.Writer
-	Save     func() error
+type Phase struct {
+	phase.Context
 	// InContainer: nodes are containers (local provider): kubelet tweaks.
 	InContainer bool
 	// ReadyTimeout bounds the wait for Ready nodes (default 5 minutes).
 	ReadyTimeout time.Duration
-	// Skip leaves out clusters that already failed in this run.
-	Skip func(cluster int) bool
 	// Kube is cluster c's API client, through node1 (nil: connect with
 	// the kubeconfig the state keeps). Reads through it must leave the
 	// run's probe round answered: give it a tunnel outside the round.
@@ -47,48 +45,37 @@ type ClusterPhase struct {
 	mu sync.Mutex
 }
 
-func (p *ClusterPhase) Title() string { return "kubeadm" }
+func (p *Phase) Title() string { return "kubeadm" }
 
 // Run builds every cluster, each on its own: one failing cluster never
 // stops the others; the error names each failed cluster, node and step.
-func (p *ClusterPhase) Run(ctx context.Context) error {
+func (p *Phase) Run(ctx context.Context) error {
 	if p.ReadyTimeout == 0 {
 		p.ReadyTimeout = 5 * time.Minute
 	}
-	var xs []remote.Executor
-	for _, c := range p.State.Clusters {
-		if p.Skip == nil || !p.Skip(c.Index) {
-			xs = append(xs, p.Exec(c.Index, "node1"))
-		}
-	}
-	// Fan out over clusters: the executor of node1 stands for its cluster.
-	res := remote.Each(ctx, xs, max(1, p.Parallel/max(1, p.Lab.NodesPerCluster)), func(ctx context.Context, x remote.Executor) error {
-		var idx int
-		fmt.Sscanf(x.Name(), "%d/", &idx)
+	err := p.EachCluster(ctx, func(ctx context.Context, c *lab.Cluster) error {
 		start := time.Now()
-		changed, err := p.cluster(ctx, p.State.Cluster(idx))
-		r := lab.PhaseResult{OK: err == nil, At: time.Now().UTC()}
-		if err != nil {
-			r.Error = err.Error()
-			var se *StepError
-			if errors.As(err, &se) {
-				r.Step = se.Host + " " + se.Step
-			}
-		} else if changed {
-			p.logf("    cluster %02d ready in %s\n", idx, time.Since(start).Round(time.Second))
+		changed, err := p.cluster(ctx, c)
+		o := phase.Outcome{Cluster: c.Index, Phase: "kubeadm", Err: err}
+		var se *phase.StepError
+		if errors.As(err, &se) {
+			o.Step = se.Where()
+		}
+		if err == nil && changed {
+			p.logf("    cluster %02d ready in %s\n", c.Index, time.Since(start).Round(time.Second))
 		}
 		p.mu.Lock()
-		p.State.Cluster(idx).SetPhase("kubeadm", r)
+		p.Done(o)
 		p.mu.Unlock()
 		return err
 	})
-	if err := p.Save(); err != nil {
-		return errors.Join(res.Err(), err)
+	if serr := p.Save(); serr != nil {
+		return errors.Join(err, serr)
 	}
-	return res.Err()
+	return err
 }
 
-func (p *ClusterPhase) logf(format string, a ...any) {
+func (p *Phase) logf(format string, a ...any) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	fmt.Fprintf(p.Out, format, a...)
@@ -97,9 +84,9 @@ func (p *ClusterPhase) logf(format string, a ...any) {
 // step runs one named step on a node; its error says host and step. These
 // steps are idempotent (kubeadm join resets a half-joined node first): one
 // whose connection was lost runs again.
-func (p *ClusterPhase) step(ctx context.Context, x remote.Executor, name string, cmd remote.Command) (string, error) {
+func (p *Phase) step(ctx context.Context, x phase.Target, name string, cmd remote.Command) (string, error) {
 	var out string
-	attempts := StepAttempts
+	attempts := phase.StepAttempts
 	stdin, seekable := cmd.Stdin.(io.Seeker)
 	if cmd.Stdin != nil && !seekable {
 		attempts = 1 // a second run would read what the first left
@@ -115,35 +102,35 @@ func (p *ClusterPhase) step(ctx context.Context, x remote.Executor, name string,
 		return err
 	})
 	if err != nil {
-		return "", &StepError{Host: x.Name(), Step: name, Err: err}
+		return "", phase.Fail(x.NodeRef, name, err)
 	}
 	return out, nil
 }
 
 // retrying tells the user that a step runs again after a lost connection.
-func (p *ClusterPhase) retrying(host, step string) func(int, error) {
+func (p *Phase) retrying(host, step string) func(int, error) {
 	return func(n int, err error) {
-		p.logf("    %s: step %s: connection lost; running it again (attempt %d of %d)\n", host, step, n, StepAttempts)
+		p.logf("    %s: step %s: connection lost; running it again (attempt %d of %d)\n", host, step, n, phase.StepAttempts)
 	}
 }
 
 // stepOnce is step for what must not run twice: kubeadm init, cut short,
 // leaves a node that a second init refuses; the next run's probe decides.
-func (p *ClusterPhase) stepOnce(ctx context.Context, x remote.Executor, name string, cmd remote.Command) (string, error) {
+func (p *Phase) stepOnce(ctx context.Context, x phase.Target, name string, cmd remote.Command) (string, error) {
 	res, err := x.Run(ctx, cmd)
 	if err != nil {
-		return "", &StepError{Host: x.Name(), Step: name, Err: err}
+		return "", phase.Fail(x.NodeRef, name, err)
 	}
 	return string(res.Stdout), nil
 }
 
 // cluster converges one cluster; changed says whether it had work to do.
-func (p *ClusterPhase) cluster(ctx context.Context, c *lab.Cluster) (changed bool, err error) {
+func (p *Phase) cluster(ctx context.Context, c *lab.Cluster) (changed bool, err error) {
 	n1 := c.Node("node1")
 	if n1 == nil {
 		return false, fmt.Errorf("cluster %02d has no node1", c.Index)
 	}
-	x1 := p.Exec(c.Index, "node1")
+	x1 := p.Target(c.Index, "node1")
 	facts, w, nodes, err := p.probe(ctx, c)
 	if err != nil {
 		return false, err
@@ -152,9 +139,9 @@ func (p *ClusterPhase) cluster(ctx context.Context, c *lab.Cluster) (changed boo
 		p.logf("    cluster %02d: every node joined and Ready, nothing to do\n", c.Index)
 		return false, nil
 	}
-	cgroupV1, err := kubeadm.ParseCgroupV1(lastLine(facts))
+	cgroupV1, err := config.ParseCgroupV1(lastLine(facts))
 	if err != nil {
-		return false, &StepError{Host: x1.Name(), Step: "probe", Err: err}
+		return false, phase.Fail(x1.NodeRef, "probe", err)
 	}
 	if !strings.Contains(facts, "initialized") {
 		if err := p.initialize(ctx, x1, n1, cgroupV1); err != nil {
@@ -173,7 +160,7 @@ func (p *ClusterPhase) cluster(ctx context.Context, c *lab.Cluster) (changed boo
 			return true, err
 		}
 	}
-	if _, err := p.step(ctx, x1, "kubeconfig", remote.Command{Line: kubeconfigScript(c.Login.User)}); err != nil {
+	if _, err := p.step(ctx, x1, "kubeconfig", remote.Command{Line: KubeconfigScript(c.Login.User)}); err != nil {
 		return true, err
 	}
 	// Before joins: a joining node takes the cluster's kubelet-config.
@@ -199,15 +186,15 @@ func (p *ClusterPhase) cluster(ctx context.Context, c *lab.Cluster) (changed boo
 // the API server's to say (probe asks it through kube/).
 func node1Probe(c *lab.Cluster) string {
 	return fmt.Sprintf("test -f /etc/kubernetes/admin.conf && echo initialized; test -f ~%s/.kube/config && echo kubeconfig; systemctl is-active --quiet kubelet && echo kubelet-active; ", c.Login.User) +
-		kubeadm.ServingCertsProbe + "; " + caCommand + "; " + kubeadm.CgroupVersionCommand()
+		config.ServingCertsProbe + "; " + caCommand + "; " + config.CgroupVersionCommand()
 }
 
 // Probes is each node's probe, by node label, for the run's probe round.
-func (p *ClusterPhase) Probes() (map[string][]string, error) {
+func (p *Phase) Probes() (map[string][]string, error) {
 	probes := map[string][]string{}
 	for i := range p.State.Clusters {
 		c := &p.State.Clusters[i]
-		if p.Skip != nil && p.Skip(c.Index) {
+		if p.Skipped(c.Index) {
 			continue
 		}
 		for _, n := range c.Nodes {
@@ -221,14 +208,14 @@ func (p *ClusterPhase) Probes() (map[string][]string, error) {
 	return probes, nil
 }
 
-func (p *ClusterPhase) initialize(ctx context.Context, x1 remote.Executor, n1 *lab.Node, cgroupV1 bool) error {
+func (p *Phase) initialize(ctx context.Context, x1 phase.Target, n1 *lab.Node, cgroupV1 bool) error {
 	if err := p.uploadInitConfig(ctx, x1, n1, cgroupV1, "kubeadm init"); err != nil {
 		return err
 	}
 	ictx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
 	start := time.Now()
-	if _, err := p.stepOnce(ictx, x1, "kubeadm init", remote.Command{Line: kubeadm.InitCommand(kubeadm.InitConfigPath) + " 2>&1 || { rc=$?; journalctl -u kubelet -n 15 --no-pager; exit $rc; }"}); err != nil {
+	if _, err := p.stepOnce(ictx, x1, "kubeadm init", remote.Command{Line: config.InitCommand(config.InitConfigPath) + " 2>&1 || { rc=$?; journalctl -u kubelet -n 15 --no-pager; exit $rc; }"}); err != nil {
 		return err
 	}
 	p.logf("    %s: kubeadm init done in %s\n", x1.Name(), time.Since(start).Round(time.Second))
@@ -241,7 +228,7 @@ const caCertPath = "/etc/kubernetes/pki/ca.crt"
 // recordCA keeps the cluster CA that labctl's kubeadm init just made: from
 // now on the API server is verified against it, whatever node1 says later
 // (kube.Connect). The kubeconfig kept before belonged to another CA.
-func (p *ClusterPhase) recordCA(ctx context.Context, c *lab.Cluster, x1 remote.Executor) error {
+func (p *Phase) recordCA(ctx context.Context, c *lab.Cluster, x1 phase.Target) error {
 	const step = "record the cluster CA"
 	out, err := p.step(ctx, x1, step, remote.Command{Line: "cat " + caCertPath, MaxOutput: kube.MaxAdminConf})
 	if err != nil {
@@ -249,7 +236,7 @@ func (p *ClusterPhase) recordCA(ctx context.Context, c *lab.Cluster, x1 remote.E
 	}
 	ca, _, err := kube.ParseCA([]byte(out))
 	if err != nil {
-		return &StepError{Host: x1.Name(), Step: step, Err: fmt.Errorf("%s: %w", caCertPath, err)}
+		return phase.Fail(x1.NodeRef, step, fmt.Errorf("%s: %w", caCertPath, err))
 	}
 	p.mu.Lock()
 	c.CA, c.Kubeconfig = string(ca), ""
@@ -259,7 +246,7 @@ func (p *ClusterPhase) recordCA(ctx context.Context, c *lab.Cluster, x1 remote.E
 
 // joinWorkers joins the given workers in parallel, with a fresh
 // short-lived token and the CA hash pinned.
-func (p *ClusterPhase) joinWorkers(ctx context.Context, c *lab.Cluster, n1 *lab.Node, x1 remote.Executor, todo []remote.Executor) error {
+func (p *Phase) joinWorkers(ctx context.Context, c *lab.Cluster, n1 *lab.Node, x1 phase.Target, todo []phase.Target) error {
 	if len(todo) == 0 {
 		return nil
 	}
@@ -270,38 +257,37 @@ func (p *ClusterPhase) joinWorkers(ctx context.Context, c *lab.Cluster, n1 *lab.
 	p.mu.Unlock()
 	hash, err := joinCAHash(c.Index, rec.CA)
 	if err != nil {
-		return &StepError{Host: x1.Name(), Step: "CA hash", Err: err}
+		return phase.Fail(x1.NodeRef, "CA hash", err)
 	}
 	// A worker that was reset leaves a Node object behind, which makes
 	// kubeadm join refuse the name: remove it first.
 	cl, err := p.kube(ctx, c)
 	if err != nil {
-		return &StepError{Host: x1.Name(), Step: "join", Err: err}
+		return phase.Fail(x1.NodeRef, "join", err)
 	}
-	for _, x := range todo {
-		_, name := splitName(x.Name())
+	for _, name := range phase.Nodes(todo) {
 		if err := cl.Typed.CoreV1().Nodes().Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-			return &StepError{Host: x1.Name(), Step: "join", Err: fmt.Errorf("delete the stale Node %s: %w", name, err)}
+			return phase.Fail(x1.NodeRef, "join", fmt.Errorf("delete the stale Node %s: %w", name, err))
 		}
 	}
-	tokOut, err := p.step(ctx, x1, "join token", remote.Command{Line: kubeadm.TokenCreateCommand(15 * time.Minute)})
+	tokOut, err := p.step(ctx, x1, "join token", remote.Command{Line: config.TokenCreateCommand(15 * time.Minute)})
 	if err != nil {
 		return err
 	}
-	token, err := kubeadm.ParseToken(tokOut)
+	token, err := config.ParseToken(tokOut)
 	if err != nil {
-		return &StepError{Host: x1.Name(), Step: "join token", Err: err}
+		return phase.Fail(x1.NodeRef, "join token", err)
 	}
 	secret := []string{token.Reveal()}
-	res := remote.Each(ctx, todo, len(todo), func(ctx context.Context, x remote.Executor) error {
-		_, name := splitName(x.Name())
+	return phase.Each(ctx, todo, len(todo), func(ctx context.Context, x phase.Target) error {
+		name := x.Node
 		n := c.Node(name)
-		cfg, err := kubeadm.RenderJoin(kubeadm.JoinInput{
+		cfg, err := config.RenderJoin(config.JoinInput{
 			KubernetesVersion: p.Lab.Kubernetes.Version, NodeName: name, PrivateAddress: n.PrivateAddress,
 			APIServer: n1.PrivateAddress, Token: token, CACertHashes: []string{hash}, InContainer: p.InContainer,
 		})
 		if err != nil {
-			return &StepError{Host: x.Name(), Step: "kubeadm config", Err: err}
+			return phase.Fail(x.NodeRef, "kubeadm config", err)
 		}
 		jctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 		defer cancel()
@@ -309,18 +295,17 @@ func (p *ClusterPhase) joinWorkers(ctx context.Context, c *lab.Cluster, n1 *lab.
 		// A kubelet.conf left over (another CA, a join cut short) makes the
 		// join's preflight fail: reset such a node first.
 		line := "if [ -f /etc/kubernetes/kubelet.conf ]; then kubeadm reset -f >/dev/null 2>&1; fi; " +
-			kubeadm.JoinCommand(kubeadm.JoinConfigPath) + " 2>&1; rc=$?; rm -f " + kubeadm.JoinConfigPath + "; exit $rc"
+			config.JoinCommand(config.JoinConfigPath) + " 2>&1; rc=$?; rm -f " + config.JoinConfigPath + "; exit $rc"
 		// After a lost connection the file may be gone with the join done:
 		// upload it again with the retry.
-		return remote.RetryLost(jctx, StepAttempts, p.retrying(x.Name(), "kubeadm join"), func(ctx context.Context) error {
-			if err := x.Upload(ctx, bytes.NewReader(cfg), kubeadm.JoinConfigPath, 0o600); err != nil {
-				return &StepError{Host: x.Name(), Step: "kubeadm join", Err: err}
+		return remote.RetryLost(jctx, phase.StepAttempts, p.retrying(x.Name(), "kubeadm join"), func(ctx context.Context) error {
+			if err := x.Upload(ctx, bytes.NewReader(cfg), config.JoinConfigPath, 0o600); err != nil {
+				return phase.Fail(x.NodeRef, "kubeadm join", err)
 			}
 			_, err := p.stepOnce(ctx, x, "kubeadm join", remote.Command{Line: line, Secrets: secret})
 			return err
 		})
 	})
-	return res.Err()
 }
 
 // joinCAHash is the pin of cluster n's recorded CA (PEM), for kubeadm join.
@@ -332,12 +317,12 @@ func joinCAHash(n int, caPEM []byte) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("cluster %d: the cluster CA labctl recorded: %w", n, err)
 	}
-	return kubeadm.CACertHash(ca), nil
+	return config.CACertHash(ca), nil
 }
 
-// kubeconfigScript gives the attendee (and root) kubectl access on node1
+// KubeconfigScript gives the attendee (and root) kubectl access on node1
 // with kubeadm's admin credentials and default names.
-func kubeconfigScript(user string) string {
+func KubeconfigScript(user string) string {
 	return fmt.Sprintf(`set -e
 H=$(getent passwd %[1]s | cut -d: -f6)
 install -d -m 0700 -o %[1]s -g %[1]s "$H/.kube"
@@ -349,11 +334,4 @@ install -m 0600 /etc/kubernetes/admin.conf /root/.kube/config`, remote.ShellQuot
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return lines[len(lines)-1]
-}
-
-func splitName(label string) (int, string) {
-	var c int
-	var n string
-	fmt.Sscanf(label, "%d/%s", &c, &n)
-	return c, n
 }

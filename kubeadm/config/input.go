@@ -1,10 +1,10 @@
-// Package kubeadm renders the configuration files of `kubeadm init` and
+// Package config renders the configuration files of `kubeadm init` and
 // `kubeadm join` as Go values of kubeadm's own API types (v1beta4 from
 // Kubernetes 1.31, v1beta3 for 1.30), checks them with kubeadm's own decoding
 // and validation before anything reaches a node, and provides the few shell
 // commands labctl runs around them (CA hash, join token) with strict parsers
 // for their output.
-package kubeadm
+package config
 
 import (
 	"fmt"

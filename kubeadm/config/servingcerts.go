@@ -1,4 +1,4 @@
-package kubeadm
+package config
 
 // KubeletConfigPath is the kubelet's configuration on every node, written
 // by kubeadm from the cluster's kubelet-config ConfigMap.

@@ -1,4 +1,4 @@
-package nodeprep
+package kubeadm
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/labctl/labctl/lab"
+	"github.com/labctl/labctl/phase"
 	"github.com/labctl/labctl/remote"
 )
 
@@ -16,45 +17,43 @@ import (
 // it) and routes the others' ranges to their nodes. Weave, the course's
 // CNI, is an add-on (cniAddon): the addons phase installs it, and this
 // step leaves the nodes' CNI configuration to it.
-func (p *ClusterPhase) network(ctx context.Context, c *lab.Cluster) error {
+func (p *Phase) network(ctx context.Context, c *lab.Cluster) error {
 	switch p.Lab.Kubernetes.CNI {
 	case "bridge":
 		return p.bridge(ctx, c)
 	case "none", "weave":
 		return nil
 	}
-	x1 := p.Exec(c.Index, "node1")
-	return &StepError{Host: x1.Name(), Step: "network", Err: fmt.Errorf("kubernetes.cni: %s is not a CNI this version installs", p.Lab.Kubernetes.CNI)}
+	x1 := p.Target(c.Index, "node1")
+	return phase.Fail(x1.NodeRef, "network", fmt.Errorf("kubernetes.cni: %s is not a CNI this version installs", p.Lab.Kubernetes.CNI))
 }
 
 // cniAddon says whether the addons phase installs the pod network.
-func (p *ClusterPhase) cniAddon() bool { return p.Lab != nil && p.Lab.Kubernetes.CNI == "weave" }
+func (p *Phase) cniAddon() bool { return p.Lab != nil && p.Lab.Kubernetes.CNI == "weave" }
 
-func (p *ClusterPhase) bridge(ctx context.Context, c *lab.Cluster) error {
-	x1 := p.Exec(c.Index, "node1")
+func (p *Phase) bridge(ctx context.Context, c *lab.Cluster) error {
+	x1 := p.Target(c.Index, "node1")
 	cidrs, err := p.podCIDRs(ctx, c, x1)
 	if err != nil {
 		return err
 	}
-	var xs []remote.Executor
+	var xs []phase.Target
 	for _, n := range c.Nodes {
-		xs = append(xs, p.Exec(c.Index, n.Name))
+		xs = append(xs, p.Target(c.Index, n.Name))
 	}
-	res := remote.Each(ctx, xs, len(xs), func(ctx context.Context, x remote.Executor) error {
-		_, name := splitName(x.Name())
-		script, err := BridgeScript(name, c, cidrs, p.Lab.Kubernetes.PodSubnet)
+	return phase.Each(ctx, xs, len(xs), func(ctx context.Context, x phase.Target) error {
+		script, err := BridgeScript(x.Node, c, cidrs, p.Lab.Kubernetes.PodSubnet)
 		if err != nil {
-			return &StepError{Host: x.Name(), Step: "network", Err: err}
+			return phase.Fail(x.NodeRef, "network", err)
 		}
 		_, err = p.step(ctx, x, "network", remote.Command{Line: "bash -euo pipefail -s", Stdin: strings.NewReader(script)})
 		return err
 	})
-	return res.Err()
 }
 
 // podCIDRs waits until every node has its pod range (the controller
 // manager gives each one as it registers) and returns them.
-func (p *ClusterPhase) podCIDRs(ctx context.Context, c *lab.Cluster, x1 remote.Executor) (map[string]string, error) {
+func (p *Phase) podCIDRs(ctx context.Context, c *lab.Cluster, x1 phase.Target) (map[string]string, error) {
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		// An API error is retried until the deadline, like a missing range.
@@ -73,9 +72,9 @@ func (p *ClusterPhase) podCIDRs(ctx context.Context, c *lab.Cluster, x1 remote.E
 		}
 		if time.Now().After(deadline) {
 			if err != nil {
-				return nil, &StepError{Host: x1.Name(), Step: "network", Err: fmt.Errorf("no pod ranges after 2m: %w", err)}
+				return nil, phase.Fail(x1.NodeRef, "network", fmt.Errorf("no pod ranges after 2m: %w", err))
 			}
-			return nil, &StepError{Host: x1.Name(), Step: "network", Err: fmt.Errorf("no pod range (spec.podCIDR) after 2m on %s", strings.Join(missing, ", "))}
+			return nil, phase.Fail(x1.NodeRef, "network", fmt.Errorf("no pod range (spec.podCIDR) after 2m on %s", strings.Join(missing, ", ")))
 		}
 		select {
 		case <-ctx.Done():
