@@ -45,7 +45,7 @@ func (p *ClusterPhase) uploadInitConfig(ctx context.Context, x1 remote.Executor,
 		KubernetesVersion: p.Lab.Kubernetes.Version, NodeName: "node1",
 		PublicAddress: n1.PublicAddress, PrivateAddress: n1.PrivateAddress,
 		PodSubnet: p.Lab.Kubernetes.PodSubnet, InContainer: p.InContainer, CgroupV1: cgroupV1,
-		ServingCerts: p.ServingCerts,
+		ServingCerts: p.ServingCerts, UserNamespace: p.Lab.Provider.UserNS,
 	})
 	if err != nil {
 		return &StepError{Host: x1.Name(), Step: "kubeadm config", Err: err}
