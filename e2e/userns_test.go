@@ -13,6 +13,7 @@ import (
 // unprivileged user of this machine that the host's devices and kernel
 // settings refuse.
 func TestUserNS(t *testing.T) {
+	needE2E(t)
 	l := newLab(t, "e2e-userns", "nodesPerCluster: 2\nprovider: {type: local, userns: true}\n")
 	up := labctl(t, l, "", "up")
 	if up.code != 0 || !strings.Contains(up.stdout, "cluster 01: ok") {
