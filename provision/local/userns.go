@@ -92,15 +92,54 @@ func (p *Provider) startUserNS(ctx context.Context, name string) error {
 	if _, err := p.Podman.run(ctx, nil, "init", name); err != nil {
 		return err
 	}
-	out, err := p.Podman.run(ctx, nil, "inspect", "--format", "{{.State.CgroupPath}}", name)
+	// podman 4.3 leaves .State.CgroupPath empty until the start: read the
+	// cgroup of the container's (waiting) init process instead.
+	out, err := p.Podman.run(ctx, nil, "inspect", "--format", "{{.Id}} {{.State.Pid}}", name)
 	if err != nil {
 		return err
 	}
-	if err := ChownCgroups(cgroupRoot, strings.TrimSpace(string(out)), UsernsBase); err != nil {
+	f := strings.Fields(string(out))
+	if len(f) != 2 || f[1] == "0" {
+		return fmt.Errorf("%s: podman init left no process (inspect: %q)", name, strings.TrimSpace(string(out)))
+	}
+	pc, err := os.ReadFile(filepath.Join(procRoot, f[1], "cgroup"))
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	path, err := CgroupOf(string(pc), f[0])
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	if err := ChownCgroups(cgroupRoot, path, UsernsBase); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	_, err = p.Podman.run(ctx, nil, "start", name)
 	return err
+}
+
+// procRoot is /proc (another directory in tests).
+var procRoot = "/proc"
+
+// CgroupOf is the container's own cgroup from its init process's
+// /proc/PID/cgroup: the same path in every hierarchy, its last element
+// naming the container's ID (never a parent, which other containers and
+// this machine share).
+func CgroupOf(procCgroup, id string) (string, error) {
+	path := ""
+	for _, line := range strings.Split(strings.TrimSpace(procCgroup), "\n") {
+		f := strings.SplitN(line, ":", 3)
+		if len(f) != 3 {
+			return "", fmt.Errorf("cgroup line %q is not N:controllers:path", line)
+		}
+		if path != "" && f[2] != path {
+			return "", fmt.Errorf("the container's cgroups differ (%s, %s)", path, f[2])
+		}
+		path = f[2]
+	}
+	if len(id) < 12 || !strings.Contains(filepath.Base(path), id) {
+		return "", fmt.Errorf("cgroup %q is not container %.12s's own", path, id)
+	}
+	return path, nil
 }
 
 // ChownCgroups gives the container's cgroup (path, as podman names it,

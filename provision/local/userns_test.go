@@ -95,7 +95,7 @@ func fakePodman(t *testing.T) (*Podman, string) {
 	t.Helper()
 	dir := t.TempDir()
 	log := filepath.Join(dir, "calls")
-	script := "#!/bin/sh\necho \"$*\" >> " + log + "\n[ \"$1\" = inspect ] && echo /libpod_parent/libpod-abc\nexit 0\n"
+	script := "#!/bin/sh\necho \"$*\" >> " + log + "\n[ \"$1\" = inspect ] && echo abc0123456789 4242\nexit 0\n"
 	bin := filepath.Join(dir, "podman")
 	if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
@@ -107,11 +107,18 @@ func TestCreateUserNSInitChownStart(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("chown to another user needs root")
 	}
-	root := t.TempDir()
-	old := cgroupRoot
-	cgroupRoot = root
-	defer func() { cgroupRoot = old }()
-	if err := os.MkdirAll(filepath.Join(root, "memory/libpod_parent/libpod-abc"), 0o755); err != nil {
+	root, proc := t.TempDir(), t.TempDir()
+	oldRoot, oldProc := cgroupRoot, procRoot
+	cgroupRoot, procRoot = root, proc
+	defer func() { cgroupRoot, procRoot = oldRoot, oldProc }()
+	if err := os.MkdirAll(filepath.Join(root, "memory/libpod_parent/libpod-abc0123456789"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(proc, "4242"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	pc := "4:memory:/libpod_parent/libpod-abc0123456789\n0::/libpod_parent/libpod-abc0123456789\n"
+	if err := os.WriteFile(filepath.Join(proc, "4242", "cgroup"), []byte(pc), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	pm, log := fakePodman(t)
@@ -131,8 +138,11 @@ func TestCreateUserNSInitChownStart(t *testing.T) {
 			t.Errorf("create lacks %q: %s", want, calls[0])
 		}
 	}
-	if uid(t, filepath.Join(root, "memory/libpod_parent/libpod-abc")) != UsernsBase {
+	if uid(t, filepath.Join(root, "memory/libpod_parent/libpod-abc0123456789")) != UsernsBase {
 		t.Error("the node's cgroup was not chowned before the start")
+	}
+	if uid(t, filepath.Join(root, "memory/libpod_parent")) != 0 || uid(t, filepath.Join(root, "memory")) != 0 {
+		t.Error("a parent cgroup was chowned")
 	}
 }
 
@@ -146,5 +156,30 @@ func TestStartedNodeKeepsItsMapping(t *testing.T) {
 	b, _ := os.ReadFile(log)
 	if !strings.HasPrefix(string(b), "start n\n") {
 		t.Fatalf("a node made without a user namespace: %s", b)
+	}
+}
+
+func TestCgroupOfIsTheContainersOwn(t *testing.T) {
+	id := "e53c04ba03718258dd43665ae89da9e168f3a3820361f93985b69bfb08d1b3c6"
+	own := "/libpod_parent/libpod-" + id
+	v1 := "12:hugetlb:" + own + "\n9:name=systemd:" + own + "\n1:cpu:" + own + "\n0::" + own + "\n"
+	if got, err := CgroupOf(v1, id); err != nil || got != own {
+		t.Fatalf("got %q, %v", got, err)
+	}
+	for name, pc := range map[string]string{
+		// podman 4.3's empty CgroupPath once made the whole tree a target.
+		"empty":        "",
+		"the root":     "0::/\n",
+		"a parent":     "1:cpu:/libpod_parent\n",
+		"another's":    "1:cpu:/libpod_parent/libpod-0000000000000000\n",
+		"mixed":        "1:cpu:" + own + "\n2:memory:/libpod_parent\n",
+		"not a cgroup": "garbage\n",
+	} {
+		if got, err := CgroupOf(pc, id); err == nil {
+			t.Errorf("%s: accepted %q", name, got)
+		}
+	}
+	if _, err := CgroupOf(v1, ""); err == nil {
+		t.Error("an empty container ID accepted")
 	}
 }
