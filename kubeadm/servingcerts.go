@@ -46,7 +46,7 @@ func (p *Phase) uploadInitConfig(ctx context.Context, x1 phase.Target, n1 *lab.N
 		KubernetesVersion: p.Lab.Kubernetes.Version, NodeName: "node1",
 		PublicAddress: n1.PublicAddress, PrivateAddress: n1.PrivateAddress,
 		PodSubnet: p.Lab.Kubernetes.PodSubnet, InContainer: p.InContainer, CgroupV1: cgroupV1,
-		ServingCerts: p.ServingCerts,
+		ServingCerts: p.ServingCerts, UserNamespace: p.Lab.Provider.UserNS,
 	})
 	if err != nil {
 		return phase.Fail(x1.NodeRef, "kubeadm config", err)

@@ -83,6 +83,10 @@ type ProviderSpec struct {
 	Clusters [][]HostSpec `yaml:"clusters"`
 	// Subnet is the local provider's network (default: picked per lab).
 	Subnet string `yaml:"subnet"`
+	// UserNS runs the local provider's nodes in a user namespace: root on
+	// a node is an unprivileged user of this machine (see
+	// provision/local/userns.go).
+	UserNS bool `yaml:"userns"`
 	// Pulumi configures the pulumi provider, AWS its aws target.
 	Pulumi PulumiSpec `yaml:"pulumi"`
 	AWS    AWSSpec    `yaml:"aws"`

@@ -103,6 +103,9 @@ func (l *Lab) applyDefaults() {
 	}
 	if l.Nodes.PortworxSize == "" {
 		l.Nodes.PortworxSize = "10G"
+		if l.Provider.UserNS {
+			l.Nodes.PortworxSize = "0" // see validateUserNS
+		}
 	}
 	if l.SSH.User == "" {
 		l.SSH.User = "root"
@@ -241,6 +244,9 @@ func (l *Lab) Validate() error {
 
 func (l *Lab) validateProvider() error {
 	p := l.Provider
+	if err := l.validateUserNS(); err != nil {
+		return err
+	}
 	if p.Type != "inventory" {
 		if len(p.Clusters) > 0 {
 			return fmt.Errorf("provider.clusters: only the inventory provider takes a host list")

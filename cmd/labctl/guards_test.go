@@ -201,13 +201,15 @@ func TestPrivilegedNodesWarning(t *testing.T) {
 		{"attendees: 1\n", false},
 		{"attendees: 3\nprovider: {type: kind}\nnodesPerCluster: 1\n", true},
 		{"attendees: 3\nprovider: {type: inventory, clusters: [[{address: 10.0.0.1}], [{address: 10.0.0.2}], [{address: 10.0.0.3}]]}\n", false},
+		{"attendees: 30\nprovider: {type: local, userns: true}\n", false},
 	} {
 		l, err := lab.Parse("lab.yaml", []byte("name: w\n"+c.body))
 		if err != nil {
 			t.Fatalf("%s: %v", c.body, err)
 		}
 		w := privilegedNodes(l)
-		if (w != "") != c.warn || (c.warn && !strings.Contains(w, "root on this machine")) {
+		local := strings.Contains(c.body, "attendees: 2")
+		if (w != "") != c.warn || (c.warn && !strings.Contains(w, "root on this machine")) || local != strings.Contains(w, "provider.userns: true") {
 			t.Fatalf("%q: warning %q", c.body, w)
 		}
 	}

@@ -78,11 +78,16 @@ func newUpCmd(a *app) *cobra.Command {
 // privilegedNodes warns when a lab of several attendees runs its nodes as
 // privileged containers on this machine: an attendee's sudo on a node is
 // root here, and reaches the other attendees' nodes and the instructor's
-// files. Fine for rehearsals and CI; not for a class of strangers.
+// files. Fine for rehearsals and CI; not for a class of strangers. Local
+// nodes in a user namespace (provider.userns) are not root here.
 func privilegedNodes(l *lab.Lab) string {
-	if !(l.LocalNodes() || l.Provider.Type == "kind") || l.Attendees < 2 {
+	if !(l.LocalNodes() || l.Provider.Type == "kind") || l.Attendees < 2 || l.Provider.UserNS {
 		return ""
 	}
-	return fmt.Sprintf("warning: %d attendees share this machine: %s nodes are privileged containers, so an attendee with sudo on a node is root on this machine (and on every other attendee's nodes); use them for rehearsals and CI, and VMs (provider pulumi/aws, inventory) for a class of strangers",
-		l.Attendees, l.Provider.Type)
+	instead := "VMs (provider pulumi/aws, inventory)"
+	if l.Provider.Type == "local" {
+		instead = "nodes in a user namespace (provider.userns: true) or VMs (provider pulumi/aws, inventory)"
+	}
+	return fmt.Sprintf("warning: %d attendees share this machine: %s nodes are privileged containers, so an attendee with sudo on a node is root on this machine (and on every other attendee's nodes); use them for rehearsals and CI, and %s for a class of strangers",
+		l.Attendees, l.Provider.Type, instead)
 }

@@ -53,6 +53,11 @@ type Input struct {
 	// on a shared host (local provider): no swap check, no disk-based
 	// eviction or image GC, no global conntrack sysctl from kube-proxy.
 	InContainer bool
+	// UserNamespace: the node runs in a user namespace (its root is not
+	// the host's): kubelet gets its KubeletInUserNamespace feature gate,
+	// which lets it go on where it may not set kernel-wide sysctls,
+	// lower OOM scores or read /dev/kmsg.
+	UserNamespace bool
 	// CgroupV1 says the node runs on a cgroup v1 (or hybrid) host; kubelet
 	// >= 1.35 then needs failCgroupV1: false.
 	CgroupV1 bool

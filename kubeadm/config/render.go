@@ -136,6 +136,9 @@ func kubeletConfig(in Input, minor int) *kubeletv1beta1.KubeletConfiguration {
 		kc.ImageGCHighThresholdPercent = new(int32(100))
 		kc.EvictionHard = map[string]string{"nodefs.available": "0%", "nodefs.inodesFree": "0%", "imagefs.available": "0%"}
 	}
+	if in.UserNamespace {
+		kc.FeatureGates = map[string]bool{"KubeletInUserNamespace": true}
+	}
 	return kc
 }
 

@@ -45,6 +45,11 @@ func goldenCases() map[string]func() ([]byte, error) {
 			cases["join-"+v+"-"+where] = func() ([]byte, error) { return RenderJoin(joinInput(v, c)) }
 		}
 	}
+	cases["init-1.34.4-userns"] = func() ([]byte, error) {
+		in := initInput("1.34.4", true)
+		in.UserNamespace = true
+		return Render(in)
+	}
 	return cases
 }
 

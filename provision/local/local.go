@@ -95,7 +95,18 @@ func (p *Provider) Provision(ctx context.Context, r provision.Request) error {
 			return err
 		}
 	}
+	for _, c := range existing {
+		if (c.Labels[LabelUserNS] == "1") != l.Provider.UserNS {
+			was := map[bool]string{true: "in", false: "without"}[c.Labels[LabelUserNS] == "1"]
+			return fmt.Errorf("provider.userns: %s was made %s a user namespace, and a container keeps that: `labctl destroy` the lab first, or set provider.userns: %t", c.Name, was, !l.Provider.UserNS)
+		}
+	}
 	if len(existing) < l.ClusterCount()*l.NodesPerCluster {
+		if l.Provider.UserNS {
+			if err := checkHostIDs(); err != nil {
+				return err
+			}
+		}
 		if image, err = EnsureImage(ctx, p.Podman, p.Recipe, r.Out); err != nil {
 			return err
 		}
@@ -150,7 +161,7 @@ func (p *Provider) Provision(ctx context.Context, r provision.Request) error {
 				pinned = prev.Node(j.node).HostKey
 			}
 			mu.Unlock()
-			node, fresh, err := p.ensureNode(ctx, byName, name, network, subnet, image, pub, j.cluster, j.node, pinned)
+			node, fresh, err := p.ensureNode(ctx, byName, name, network, subnet, image, pub, j.cluster, j.node, pinned, l.Provider.UserNS)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -181,7 +192,9 @@ func allRunning(cs []Container, want int) bool {
 }
 
 // ensureNode makes one node container exist and run, and reads it back.
-func (p *Provider) ensureNode(ctx context.Context, byName map[string]Container, name, network, subnet, image, pub string, cluster int, node, pinned string) (lab.Node, bool, error) {
+// userns makes a new node in a user namespace (an existing one keeps what
+// it was made with).
+func (p *Provider) ensureNode(ctx context.Context, byName map[string]Container, name, network, subnet, image, pub string, cluster int, node, pinned string, userns bool) (lab.Node, bool, error) {
 	c, exists := byName[name]
 	fresh := !exists
 	switch {
@@ -224,7 +237,15 @@ func (p *Provider) ensureNode(ctx context.Context, byName map[string]Container, 
 			// modprobe inside the node loads the host's modules, as on a VM.
 			args = append(args, "-v", "/lib/modules:/lib/modules:ro")
 		}
-		if err := p.Podman.Run(ctx, append(args, image, "/sbin/init")...); err != nil {
+		if userns {
+			if err := p.createUserNS(ctx, name, args, image); err != nil {
+				return lab.Node{}, false, err
+			}
+		} else if err := p.Podman.Run(ctx, append(args, image, "/sbin/init")...); err != nil {
+			return lab.Node{}, false, err
+		}
+	case !c.Running && c.Labels[LabelUserNS] == "1":
+		if err := p.startUserNS(ctx, name); err != nil {
 			return lab.Node{}, false, err
 		}
 	case !c.Running:

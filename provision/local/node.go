@@ -38,7 +38,7 @@ func (p *Provider) EnsureNode(ctx context.Context, r NodeRequest) (lab.Node, err
 	if ok {
 		byName[name] = c
 	}
-	node, _, err := p.ensureNode(ctx, byName, name, r.Network, r.Subnet, r.Image, r.AuthorizedKey, r.Cluster, r.Node, "")
+	node, _, err := p.ensureNode(ctx, byName, name, r.Network, r.Subnet, r.Image, r.AuthorizedKey, r.Cluster, r.Node, "", false)
 	if err != nil {
 		return lab.Node{}, fmt.Errorf("%s: %w", lab.Label(r.Cluster, r.Node), err)
 	}

@@ -132,7 +132,7 @@ func (p *Provider) Start(ctx context.Context, r provision.Request) error {
 			pinned = prev.Node(node).HostKey
 		}
 		mu.Unlock()
-		got, _, err := p.ensureNode(ctx, map[string]Container{c.Name: c}, c.Name, network, "", "", pub, cluster, node, pinned)
+		got, _, err := p.ensureNode(ctx, map[string]Container{c.Name: c}, c.Name, network, "", "", pub, cluster, node, pinned, false)
 		mu.Lock()
 		defer mu.Unlock()
 		if err != nil {
