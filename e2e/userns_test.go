@@ -25,13 +25,22 @@ func TestUserNS(t *testing.T) {
 	hostUsers := func(when string) {
 		for _, c := range []string{n1, n2} {
 			id := strings.TrimSpace(podman(t, "inspect", "--format", "{{.Id}}", c))
-			procs, err := nodeProcessUIDs(id)
-			if err != nil || len(procs) < 20 {
-				t.Fatalf("%s: the processes of %s: %v (%d found)", when, c, err, len(procs))
+			procs, err := nodeProcesses(id)
+			if err != nil {
+				t.Fatalf("%s: the processes of %s: %v", when, c, err)
 			}
-			for pid, uid := range procs {
-				if uid < 1_000_000_000 || uid > 1_000_065_535 {
-					t.Errorf("%s: process %s of %s runs as host uid %d", when, pid, c, uid)
+			// The node's own services and a pod's process (kube-proxy,
+			// which every node runs) must be among them.
+			names := map[string]bool{}
+			for pid, p := range procs {
+				names[p.name] = true
+				if p.uid < 1_000_000_000 || p.uid > 1_000_065_535 {
+					t.Errorf("%s: process %s (%s) of %s runs as host uid %d", when, pid, p.name, c, p.uid)
+				}
+			}
+			for _, want := range []string{"systemd", "sshd", "containerd", "kubelet", "kube-proxy"} {
+				if !names[want] {
+					t.Fatalf("%s: no %s among the %d processes of %s", when, want, len(procs), c)
 				}
 			}
 			t.Logf("%s: %d processes of %s (pods' included), all host uids 1000000000-1000065535", when, len(procs), c)
@@ -82,12 +91,12 @@ func TestUserNS(t *testing.T) {
 // nodeProcessUIDs maps the PID of every process of this machine in the
 // node container's cgroup (the node's own and its pods', whose cgroups
 // nest under it) to its real host UID.
-func nodeProcessUIDs(id string) (map[string]int, error) {
+func nodeProcesses(id string) (map[string]nodeProc, error) {
 	dirs, err := filepath.Glob("/proc/[0-9]*")
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]int{}
+	out := map[string]nodeProc{}
 	for _, d := range dirs {
 		cg, err := os.ReadFile(filepath.Join(d, "cgroup"))
 		if err != nil || !strings.Contains(string(cg), "libpod-"+id) {
@@ -97,15 +106,25 @@ func nodeProcessUIDs(id string) (map[string]int, error) {
 		if err != nil {
 			continue
 		}
+		var p nodeProc
 		for _, line := range strings.Split(string(st), "\n") {
-			if f := strings.Fields(line); len(f) > 1 && f[0] == "Uid:" {
-				uid, err := strconv.Atoi(f[1])
-				if err != nil {
+			f := strings.Fields(line)
+			switch {
+			case len(f) > 1 && f[0] == "Name:":
+				p.name = f[1]
+			case len(f) > 1 && f[0] == "Uid:":
+				if p.uid, err = strconv.Atoi(f[1]); err != nil {
 					return nil, err
 				}
-				out[filepath.Base(d)] = uid
 			}
 		}
+		out[filepath.Base(d)] = p
 	}
 	return out, nil
+}
+
+// nodeProc is one process of a node, as this machine sees it.
+type nodeProc struct {
+	name string
+	uid  int
 }
