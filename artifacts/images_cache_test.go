@@ -25,10 +25,10 @@ func TestImagesRebuildCache(t *testing.T) {
 	}
 	dirs, _ := filepath.Glob(filepath.Join(root, "*", "manifest.json"))
 	if len(dirs) == 0 {
-		// In CI, TestBuild (build_e2e_test.go, run before this file's
+		// In CI, TestBuildE2E (build_e2e_test.go, run before this file's
 		// tests) has just filled the cache: none means something broke.
 		if os.Getenv("CI") == "true" {
-			t.Fatal("no artifact cache under " + root + " after TestBuild")
+			t.Fatal("no artifact cache under " + root + " after TestBuildE2E")
 		}
 		t.Skip("no artifact cache under " + root)
 	}
