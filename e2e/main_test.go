@@ -136,6 +136,10 @@ func newLab(t *testing.T, name, body string) *testLab {
 	if p := os.Getenv("LABCTL_E2E_PREFIX"); p != "" {
 		name = p + "-" + strings.TrimPrefix(name, "e2e-")
 	}
+	if work == "" {
+		// Only TestMain's temporary directory holds labs: never the package's.
+		t.Fatal("newLab outside TestMain's LABCTL_E2E setup")
+	}
 	dir := filepath.Join(work, name)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)
