@@ -15,6 +15,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/labctl/labctl/artifacts/goimage"
 )
 
 // Options says what to build and where.
@@ -33,6 +35,10 @@ type Options struct {
 	DebianMirror string
 	// Log receives one line per step (default: discarded).
 	Log io.Writer
+	// CacheOnly looks the recipe up and builds or downloads nothing: a
+	// miss (no entry, or no k8s.io/kubernetes source to read the recipe
+	// from) is goimage.ErrNotCached.
+	CacheOnly bool
 }
 
 // CNI plugins are not built here: nodes get Debian's package, which installs
@@ -141,6 +147,9 @@ func Build(ctx context.Context, opts Options) (*Manifest, error) {
 	if m, err := readManifest(filepath.Join(b.root, hash)); err == nil && m.RecipeHash == hash {
 		return m, nil
 	}
+	if opts.CacheOnly {
+		return nil, fmt.Errorf("kubernetes %s artifacts: %w", b.recipe.Kubernetes, goimage.ErrNotCached)
+	}
 	base, err := b.buildBase(ctx)
 	if err != nil {
 		return nil, err
@@ -248,6 +257,9 @@ func newBuilder(ctx context.Context, opts Options) (*builder, error) {
 	b.gt = goTool{bin: opts.Go, log: b.logf}
 	if b.env, err = b.gt.goEnv(ctx); err != nil {
 		return nil, err
+	}
+	if opts.CacheOnly && !inModuleCache(b.env, "k8s.io/kubernetes", version) {
+		return nil, fmt.Errorf("kubernetes %s: %w (its source is not downloaded)", version, goimage.ErrNotCached)
 	}
 	if b.k8sDir, err = b.gt.moduleDir(ctx, b.env, "k8s.io/kubernetes", version); err != nil {
 		return nil, err

@@ -91,9 +91,8 @@ func (g goTool) goEnv(ctx context.Context) (goEnv, error) {
 // moduleDir returns the extracted source of module@version, downloading it
 // through the module proxy only when it is not in the module cache yet.
 func (g goTool) moduleDir(ctx context.Context, env goEnv, module, version string) (string, error) {
-	dir := filepath.Join(env.GOMODCACHE, escapeModulePath(module)+"@"+version)
-	if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-		return dir, nil
+	if inModuleCache(env, module, version) {
+		return filepath.Join(env.GOMODCACHE, escapeModulePath(module)+"@"+version), nil
 	}
 	out, err := g.run(ctx, os.TempDir(), "amd64", "mod", "download", "-json", module+"@"+version)
 	if err != nil {
@@ -107,6 +106,13 @@ func (g goTool) moduleDir(ctx context.Context, env goEnv, module, version string
 		return "", fmt.Errorf("go mod download %s@%s: %s", module, version, info.Error)
 	}
 	return info.Dir, nil
+}
+
+// inModuleCache says whether module@version's source is in the module
+// cache already (moduleDir would not download it).
+func inModuleCache(env goEnv, module, version string) bool {
+	_, err := os.Stat(filepath.Join(env.GOMODCACHE, escapeModulePath(module)+"@"+version, "go.mod"))
+	return err == nil
 }
 
 // escapeModulePath is the module cache's case encoding: "A" -> "!a".

@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/labctl/labctl/artifacts/goimage"
 )
 
 // Tool is an attendee tool shipped as a single Go binary. Its version is
@@ -98,6 +100,8 @@ type ToolsOptions struct {
 	CacheDir string // default $XDG_CACHE_HOME/labctl/tools
 	Go       string // default "go"
 	Log      io.Writer
+	// CacheOnly: a miss is goimage.ErrNotCached, nothing is built.
+	CacheOnly bool
 }
 
 // ToolsManifest describes a finished tools build (tools.json).
@@ -151,6 +155,9 @@ func BuildTools(ctx context.Context, opts ToolsOptions) (*ToolsManifest, error) 
 	final := filepath.Join(opts.CacheDir, hash)
 	if m, err := readToolsManifest(final, hash); err == nil {
 		return m, nil
+	}
+	if opts.CacheOnly {
+		return nil, fmt.Errorf("tools: %w", goimage.ErrNotCached)
 	}
 	if err := os.MkdirAll(opts.CacheDir, 0o755); err != nil {
 		return nil, err

@@ -2,12 +2,15 @@ package artifacts
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/labctl/labctl/artifacts/goimage"
 )
 
 func TestToolsPinned(t *testing.T) {
@@ -85,4 +88,19 @@ func TestBuildToolsE2E(t *testing.T) {
 		t.Fatalf("second BuildTools rebuilt or failed: %v", err)
 	}
 	t.Logf("cache hit in %s: %s", time.Since(start).Round(time.Microsecond), m.Dir)
+}
+
+// A cache-only lookup (up --dry-run) of an empty cache is a miss that
+// builds, downloads and writes nothing.
+func TestCacheOnlyMisses(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := BuildTools(t.Context(), ToolsOptions{CacheDir: dir, CacheOnly: true}); !errors.Is(err, goimage.ErrNotCached) {
+		t.Errorf("tools: %v", err)
+	}
+	if _, err := Build(t.Context(), Options{KubernetesVersion: "1.34.4", CacheDir: dir, CacheOnly: true}); !errors.Is(err, goimage.ErrNotCached) {
+		t.Errorf("kubernetes artifacts: %v", err)
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Errorf("a cache-only lookup wrote %v", left)
+	}
 }

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -16,41 +17,52 @@ import (
 // labctlModule is labctl's own module path (its helper images' source).
 const labctlModule = "github.com/labctl/labctl"
 
-// addons builds the add-ons' images (labctl's own helpers always; the
-// upstream ones when nodes are offline) and the phase that installs them.
-func (u *Up) addons(ctx context.Context, selected []addons.Addon) (Phase, error) {
-	env := addons.Env{Lab: u.Lab, Images: map[string]string{}}
-	archives := map[string]string{}
-	var own string
-	opts := goimage.Options{Log: remote.Indent(u.Out)}
+// buildAddonImages builds the add-ons' images (labctl's own helpers
+// always; the upstream ones when nodes are offline) and leaves their
+// references and archives.
+func (u *Up) buildAddonImages(ctx context.Context, selected []addons.Addon, b *built, cacheOnly bool) error {
+	b.addonEnv = addons.Env{Lab: u.Lab, Images: map[string]string{}}
+	b.archives = map[string]string{}
+	opts := goimage.Options{Log: remote.Indent(u.Out), CacheOnly: cacheOnly}
 	if u.Lab.Kubernetes.Artifacts != "" {
 		opts.CacheDir = filepath.Join(u.Lab.Kubernetes.Artifacts, "images")
 	}
+	var missing []error
 	for _, a := range selected {
 		for _, img := range a.Images {
 			if img.Build == nil || (!img.Own() && u.Lab.Kubernetes.Source != "cache") {
-				env.Images[img.Key] = img.Upstream
+				b.addonEnv.Images[img.Key] = img.Upstream
 				continue
 			}
 			spec := *img.Build
 			if img.Own() {
-				if own == "" {
-					var err error
-					if own, err = goimage.OwnModule(ctx, u.SourceDir, labctlModule); err != nil {
-						return nil, fmt.Errorf("add-on %s: %w", a.Name, err)
-					}
+				own, err := u.ownModule(ctx)
+				if err != nil {
+					return fmt.Errorf("add-on %s: %w", a.Name, err)
 				}
 				spec.Dir = own
 			}
 			res, err := goimage.Build(ctx, spec, opts)
-			if err != nil {
-				return nil, fmt.Errorf("add-on %s: %w", a.Name, err)
+			if cacheOnly && errors.Is(err, goimage.ErrNotCached) {
+				missing = append(missing, err) // a dry run lists every miss
+				continue
 			}
-			env.Images[img.Key] = res.Ref
-			archives[res.Ref] = res.Archive
+			if err != nil {
+				return fmt.Errorf("add-on %s: %w", a.Name, err)
+			}
+			b.addonEnv.Images[img.Key] = res.Ref
+			b.archives[res.Ref] = res.Archive
 		}
 	}
-	p := &addons.Phase{Addons: selected, Env: env, Archives: archives, Parallel: u.Lab.SSH.Parallel, Out: u.Out,
+	return errors.Join(missing...)
+}
+
+// addonsPhase installs the add-ons with the images the build left.
+func (u *Up) addonsPhase(selected []addons.Addon, b *built) Phase {
+	if u.DryRun {
+		return &addonsPlan{u: u, selected: selected}
+	}
+	p := &addons.Phase{Addons: selected, Env: b.addonEnv, Archives: b.archives, Parallel: u.Lab.SSH.Parallel, Out: u.Out,
 		Done: u.addonsDone}
 	for _, c := range u.State.Clusters {
 		if u.failed(c.Index) {
@@ -66,7 +78,7 @@ func (u *Up) addons(ctx context.Context, selected []addons.Addon) (Phase, error)
 		}
 		p.Clusters = append(p.Clusters, ac)
 	}
-	return p, nil
+	return p
 }
 
 // addonsDone records one cluster's add-ons outcome in the state, and

@@ -4,56 +4,120 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
+	"io"
 	"path/filepath"
 	"strings"
+	"time"
 
+	"github.com/labctl/labctl/addons"
 	"github.com/labctl/labctl/artifacts"
 	"github.com/labctl/labctl/artifacts/goimage"
 	"github.com/labctl/labctl/coins/images"
-	coinsphase "github.com/labctl/labctl/coins/phase"
-	"github.com/labctl/labctl/kube"
 	"github.com/labctl/labctl/nodeprep"
-	"github.com/labctl/labctl/phase"
 	"github.com/labctl/labctl/remote"
 )
 
-// nodeprep builds the nodeprep phase, with the artifact cache when nodes
-// take Kubernetes from it.
-func (u *Up) nodeprep(ctx context.Context) (*nodeprep.Phase, error) {
-	p := &nodeprep.Phase{Context: u.phaseContext(), PauseImage: "registry.k8s.io/pause:3.10"}
-	p.SharedKernel = u.Lab.LocalNodes()
-	if u.Lab.WebTermEnabled() {
-		files, err := u.webterm(ctx)
-		if err != nil {
-			return nil, err
+// built is what up's build phase leaves for the phases after it. Under
+// --dry-run it holds what the caches already have, and missing names the
+// builds that are not there.
+type built struct {
+	uploads    nodeprep.Uploads
+	pauseImage string
+	addonEnv   addons.Env
+	archives   map[string]string // add-on image reference -> archive
+	coins      *images.Result
+	missing    []string
+}
+
+// buildStep is one titled build of up's build phase: it fills b, from
+// the cache when its recipe is there; cacheOnly builds nothing and
+// returns goimage.ErrNotCached on a miss.
+type buildStep struct {
+	title string
+	run   func(ctx context.Context, b *built, cacheOnly bool) error
+}
+
+// buildPhase runs the heavy builds this run needs (Kubernetes artifacts,
+// tools, the web terminal, add-on and DockerCoins images), each cached by
+// its recipe, as titled steps before any machine is made: a build that
+// fails leaves nothing running. A dry run looks each one up in its cache
+// and builds nothing.
+type buildPhase struct {
+	out   io.Writer
+	steps []buildStep
+	built built
+}
+
+func (p *buildPhase) Title() string {
+	return "build (each cached by its recipe; a first build takes a while)"
+}
+
+func (p *buildPhase) Run(ctx context.Context) error {
+	for _, s := range p.steps {
+		fmt.Fprintf(p.out, "    %s\n", s.title)
+		start := time.Now()
+		if err := s.run(ctx, &p.built, false); err != nil {
+			return fmt.Errorf("%s: %w", s.title, err)
 		}
-		p.Uploads.WebTerm = files
+		fmt.Fprintf(p.out, "    %s: ready in %s\n", s.title, time.Since(start).Round(time.Millisecond))
 	}
-	if u.Lab.Kubernetes.Source != "cache" {
-		p.Downloads = map[string][]nodeprep.Download{}
-		for _, arch := range artifacts.ReleaseArches() {
-			for _, t := range artifacts.Tools {
-				p.Downloads[arch] = append(p.Downloads[arch], nodeprep.Download{Name: t.Name, URL: t.Release(arch), SHA256: t.Checksums[arch], Member: t.Member(arch)})
-			}
+	return nil
+}
+
+func (p *buildPhase) DryRun(ctx context.Context, w io.Writer) error {
+	for _, s := range p.steps {
+		err := s.run(ctx, &p.built, true)
+		switch {
+		case err == nil:
+			fmt.Fprintf(w, "    %s: in the cache\n", s.title)
+		case errors.Is(err, goimage.ErrNotCached):
+			fmt.Fprintf(w, "    %s: would build (%s)\n", s.title, strings.ReplaceAll(err.Error(), "\n", "; "))
+			p.built.missing = append(p.built.missing, s.title)
+		default:
+			return fmt.Errorf("%s: %w", s.title, err)
 		}
-		return p, nil
 	}
-	fmt.Fprintf(u.Out, "==> artifact cache for Kubernetes %s (built once per version; the first build takes a while)\n", u.Lab.Kubernetes.Version)
-	m, err := artifacts.Build(ctx, artifacts.Options{KubernetesVersion: u.Lab.Kubernetes.Version, CacheDir: u.Lab.Kubernetes.Artifacts, Log: remote.Indent(u.Out)})
+	return nil
+}
+
+// buildPhase lists the builds that the phases this run wants need.
+func (u *Up) buildPhase(selected []addons.Addon) *buildPhase {
+	p := &buildPhase{out: u.Out}
+	add := func(ok bool, title string, run func(context.Context, *built, bool) error) {
+		if ok {
+			p.steps = append(p.steps, buildStep{title, run})
+		}
+	}
+	prep := u.want("nodeprep") && u.Lab.Provider.Type != "kind"
+	cache := u.Lab.Kubernetes.Source == "cache"
+	add(prep && cache, "Kubernetes "+u.Lab.Kubernetes.Version+" artifact cache (built once per version; the first build takes about 20 minutes)", u.buildKubernetes)
+	add(prep && cache, "attendee tools (helm, stern, ...)", u.buildTools)
+	add(prep && u.Lab.WebTermEnabled(), "web terminal (agent and xterm.js)", u.buildWebTerm)
+	add(u.want("addons"), "add-on images ("+addons.Names(selected)+")", func(ctx context.Context, b *built, cacheOnly bool) error {
+		return u.buildAddonImages(ctx, selected, b, cacheOnly)
+	})
+	add(u.want("coins") && u.coinsSkip == nil, "DockerCoins images", u.buildCoins)
+	return p
+}
+
+// buildKubernetes is the artifact cache of the lab's Kubernetes version:
+// kubeadm, kubelet, kubectl and the images kubeadm pulls (images.tar).
+func (u *Up) buildKubernetes(ctx context.Context, b *built, cacheOnly bool) error {
+	m, err := artifacts.Build(ctx, artifacts.Options{KubernetesVersion: u.Lab.Kubernetes.Version,
+		CacheDir: u.Lab.Kubernetes.Artifacts, Log: remote.Indent(u.Out), CacheOnly: cacheOnly})
 	if err != nil {
-		return nil, fmt.Errorf("artifact cache: %w", err)
+		return err
 	}
 	for _, img := range m.Images {
 		if strings.Contains(img, "/pause:") {
-			p.PauseImage = img
+			b.pauseImage = img
 		}
 	}
-	p.Uploads.KubernetesImages = m.Images
+	b.uploads.KubernetesImages = m.Images
 	for _, name := range []string{"kubeadm", "kubelet", "kubectl", "images.tar"} {
 		path := m.Path(name)
 		if path == "" {
-			return nil, fmt.Errorf("artifact cache %s has no %s", m.Dir, name)
+			return fmt.Errorf("artifact cache %s has no %s", m.Dir, name)
 		}
 		mode := uint32(0o755)
 		if name == "images.tar" {
@@ -65,56 +129,51 @@ func (u *Up) nodeprep(ctx context.Context) (*nodeprep.Phase, error) {
 				sum = art.SHA256
 			}
 		}
-		p.Uploads.Kubernetes = append(p.Uploads.Kubernetes, nodeprep.File{Source: path, SHA256: sum, Dest: "/var/lib/labctl/stage/" + name, Mode: mode})
+		b.uploads.Kubernetes = append(b.uploads.Kubernetes, nodeprep.File{Source: path, SHA256: sum, Dest: stage + name, Mode: mode})
 	}
-	toolsDir := ""
-	if u.Lab.Kubernetes.Artifacts != "" {
-		toolsDir = filepath.Join(u.Lab.Kubernetes.Artifacts, "tools")
-	}
-	tm, err := artifacts.BuildTools(ctx, artifacts.ToolsOptions{CacheDir: toolsDir, Log: remote.Indent(u.Out)})
-	if err != nil {
-		return nil, fmt.Errorf("tools cache: %w", err)
-	}
-	for _, a := range tm.Artifacts {
-		p.Uploads.Tools = append(p.Uploads.Tools, nodeprep.File{Source: tm.Path(a.Name), SHA256: a.SHA256, Dest: "/var/lib/labctl/stage/" + a.Name, Mode: 0o755})
-	}
-	return p, nil
+	return nil
 }
 
-// coins builds the DockerCoins images (cached by their inputs) and the
-// phase that preloads them on every node and, when enabled, deploys them.
-func (u *Up) coins(ctx context.Context) (Phase, error) {
-	mod, err := goimage.OwnModule(ctx, u.SourceDir, labctlModule)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNoSource, err)
+// buildTools are the attendees' tools built from their modules.
+func (u *Up) buildTools(ctx context.Context, b *built, cacheOnly bool) error {
+	dir := ""
+	if u.Lab.Kubernetes.Artifacts != "" {
+		dir = filepath.Join(u.Lab.Kubernetes.Artifacts, "tools")
 	}
-	cache, err := os.UserCacheDir()
+	tm, err := artifacts.BuildTools(ctx, artifacts.ToolsOptions{CacheDir: dir, Log: remote.Indent(u.Out), CacheOnly: cacheOnly})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	res, err := images.Build(ctx, images.Options{Dir: filepath.Join(cache, "labctl", "dockercoins"), Keyed: true, ModuleDir: mod, Log: remote.Indent(u.Out)})
+	for _, a := range tm.Artifacts {
+		b.uploads.Tools = append(b.uploads.Tools, nodeprep.File{Source: tm.Path(a.Name), SHA256: a.SHA256, Dest: stage + a.Name, Mode: 0o755})
+	}
+	return nil
+}
+
+// buildCoins builds the DockerCoins images (cached by their inputs).
+func (u *Up) buildCoins(ctx context.Context, b *built, cacheOnly bool) error {
+	mod, err := u.ownModule(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("coins: %w", err)
+		return err
 	}
-	var clusters []coinsphase.Cluster
-	for _, c := range u.State.Clusters {
-		if u.failed(c.Index) {
-			continue
+	cache, err := userCache("dockercoins")
+	if err != nil {
+		return err
+	}
+	b.coins, err = images.Build(ctx, images.Options{Dir: cache, Keyed: true, ModuleDir: mod, Log: remote.Indent(u.Out), CacheOnly: cacheOnly})
+	return err
+}
+
+// releaseDownloads are the tools' release archives, for nodes that take
+// Kubernetes from release packages instead of labctl's cache.
+func releaseDownloads() map[string][]nodeprep.Download {
+	d := map[string][]nodeprep.Download{}
+	for _, arch := range artifacts.ReleaseArches() {
+		for _, t := range artifacts.Tools {
+			d[arch] = append(d[arch], nodeprep.Download{Name: t.Name, URL: t.Release(arch), SHA256: t.Checksums[arch], Member: t.Member(arch)})
 		}
-		cl := coinsphase.Cluster{Index: c.Index,
-			Kube: func(ctx context.Context) (*kube.Client, error) { return u.kube(ctx, c.Index) }}
-		for _, n := range c.Nodes {
-			cl.Nodes = append(cl.Nodes, u.exec(c.Index, n.Name))
-		}
-		clusters = append(clusters, cl)
 	}
-	p, err := coinsphase.New(coinsphase.Config{Clusters: clusters, Archive: res.Archive, Mirror: res.Mirror, Deploy: u.Lab.Coins.Enabled,
-		Namespace: u.Lab.Coins.Namespace, Parallel: u.Lab.SSH.Parallel, Out: u.Out,
-		Done: func(o phase.Outcome) { u.record(o); u.save() }})
-	if err != nil {
-		return nil, err
-	}
-	return p, nil
+	return d
 }
 
 // ErrNoSource: the DockerCoins images are built from labctl's source tree.

@@ -12,9 +12,7 @@ import (
 
 	"github.com/labctl/labctl/addons"
 	"github.com/labctl/labctl/kube"
-	"github.com/labctl/labctl/kubeadm"
 	"github.com/labctl/labctl/lab"
-	"github.com/labctl/labctl/phase"
 	"github.com/labctl/labctl/provision"
 	"github.com/labctl/labctl/remote"
 )
@@ -65,12 +63,14 @@ type Up struct {
 	// ListAll clusters reports those that did not end ok, and a count.
 	Verbose bool
 
-	m        *Manager
-	mu       sync.Mutex
-	eng      *remote.Engine
-	prefetch *remote.Prefetch
-	start    time.Time
-	clients  map[int]*kube.Client // by cluster: see u.kube
+	m         *Manager
+	mu        sync.Mutex
+	eng       *remote.Engine
+	prefetch  *remote.Prefetch
+	start     time.Time
+	clients   map[int]*kube.Client // by cluster: see u.kube
+	own       string               // labctl's source (see ownModule)
+	coinsSkip error                // why the coins phase is skipped (see coinsSource)
 }
 
 // save is the one way phases write the state; a dry run writes nothing
@@ -84,13 +84,10 @@ func (u *Up) save() error {
 	return u.Store.Save(u.State)
 }
 
-// Run converges the lab: every phase (or only u.Only), then a report.
+// Run converges the lab: the builds, provision, then every later phase
+// (or only u.Only), then a report.
 func (u *Up) Run(ctx context.Context) error {
 	only := u.Only
-	want := func(p string) bool { return only == "" || only == p }
-	if len(u.Phases) > 0 {
-		want = func(p string) bool { return slices.Contains(u.Phases, p) }
-	}
 	if only != "" && !slices.Contains(Phases, only) {
 		return fmt.Errorf("--only: %q is not one of %s", only, strings.Join(Phases, ", "))
 	}
@@ -102,16 +99,28 @@ func (u *Up) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrBadInput, err)
 	}
+	if err := u.coinsSource(ctx); err != nil {
+		return err
+	}
 	u.m = &Manager{Out: u.Out, DryRun: u.DryRun}
 	u.start = time.Now().UTC()
-	req := provision.Request{Lab: u.Lab, StateDir: u.Store.Dir(), State: u.State, Out: u.Out}
-	if want("provision") {
+	// The builds come first: one that fails leaves no machine idle.
+	var first []Phase
+	build := u.buildPhase(selected)
+	if u.want("provision") {
 		if err := checkEnd(u.Lab, u.start); err != nil {
 			return err
 		}
-		if err := u.m.Run(ctx, &provision.Phase{Provider: u.Provider, Request: req, Save: u.save}); err != nil {
-			return err
-		}
+	}
+	if len(build.steps) > 0 {
+		first = append(first, build)
+	}
+	if u.want("provision") {
+		req := provision.Request{Lab: u.Lab, StateDir: u.Store.Dir(), State: u.State, Out: u.Out}
+		first = append(first, &provision.Phase{Provider: u.Provider, Request: req, Save: u.save})
+	}
+	if err := u.m.Run(ctx, first...); err != nil {
+		return err
 	}
 	if len(u.State.Clusters) == 0 && u.DryRun && only == "" {
 		fmt.Fprintln(u.Out, "==> the other phases plan once the nodes exist")
@@ -129,64 +138,9 @@ func (u *Up) Run(ctx context.Context) error {
 	}
 	defer u.eng.Close()
 	u.prefetch = remote.NewPrefetch()
-	exec := u.exec
-	var todo []Phase
-	// nodeprep's probe reaches every node anyway; on its own, provision
-	// checks that the nodes it made can be logged into.
-	// kind prepares its node and runs kubeadm itself, in provision.
-	kind := u.Lab.Provider.Type == "kind"
-	if !u.DryRun && (!want("nodeprep") || kind) && len(u.Phases) == 0 {
-		todo = append(todo, &provision.ReachPhase{
-			Context: phase.Context{State: u.State, Exec: exec, Parallel: u.Lab.SSH.Parallel, Out: u.Out, Save: u.save},
-			Timeout: u.eng.Budget() + time.Minute,
-		})
-	}
-	if kind && (want("nodeprep") || want("kubeadm")) {
-		fmt.Fprintln(u.Out, "==> nodeprep, kubeadm (done by kind in provision)")
-	}
-	if want("nodeprep") && !kind {
-		np, err := u.nodeprep(ctx)
-		if err != nil {
-			return err
-		}
-		todo = append(todo, np)
-	}
-	if want("kubeadm") && !kind {
-		todo = append(todo, &kubeadm.Phase{
-			Context: u.phaseContext(), Kube: u.kube, InContainer: u.Lab.LocalNodes(),
-			ServingCerts: addons.KubeletServingCerts(selected),
-		})
-	}
-	if want("addons") {
-		if u.DryRun {
-			todo = append(todo, &addonsPlan{u: u, selected: selected})
-		} else {
-			ap, err := u.addons(ctx, selected)
-			if err != nil {
-				return err
-			}
-			todo = append(todo, ap)
-		}
-	}
-	if want("coins") {
-		cp, err := u.coins(ctx)
-		switch {
-		case err == nil:
-			todo = append(todo, cp)
-		case errors.Is(err, ErrNoSource) && !u.Lab.Coins.Enabled && only == "":
-			// Preloading is a convenience; a disabled app does not stop the class.
-			fmt.Fprintf(u.Out, "==> coins (skipped: %v)\n", err)
-		default:
-			return err
-		}
-	}
-	if want("health") && !u.DryRun {
-		todo = append(todo, &healthPhase{u: u, timeout: 4 * time.Minute})
-	}
-	// A kind cluster is recreated in seconds: labctl reset does not serve
-	// kind labs, so no baseline is kept for them.
-	if want("baseline") && !u.DryRun && !kind {
-		todo = append(todo, &baselinePhase{u: u, again: only == "baseline" || len(u.Phases) > 0})
+	todo, err := u.phases(selected, &build.built)
+	if err != nil {
+		return err
 	}
 	u.probeRound(ctx, todo)
 	// A failed cluster drops out; the others carry on to the end.
@@ -196,6 +150,24 @@ func (u *Up) Run(ctx context.Context) error {
 		}
 	}
 	return u.report(nil)
+}
+
+// coinsSource finds labctl's source, which the DockerCoins images are
+// built from. Without it, a run that deploys the app (or asks for the
+// coins phase alone) stops here; otherwise the phase is skipped, since
+// preloading is a convenience.
+func (u *Up) coinsSource(ctx context.Context) error {
+	if !u.want("coins") {
+		return nil
+	}
+	if _, err := u.ownModule(ctx); err != nil {
+		err = fmt.Errorf("%w: %v", ErrNoSource, err)
+		if u.Lab.Coins.Enabled || u.Only != "" {
+			return err
+		}
+		u.coinsSkip = err
+	}
+	return nil
 }
 
 func (u *Up) logf(format string, a ...any) {

@@ -13,25 +13,27 @@ import (
 	"github.com/labctl/labctl/webterm"
 )
 
-// webterm builds the attendees' browser terminal (cached by recipe) and
-// returns what node1's webterm step uploads: the agent, xterm.js and, when
-// the lab file gives one, the TLS certificate and key.
-func (u *Up) webterm(ctx context.Context) ([]nodeprep.File, error) {
-	mod, err := goimage.OwnModule(ctx, u.SourceDir, labctlModule)
+// stage is where nodeprep uploads what labctl's caches hold.
+const stage = "/var/lib/labctl/stage/"
+
+// buildWebTerm builds the attendees' browser terminal (cached by recipe)
+// and leaves what node1's webterm step uploads: the agent, xterm.js and,
+// when the lab file gives one, the TLS certificate and key.
+func (u *Up) buildWebTerm(ctx context.Context, b *built, cacheOnly bool) error {
+	mod, err := u.ownModule(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("web terminal: %w", err)
+		return err
 	}
-	cache, err := os.UserCacheDir()
+	cache, err := userCache("images")
 	if err != nil {
-		return nil, err
+		return err
 	}
-	b, err := webterm.Build(ctx, mod, filepath.Join(cache, "labctl", "images"), "amd64", remote.Indent(u.Out))
+	wt, err := webterm.Build(ctx, mod, cache, "amd64", remote.Indent(u.Out), cacheOnly)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	const stage = "/var/lib/labctl/stage/"
-	files := []nodeprep.File{{Source: b.Binary.Path, SHA256: b.Binary.SHA256, Dest: stage + webterm.Binary, Mode: 0o755}}
-	for _, a := range b.Assets {
+	files := []nodeprep.File{{Source: wt.Binary.Path, SHA256: wt.Binary.SHA256, Dest: stage + webterm.Binary, Mode: 0o755}}
+	for _, a := range wt.Assets {
 		files = append(files, nodeprep.File{Source: a.Path, SHA256: a.SHA256, Dest: stage + "webterm-" + a.Name, Mode: 0o644})
 	}
 	if t := u.Lab.WebTerm.TLS; t.Cert != "" {
@@ -41,10 +43,33 @@ func (u *Up) webterm(ctx context.Context) ([]nodeprep.File, error) {
 		}{{t.Cert, "webterm-tls.crt", 0o644}, {t.Key, "webterm-tls.key", 0o600}} {
 			sum, err := goimage.FileSum(lab.ExpandHome(f.path))
 			if err != nil {
-				return nil, fmt.Errorf("webterm.tls: %w", err)
+				return fmt.Errorf("webterm.tls: %w", err)
 			}
 			files = append(files, nodeprep.File{Source: lab.ExpandHome(f.path), SHA256: sum, Dest: stage + f.dest, Mode: f.mode})
 		}
 	}
-	return files, nil
+	b.uploads.WebTerm = files
+	return nil
+}
+
+// ownModule is labctl's own source, which its helper programs and images
+// are built from (looked up once per run).
+func (u *Up) ownModule(ctx context.Context) (string, error) {
+	if u.own == "" {
+		dir, err := goimage.OwnModule(ctx, u.SourceDir, labctlModule)
+		if err != nil {
+			return "", err
+		}
+		u.own = dir
+	}
+	return u.own, nil
+}
+
+// userCache is labctl's directory name under the user's cache directory.
+func userCache(name string) (string, error) {
+	d, err := os.UserCacheDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(d, "labctl", name), nil
 }

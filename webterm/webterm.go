@@ -55,8 +55,11 @@ type Built struct {
 
 // Build returns the agent built from labctl's module at moduleDir for
 // arch, and its assets, from cacheDir when their recipes are there.
-func Build(ctx context.Context, moduleDir, cacheDir, arch string, log io.Writer) (*Built, error) {
-	dir, err := webui.Fetch(ctx, Assets(), webui.Options{CacheDir: cacheDir, Log: log})
+//
+// cacheOnly builds nothing: what is not cached yet is
+// goimage.ErrNotCached.
+func Build(ctx context.Context, moduleDir, cacheDir, arch string, log io.Writer, cacheOnly bool) (*Built, error) {
+	dir, err := webui.Fetch(ctx, Assets(), webui.Options{CacheDir: cacheDir, Log: log, CacheOnly: cacheOnly})
 	if err != nil {
 		return nil, fmt.Errorf("web terminal assets: %w", err)
 	}
@@ -73,7 +76,7 @@ func Build(ctx context.Context, moduleDir, cacheDir, arch string, log io.Writer)
 		}
 		b.Assets = append(b.Assets, f)
 	}
-	bin, err := buildAgent(ctx, moduleDir, cacheDir, arch, log)
+	bin, err := buildAgent(ctx, moduleDir, cacheDir, arch, log, cacheOnly)
 	if err != nil {
 		return nil, fmt.Errorf("web terminal agent: %w", err)
 	}
@@ -85,9 +88,9 @@ func Build(ctx context.Context, moduleDir, cacheDir, arch string, log io.Writer)
 
 // buildAgent is the agent for linux/arch, built as labctl's other
 // programs are (goimage.BuildTool) and cached by their recipe.
-func buildAgent(ctx context.Context, moduleDir, cacheDir, arch string, log io.Writer) (string, error) {
+func buildAgent(ctx context.Context, moduleDir, cacheDir, arch string, log io.Writer, cacheOnly bool) (string, error) {
 	return goimage.BuildTool(ctx, goimage.Tool{Dir: moduleDir, Package: Package, Name: Binary, Arch: arch},
-		goimage.Options{CacheDir: filepath.Join(cacheDir, "webterm"), Log: log})
+		goimage.Options{CacheDir: filepath.Join(cacheDir, "webterm"), Log: log, CacheOnly: cacheOnly})
 }
 
 func fileOf(name, path string) (File, error) {

@@ -3,15 +3,19 @@ package webterm
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/labctl/labctl/artifacts/goimage"
 )
 
 // TestBuildCachedByRecipe builds the agent and fetches xterm.js from the
-// npm registry once; the second call is a cache hit that runs nothing.
+// npm registry once; the second call, cache-only, is a hit that runs
+// nothing.
 func TestBuildCachedByRecipe(t *testing.T) {
 	if os.Getenv("LABCTL_E2E") == "" {
 		t.Skip("needs npm and the Go toolchain (set LABCTL_E2E=1)")
@@ -23,7 +27,14 @@ func TestBuildCachedByRecipe(t *testing.T) {
 	}
 	cache := t.TempDir()
 	var log bytes.Buffer
-	b, err := Build(ctx, root, cache, "amd64", &log)
+	// A cache-only lookup (up --dry-run) of an empty cache builds nothing.
+	if _, err := Build(ctx, root, cache, "amd64", &log, true); !errors.Is(err, goimage.ErrNotCached) {
+		t.Fatalf("cache-only lookup of an empty cache: %v", err)
+	}
+	if left, _ := os.ReadDir(cache); len(left) != 0 || log.Len() != 0 {
+		t.Fatalf("cache-only lookup wrote %v, printed %q", left, log.String())
+	}
+	b, err := Build(ctx, root, cache, "amd64", &log, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +50,7 @@ func TestBuildCachedByRecipe(t *testing.T) {
 	}
 	log.Reset()
 	start := time.Now()
-	b2, err := Build(ctx, root, cache, "amd64", &log)
+	b2, err := Build(ctx, root, cache, "amd64", &log, true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -77,7 +78,14 @@ type Options struct {
 	CacheDir string // default $XDG_CACHE_HOME/labctl/images
 	Log      io.Writer
 	Go       string // the go command (default: from PATH)
+	// CacheOnly looks the recipe up and builds nothing: a miss is
+	// ErrNotCached (what `labctl up --dry-run` reports).
+	CacheOnly bool
 }
+
+// ErrNotCached is a cache-only lookup's miss: the recipe was never built
+// here (or its entry is incomplete), and building it was not asked for.
+var ErrNotCached = errors.New("not in the cache")
 
 func (o Options) logf(format string, a ...any) {
 	if o.Log != nil {
@@ -137,6 +145,9 @@ func Build(ctx context.Context, spec Spec, opts Options) (*Result, error) {
 		if r, ok := cached(opts.CacheDir, spec, key); ok {
 			return r, nil
 		}
+	}
+	if opts.CacheOnly {
+		return nil, fmt.Errorf("image %s: %w", spec.Ref, ErrNotCached)
 	}
 	if err := os.MkdirAll(opts.CacheDir, 0o755); err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package goimage
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,6 +28,13 @@ func TestBuildLocalModule(t *testing.T) {
 	spec := Spec{Ref: "localhost/labctl/hello:test", Dir: mod, Package: "./cmd/hello", Binary: "hello", Args: []string{"--x"},
 		Files: map[string][]byte{"/etc/hello.conf": []byte("x=1\n")}}
 	ctx := context.Background()
+	// A cache-only lookup (up --dry-run) misses and writes nothing.
+	if _, err := Build(ctx, spec, Options{CacheDir: cache, CacheOnly: true}); !errors.Is(err, ErrNotCached) {
+		t.Fatalf("cache-only lookup of an empty cache: %v", err)
+	}
+	if left, _ := os.ReadDir(cache); len(left) != 0 {
+		t.Fatalf("a cache-only lookup wrote %v", left)
+	}
 	r1, err := Build(ctx, spec, Options{CacheDir: cache})
 	if err != nil {
 		t.Fatal(err)
@@ -69,7 +77,7 @@ func TestBuildLocalModule(t *testing.T) {
 		t.Errorf("extra file = %q", b)
 	}
 
-	r2, err := Build(ctx, spec, Options{CacheDir: cache})
+	r2, err := Build(ctx, spec, Options{CacheDir: cache, CacheOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}

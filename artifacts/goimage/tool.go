@@ -58,6 +58,9 @@ func BuildTool(ctx context.Context, t Tool, opts Options) (string, error) {
 	if st, err := os.Stat(bin); err == nil && st.Mode().IsRegular() {
 		return bin, nil
 	}
+	if opts.CacheOnly {
+		return "", fmt.Errorf("tool %s: %w", t.Name, ErrNotCached)
+	}
 	if err := os.MkdirAll(opts.CacheDir, 0o755); err != nil {
 		return "", err
 	}

@@ -3,6 +3,7 @@ package goimage
 import (
 	"bytes"
 	"debug/elf"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,6 +33,9 @@ func TestBuildTool(t *testing.T) {
 	cache := t.TempDir()
 	tool := Tool{Dir: mod, Package: "./cmd/hello", Name: "hello"}
 	var log bytes.Buffer
+	if _, err := BuildTool(t.Context(), tool, Options{CacheDir: cache, Log: &log, CacheOnly: true}); !errors.Is(err, ErrNotCached) || log.Len() != 0 {
+		t.Fatalf("cache-only lookup of an empty cache: %v, log %q", err, log.String())
+	}
 	b1, err := BuildTool(t.Context(), tool, Options{CacheDir: cache, Log: &log})
 	if err != nil {
 		t.Fatal(err)
@@ -43,7 +47,7 @@ func TestBuildTool(t *testing.T) {
 		t.Errorf("no build line: %q", log.String())
 	}
 	log.Reset()
-	b2, err := BuildTool(t.Context(), tool, Options{CacheDir: cache, Log: &log})
+	b2, err := BuildTool(t.Context(), tool, Options{CacheDir: cache, Log: &log, CacheOnly: true})
 	if err != nil || b2 != b1 || log.Len() != 0 {
 		t.Errorf("second call: %s, %v, log %q; want %s from the cache, silently", b2, err, log.String(), b1)
 	}

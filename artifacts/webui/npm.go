@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/labctl/labctl/artifacts/goimage"
 )
 
 // Packages are ready-built browser files from the npm registry (a library's
@@ -40,6 +42,9 @@ func Fetch(ctx context.Context, p Packages, opts Options) (string, error) {
 	final := filepath.Join(root, p.Name+"-"+p.Recipe())
 	if _, err := os.Stat(final); err == nil {
 		return final, nil
+	}
+	if opts.CacheOnly {
+		return "", fmt.Errorf("%s: %w", p.Name, goimage.ErrNotCached)
 	}
 	if _, err := NodeVersion(ctx); err != nil {
 		return "", err

@@ -52,6 +52,8 @@ type Spec struct {
 type Options struct {
 	CacheDir string // the images cache; the UI goes under its webui/
 	Log      io.Writer
+	// CacheOnly: a miss is goimage.ErrNotCached, nothing is installed.
+	CacheOnly bool
 }
 
 // Recipe is what decides the built files, with the machine's Node.js.

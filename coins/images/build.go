@@ -54,6 +54,9 @@ type Options struct {
 	// about half a minute and the Debian archive); default
 	// DefaultRedisCache().
 	RedisCache string
+	// CacheOnly builds nothing: a miss is goimage.ErrNotCached (what
+	// `labctl up --dry-run` reports).
+	CacheOnly bool
 }
 
 // Result is a finished build.
@@ -84,7 +87,7 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 			return nil, fmt.Errorf("redis image cache: %w", err)
 		}
 	}
-	redis, err := buildRedis(ctx, opts.RedisCache, logf)
+	redis, err := buildRedis(ctx, opts.RedisCache, opts.CacheOnly, logf)
 	if err != nil {
 		return nil, err
 	}
@@ -108,6 +111,9 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 				return res, nil
 			}
 		}
+	}
+	if opts.CacheOnly {
+		return nil, fmt.Errorf("DockerCoins images (inputs %s): %w", key[:12], goimage.ErrNotCached)
 	}
 
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {

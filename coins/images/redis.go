@@ -126,11 +126,14 @@ func DefaultRedisCache() (string, error) {
 // buildRedis returns the Redis layers, from the cache when the recipe was
 // built before (a file read), else built in about half a minute (needs
 // apt-get, dpkg-deb, Debian's keyring and the Debian archive).
-func buildRedis(ctx context.Context, cacheDir string, logf func(string, ...any)) (*redisBuild, error) {
+func buildRedis(ctx context.Context, cacheDir string, cacheOnly bool, logf func(string, ...any)) (*redisBuild, error) {
 	recipe := redisRecipeHash()
 	dir := filepath.Join(cacheDir, recipe[:24])
 	if rb, err := readRedisBuild(dir); err == nil {
 		return rb, nil
+	}
+	if cacheOnly {
+		return nil, fmt.Errorf("%s: %w", RedisRef, goimage.ErrNotCached)
 	}
 	for _, tool := range []string{"apt-get", "dpkg-deb"} {
 		if _, err := exec.LookPath(tool); err != nil {
