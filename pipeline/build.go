@@ -54,12 +54,20 @@ func (p *buildPhase) Title() string {
 
 func (p *buildPhase) Run(ctx context.Context) error {
 	for _, s := range p.steps {
-		fmt.Fprintf(p.out, "    %s\n", s.title)
+		err := s.run(ctx, &p.built, true)
+		if err == nil {
+			fmt.Fprintf(p.out, "    %s: in the cache\n", s.title)
+			continue
+		}
+		if !errors.Is(err, goimage.ErrNotCached) {
+			return fmt.Errorf("%s: %w", s.title, err)
+		}
+		fmt.Fprintf(p.out, "    %s: building\n", s.title)
 		start := time.Now()
 		if err := s.run(ctx, &p.built, false); err != nil {
 			return fmt.Errorf("%s: %w", s.title, err)
 		}
-		fmt.Fprintf(p.out, "    %s: ready in %s\n", s.title, time.Since(start).Round(time.Millisecond))
+		fmt.Fprintf(p.out, "    %s: built in %s\n", s.title, time.Since(start).Round(time.Second))
 	}
 	return nil
 }
