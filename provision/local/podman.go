@@ -174,6 +174,15 @@ func (p *Podman) Stop(ctx context.Context, timeout int, names ...string) error {
 	return err
 }
 
+// Cleanup releases what stopped containers held on this machine (their
+// addresses on the network, their mounts) now, instead of whenever
+// conmon's own cleanup gets to it: a start right after a stop otherwise
+// finds the node's address still taken (podman 4.3, under load).
+func (p *Podman) Cleanup(ctx context.Context, names ...string) error {
+	_, err := p.run(ctx, nil, append([]string{"container", "cleanup"}, names...)...)
+	return err
+}
+
 // Kill sends signal to running containers.
 func (p *Podman) Kill(ctx context.Context, signal string, names ...string) error {
 	_, err := p.run(ctx, nil, append([]string{"kill", "--signal", signal}, names...)...)

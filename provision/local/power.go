@@ -58,7 +58,7 @@ func (p *Provider) Stop(ctx context.Context, r provision.Request) error {
 			}
 		}
 		if len(left) == 0 {
-			return nil
+			return p.Podman.Cleanup(ctx, names...)
 		}
 		if time.Now().After(deadline) {
 			_ = p.Podman.Stop(ctx, 1, left...)

@@ -89,6 +89,11 @@ var cgroupRoot = "/sys/fs/cgroup"
 // its cgroups handed to the node's root, and only then started, at every
 // start.
 func (p *Provider) startUserNS(ctx context.Context, name string) error {
+	// A node halted by other means (podman stop, a reboot) may still
+	// hold its address: `podman init` then refuses it.
+	if err := p.Podman.Cleanup(ctx, name); err != nil {
+		return err
+	}
 	if _, err := p.Podman.run(ctx, nil, "init", name); err != nil {
 		return err
 	}

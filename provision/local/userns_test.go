@@ -130,7 +130,7 @@ func TestCreateUserNSInitChownStart(t *testing.T) {
 	}
 	b, _ := os.ReadFile(log)
 	calls := strings.Split(strings.TrimSpace(string(b)), "\n")
-	if len(calls) != 4 || !strings.HasPrefix(calls[0], "create ") || calls[1] != "init "+name || !strings.HasPrefix(calls[2], "inspect ") || calls[3] != "start "+name {
+	if len(calls) != 5 || !strings.HasPrefix(calls[0], "create ") || calls[1] != "container cleanup "+name || calls[2] != "init "+name || !strings.HasPrefix(calls[3], "inspect ") || calls[4] != "start "+name {
 		t.Fatalf("calls:\n%s", b)
 	}
 	for _, want := range []string{"-v " + name + "-containerd:/var/lib/containerd:U ", "-v /lib/modules:/lib/modules:ro ", "--uidmap 0:1000000000:65536 --gidmap 0:1000000000:65536 --label labctl.userns=1 img /sbin/init"} {
