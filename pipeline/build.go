@@ -168,7 +168,11 @@ func (u *Up) buildCoins(ctx context.Context, b *built, cacheOnly bool) error {
 	if err != nil {
 		return err
 	}
-	b.coins, err = images.Build(ctx, images.Options{Dir: cache, Keyed: true, ModuleDir: mod, Log: remote.Indent(u.Out), CacheOnly: cacheOnly})
+	opts := images.Options{Dir: cache, Keyed: true, ModuleDir: mod, CacheOnly: cacheOnly}
+	if !cacheOnly { // a lookup's "up to date" would say the step's line twice
+		opts.Log = remote.Indent(u.Out)
+	}
+	b.coins, err = images.Build(ctx, opts)
 	return err
 }
 
