@@ -10,7 +10,6 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
-	"flag"
 	"fmt"
 	stdhtml "html"
 	"math/big"
@@ -20,10 +19,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/labctl/labctl/internal/golden"
 	"github.com/labctl/labctl/lab"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // goldenDeck is a small class with everything that shows in the text
 // formats: a non-standard SSH port, per-attendee QR URLs, reworded labels.
@@ -62,19 +60,7 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			path := filepath.Join("testdata", tc.file)
-			if *update {
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test ./cards -update to create it)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("%s differs from the golden file (go test ./cards -update rewrites it):\n--- got\n%s\n--- want\n%s", tc.file, got, want)
-			}
+			golden.Check(t, tc.file, string(got))
 		})
 	}
 }
