@@ -3,23 +3,18 @@ package cards
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	stdhtml "html"
-	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/labctl/labctl/internal/golden"
+	"github.com/labctl/labctl/internal/testpki"
 	"github.com/labctl/labctl/lab"
 )
 
@@ -138,23 +133,10 @@ func TestWebTermURL(t *testing.T) {
 
 func testCert(t *testing.T, dir string) (string, string) {
 	t.Helper()
-	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "*.class.example"},
-		NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour), DNSNames: []string{"*.class.example"}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &priv.PublicKey, priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kd, err := x509.MarshalECPrivateKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
+	leaf := testpki.SelfSigned(t, &x509.Certificate{Subject: pkix.Name{CommonName: "*.class.example"}, DNSNames: []string{"*.class.example"}})
 	cert, key := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
-	os.WriteFile(cert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
-	os.WriteFile(key, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kd}), 0o600)
+	os.WriteFile(cert, leaf.CertPEM, 0o644)
+	os.WriteFile(key, leaf.KeyPEM, 0o600)
 	return cert, key
 }
 
