@@ -6,13 +6,14 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/labctl/labctl/addons/internal/addontest"
 	"github.com/labctl/labctl/kube"
 	"github.com/labctl/labctl/lab"
 	"github.com/labctl/labctl/remote"
-	"slices"
 )
 
 func testLab(source, cni string, list ...string) *lab.Lab {
@@ -63,16 +64,9 @@ func TestRenderLabelsEveryObject(t *testing.T) {
 	if len(objs) == 0 {
 		t.Fatal("no objects")
 	}
-	for _, o := range objs {
-		ref, err := kube.RefOf(o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if o.GetLabels()[LabelManagedBy] != "labctl" || o.GetLabels()[LabelAddon] == "" {
-			t.Errorf("%s lacks labctl's labels: %v", ref, o.GetLabels())
-		}
-		if _, err := kube.ToUnstructured(o); err != nil {
-			t.Errorf("%s: %v", ref, err)
+	for i, ref := range addontest.Refs(t, objs) {
+		if l := objs[i].GetLabels(); l[LabelManagedBy] != "labctl" || l[LabelAddon] == "" {
+			t.Errorf("%s lacks labctl's labels: %v", ref, l)
 		}
 	}
 	d1, _ := digestOf(objs)

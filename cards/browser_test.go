@@ -65,27 +65,35 @@ const layoutJS = `(() => {
   };
 })()`
 
-// render loads the deck in Chromium with print media emulated, and returns
-// the measured layout and the PDF that Chromium prints.
-func render(t *testing.T, d *Deck, shot string) (layout, []byte) {
+// loadDeck starts Chromium (skipping the test where there is none) with the
+// deck's HTML loaded, for at most timeout; the browser stops with the test.
+func loadDeck(t *testing.T, d *Deck, timeout time.Duration) context.Context {
 	t.Helper()
 	path := needChromium(t)
 	html, err := d.HTML()
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(cancel)
 	bctx, stop, err := Browser(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer stop()
+	t.Cleanup(stop)
 	if err := Load(bctx, html); err != nil {
 		t.Fatal(err)
 	}
+	return bctx
+}
+
+// render loads the deck in Chromium with print media emulated, and returns
+// the measured layout and the PDF that Chromium prints.
+func render(t *testing.T, d *Deck, shot string) (layout, []byte) {
+	t.Helper()
+	bctx := loadDeck(t, d, 90*time.Second)
 	p := d.PaperFor()
-	err = chromedp.Do(bctx,
+	err := chromedp.Do(bctx,
 		chromedp.EmulateViewport(int64(math.Ceil(mmToPx(p.Width))), 1000),
 		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 			_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: "print"})

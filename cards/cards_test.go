@@ -3,27 +3,20 @@ package cards
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
-	"flag"
 	"fmt"
 	stdhtml "html"
-	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/labctl/labctl/internal/golden"
+	"github.com/labctl/labctl/internal/testpki"
 	"github.com/labctl/labctl/lab"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // goldenDeck is a small class with everything that shows in the text
 // formats: a non-standard SSH port, per-attendee QR URLs, reworded labels.
@@ -62,19 +55,7 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			path := filepath.Join("testdata", tc.file)
-			if *update {
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test ./cards -update to create it)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("%s differs from the golden file (go test ./cards -update rewrites it):\n--- got\n%s\n--- want\n%s", tc.file, got, want)
-			}
+			golden.Check(t, tc.file, string(got))
 		})
 	}
 }
@@ -152,23 +133,10 @@ func TestWebTermURL(t *testing.T) {
 
 func testCert(t *testing.T, dir string) (string, string) {
 	t.Helper()
-	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "*.class.example"},
-		NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour), DNSNames: []string{"*.class.example"}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &priv.PublicKey, priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kd, err := x509.MarshalECPrivateKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
+	leaf := testpki.SelfSigned(t, &x509.Certificate{Subject: pkix.Name{CommonName: "*.class.example"}, DNSNames: []string{"*.class.example"}})
 	cert, key := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
-	os.WriteFile(cert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
-	os.WriteFile(key, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kd}), 0o600)
+	os.WriteFile(cert, leaf.CertPEM, 0o644)
+	os.WriteFile(key, leaf.KeyPEM, 0o600)
 	return cert, key
 }
 

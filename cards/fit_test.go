@@ -1,7 +1,6 @@
 package cards
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -40,7 +39,7 @@ const overflowJS = `(() => {
 // a non-standard port, a logo, a QR code and a long event name. Nothing may
 // spill out of the card or be cut short except the event name.
 func TestWorstCaseCardFits(t *testing.T) {
-	path := needChromium(t)
+	needChromium(t)
 	dir := t.TempDir()
 	logo := filepath.Join(dir, "logo.svg")
 	svg := `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 40 20"><rect width="40" height="20" rx="4" fill="#326ce5"/><text x="20" y="14" font-size="10" text-anchor="middle" fill="#fff">K8s</text></svg>`
@@ -62,20 +61,7 @@ func TestWorstCaseCardFits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	html, err := d.HTML()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	bctx, stop, err := Browser(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop()
-	if err := Load(bctx, html); err != nil {
-		t.Fatal(err)
-	}
+	bctx := loadDeck(t, d, 60*time.Second)
 	bad, err := chromedp.Run(bctx, chromedp.Evaluate[[]string](overflowJS))
 	if err != nil {
 		t.Fatal(err)

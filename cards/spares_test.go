@@ -1,12 +1,11 @@
 package cards
 
 import (
-	"bytes"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/labctl/labctl/internal/golden"
 )
 
 // sparesDeck is a class of 2 attendees and 1 spare after `labctl swap 1`:
@@ -125,18 +124,6 @@ func TestGoldenSpares(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		path := filepath.Join("testdata", tc.file)
-		if *update {
-			if err := os.WriteFile(path, got, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		want, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatalf("%v (run go test ./cards -update to create it)", err)
-		}
-		if !bytes.Equal(got, want) {
-			t.Errorf("%s differs from the golden file (go test ./cards -update rewrites it):\n--- got\n%s\n--- want\n%s", tc.file, got, want)
-		}
+		golden.Check(t, tc.file, string(got))
 	}
 }

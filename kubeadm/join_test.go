@@ -2,21 +2,14 @@ package kubeadm
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"strings"
 	"testing"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/kubernetes/cmd/kubeadm/app/util/pubkeypin"
 
+	"github.com/labctl/labctl/internal/testpki"
 	"github.com/labctl/labctl/kubeadm/config"
 	"github.com/labctl/labctl/lab"
 	"github.com/labctl/labctl/phase"
@@ -26,18 +19,8 @@ import (
 // newCA is a cluster CA as kubeadm init makes one: PEM, and kubeadm's pin.
 func newCA(t *testing.T) (pemCA, pin string) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "kubernetes"},
-		NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})), pubkeypin.Hash(cert)
+	ca := testpki.NewCA(t, nil)
+	return string(ca.PEM), pubkeypin.Hash(ca.Cert)
 }
 
 // Workers pin the CA labctl recorded at kubeadm init, whatever node1

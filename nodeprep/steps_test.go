@@ -2,18 +2,14 @@ package nodeprep
 
 import (
 	"context"
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/labctl/labctl/internal/golden"
 	"github.com/labctl/labctl/lab"
 	"github.com/labctl/labctl/phase"
 	"github.com/labctl/labctl/remote"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 func sampleData(source string) NodeData {
 	return NodeData{
@@ -107,18 +103,7 @@ func TestKubeImagesImport(t *testing.T) {
 
 func checkGolden(t *testing.T, name, script string) {
 	t.Helper()
-	golden := filepath.Join("testdata", name+".sh.golden")
-	if *update {
-		os.WriteFile(golden, []byte(script), 0o644)
-		return
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%s: %v (run go test ./nodeprep -update)", name, err)
-	}
-	if string(want) != script {
-		t.Errorf("%s differs from %s; if intended, run go test ./nodeprep -update", name, golden)
-	}
+	golden.Check(t, name+".sh.golden", script)
 }
 
 // TestProbeGolden shows every change to what the probe asks of a node.

@@ -1,15 +1,14 @@
 package preload
 
 import (
-	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files")
+	"github.com/labctl/labctl/internal/golden"
+)
 
 const sum = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
@@ -22,17 +21,7 @@ func TestScriptGolden(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		golden := filepath.Join("testdata", name+".sh.golden")
-		if *update {
-			os.WriteFile(golden, []byte(script), 0o644)
-		}
-		want, err := os.ReadFile(golden)
-		if err != nil {
-			t.Fatalf("%s: %v (run go test ./preload -update)", name, err)
-		}
-		if script != string(want) {
-			t.Errorf("%s differs from %s; if intended, run go test ./preload -update", name, golden)
-		}
+		golden.Check(t, name+".sh.golden", script)
 	}
 }
 

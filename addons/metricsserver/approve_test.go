@@ -2,13 +2,9 @@ package metricsserver
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
 	"math/big"
 	"net"
@@ -22,40 +18,16 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/rest"
 
+	"github.com/labctl/labctl/internal/testpki"
 	"github.com/labctl/labctl/kube"
 	"github.com/labctl/labctl/kube/kubefake"
 	"github.com/labctl/labctl/lab"
 )
 
-// testCA signs a "kubelet" certificate for ip.
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pem  []byte
-}
-
-func newCA(t *testing.T) *testCA {
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "kubernetes"}, IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	return &testCA{cert: cert, key: key, pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
-}
-
-func (ca *testCA) serving(t *testing.T, ip string) tls.Certificate {
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "system:node:node1"},
-		IPAddresses: []net.IP{net.ParseIP(ip)}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+// serving is the "kubelet" serving certificate ca signs for ip.
+func serving(t *testing.T, ca *testpki.CA, ip string) tls.Certificate {
+	return ca.Issue(t, &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "system:node:node1"},
+		IPAddresses: []net.IP{net.ParseIP(ip)}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}).TLS
 }
 
 // kubelet is a TLS server that has no serving certificate until issued.
@@ -105,7 +77,7 @@ func (k *kubelet) issue(c tls.Certificate) {
 // node's address), then returns once node1's kubelet serves a certificate
 // the cluster CA signed for its address.
 func TestServingCertsApprovesAndVerifies(t *testing.T) {
-	ca := newCA(t)
+	ca := testpki.NewCA(t, nil)
 	k := startKubelet(t)
 	nodes := []lab.Node{{Name: "node1", PrivateAddress: "127.0.0.1", PublicAddress: "127.0.0.1"}}
 	good := kubeletRequest("node1", "127.0.0.1").csr(t, "csr-good")
@@ -113,7 +85,7 @@ func TestServingCertsApprovesAndVerifies(t *testing.T) {
 	cs := fake.NewClientset(good, stolen)
 	var dialed []string
 	cl := &kube.Client{Name: "01/node1", Typed: kubefake.Typed(cs), Config: &rest.Config{
-		TLSClientConfig: rest.TLSClientConfig{CAData: ca.pem},
+		TLSClientConfig: rest.TLSClientConfig{CAData: ca.PEM},
 		Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			dialed = append(dialed, addr)
 			return (&net.Dialer{}).DialContext(ctx, network, k.ln.Addr().String())
@@ -124,7 +96,7 @@ func TestServingCertsApprovesAndVerifies(t *testing.T) {
 		for range 200 {
 			c, err := cs.CertificatesV1().CertificateSigningRequests().Get(context.Background(), "csr-good", metav1.GetOptions{})
 			if err == nil && decided(c) {
-				k.issue(ca.serving(t, "127.0.0.1"))
+				k.issue(serving(t, ca, "127.0.0.1"))
 				return
 			}
 			time.Sleep(50 * time.Millisecond)
@@ -157,11 +129,11 @@ func TestServingCertsApprovesAndVerifies(t *testing.T) {
 // A kubelet serving a certificate the cluster CA did not sign (its old
 // self-signed one) is an error naming the node and what was seen.
 func TestServingCertsRefusesSelfSigned(t *testing.T) {
-	ca, other := newCA(t), newCA(t)
+	ca, other := testpki.NewCA(t, nil), testpki.NewCA(t, nil)
 	k := startKubelet(t)
-	k.issue(other.serving(t, "127.0.0.1"))
+	k.issue(serving(t, other, "127.0.0.1"))
 	cl := &kube.Client{Name: "02/node1", Typed: kubefake.New(), Config: &rest.Config{
-		TLSClientConfig: rest.TLSClientConfig{CAData: ca.pem},
+		TLSClientConfig: rest.TLSClientConfig{CAData: ca.PEM},
 		Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
 			return (&net.Dialer{}).DialContext(ctx, network, k.ln.Addr().String())
 		},

@@ -9,20 +9,13 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apiregistrationv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
 
-	"github.com/labctl/labctl/kube"
+	"github.com/labctl/labctl/addons/internal/addontest"
 )
 
 func TestObjects(t *testing.T) {
 	objs := Objects("localhost/labctl/metrics-server:v0.8.0")
 	var refs []string
-	for _, o := range objs {
-		r, err := kube.RefOf(o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := kube.ToUnstructured(o); err != nil {
-			t.Errorf("%s: %v", r, err)
-		}
+	for _, r := range addontest.Refs(t, objs) {
 		refs = append(refs, r.GVK.Group+"/"+r.String())
 	}
 	want := []string{

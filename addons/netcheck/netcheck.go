@@ -6,12 +6,12 @@ package netcheck
 import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	health "github.com/labctl/labctl/health/wire"
 	"github.com/labctl/labctl/kube"
+	"github.com/labctl/labctl/kube/objects"
 )
 
 // Package is the image's main package in labctl's module.
@@ -40,16 +40,12 @@ func Objects(image string) []kube.Object {
 						Image:           image,
 						ImagePullPolicy: corev1.PullIfNotPresent,
 						Ports:           []corev1.ContainerPort{{Name: "http", ContainerPort: health.Port}},
-						Env: []corev1.EnvVar{{Name: "NODE_NAME", ValueFrom: &corev1.EnvVarSource{
-							FieldRef: &corev1.ObjectFieldSelector{FieldPath: "spec.nodeName"}}}},
+						Env:             objects.NodeNameEnv(),
 						ReadinessProbe: &corev1.Probe{
 							ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/ping", Port: intstr.FromString("http")}},
 							PeriodSeconds: 5,
 						},
-						Resources: corev1.ResourceRequirements{
-							Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("5m"), corev1.ResourceMemory: resource.MustParse("8Mi")},
-							Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("32Mi")},
-						},
+						Resources: objects.Resources("5m", "8Mi", "32Mi"),
 						SecurityContext: &corev1.SecurityContext{
 							RunAsNonRoot:             new(true),
 							AllowPrivilegeEscalation: new(false),

@@ -10,7 +10,6 @@ package netpol
 import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/labctl/labctl/kube/objects"
 )
@@ -64,26 +63,16 @@ func podSpec(image string) corev1.PodSpec {
 			ImagePullPolicy: corev1.PullIfNotPresent,
 			Command:         []string{"/" + Binary},
 			Args:            []string{"-ready-file=" + readyDir + "/ready"},
-			Env: []corev1.EnvVar{{Name: "NODE_NAME", ValueFrom: &corev1.EnvVarSource{
-				FieldRef: &corev1.ObjectFieldSelector{FieldPath: "spec.nodeName"}}}},
+			Env:             objects.NodeNameEnv(),
 			// Ready once the first table matching the cluster is in.
 			ReadinessProbe: &corev1.Probe{
 				ProbeHandler:  corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"/" + Binary, "-healthcheck", "-ready-file=" + readyDir + "/ready"}}},
 				PeriodSeconds: 10,
 			},
-			Resources: corev1.ResourceRequirements{
-				Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("10m"), corev1.ResourceMemory: resource.MustParse("32Mi")},
-				Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("128Mi")},
-			},
+			Resources: objects.Resources("10m", "32Mi", "128Mi"),
 			// Root for netlink, but with NET_ADMIN as its only capability.
-			SecurityContext: &corev1.SecurityContext{
-				RunAsUser:                new(int64(0)),
-				RunAsNonRoot:             new(false),
-				AllowPrivilegeEscalation: new(false),
-				ReadOnlyRootFilesystem:   new(true),
-				Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}, Add: []corev1.Capability{"NET_ADMIN"}},
-			},
-			VolumeMounts: []corev1.VolumeMount{{Name: "run", MountPath: readyDir}},
+			SecurityContext: objects.RootWith("NET_ADMIN"),
+			VolumeMounts:    []corev1.VolumeMount{{Name: "run", MountPath: readyDir}},
 		}},
 		Volumes: []corev1.Volume{{Name: "run", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}},
 	}

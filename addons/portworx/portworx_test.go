@@ -1,27 +1,18 @@
 package portworx
 
 import (
-	golden_ "github.com/labctl/labctl/internal/golden"
 	"net/url"
 	"testing"
 
 	storagev1 "k8s.io/api/storage/v1"
 
-	"github.com/labctl/labctl/kube"
+	"github.com/labctl/labctl/addons/internal/addontest"
+	"github.com/labctl/labctl/internal/golden"
 )
 
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	golden_.Check(t, name, got)
-}
-
 func TestGolden(t *testing.T) {
-	out, err := kube.YAML(Objects())
-	if err != nil {
-		t.Fatal(err)
-	}
-	golden(t, "objects.golden.yaml", out)
-	golden(t, "spec-url.golden", SpecURL("1.34.4", ClusterName("k8s-101"))+"\n")
+	addontest.Golden(t, "objects.golden.yaml", Objects())
+	golden.Check(t, "spec-url.golden", SpecURL("1.34.4", ClusterName("k8s-101"))+"\n")
 }
 
 // The deck's query: the cluster's Kubernetes version, the embedded

@@ -10,31 +10,22 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 
-	"github.com/labctl/labctl/internal/golden"
-	"github.com/labctl/labctl/kube"
+	"github.com/labctl/labctl/addons/internal/addontest"
 )
 
 func TestObjectsGolden(t *testing.T) {
-	out, err := kube.YAML(Objects("localhost/labctl/prometheus:v3.16.0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	golden.Check(t, "objects.golden.yaml", out)
+	addontest.Golden(t, "objects.golden.yaml", Objects("localhost/labctl/prometheus:v3.16.0"))
 }
 
 // What the metrics chapter needs: a NodePort, the configuration mounted
 // where the flags say, read access to nodes and their proxy.
 func TestObjects(t *testing.T) {
+	objs := Objects("img:1")
 	var refs []string
-	for _, o := range Objects("img:1") {
-		r, err := kube.RefOf(o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := kube.ToUnstructured(o); err != nil {
-			t.Errorf("%s: %v", r, err)
-		}
+	for _, r := range addontest.Refs(t, objs) {
 		refs = append(refs, r.String())
+	}
+	for _, o := range objs {
 		switch o := o.(type) {
 		case *corev1.Service:
 			if o.Spec.Type != corev1.ServiceTypeNodePort || o.Spec.Ports[0].NodePort != NodePort || o.Name != "prometheus-server" {

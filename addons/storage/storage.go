@@ -24,7 +24,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	storagev1 "k8s.io/api/storage/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/labctl/labctl/kube/objects"
@@ -97,25 +96,14 @@ func podSpec(image string) corev1.PodSpec {
 			ImagePullPolicy: corev1.PullIfNotPresent,
 			Command:         []string{"/" + Binary},
 			Args:            []string{"-root=" + Root},
-			Env: []corev1.EnvVar{{Name: "NODE_NAME", ValueFrom: &corev1.EnvVarSource{
-				FieldRef: &corev1.ObjectFieldSelector{FieldPath: "spec.nodeName"}}}},
-			Resources: corev1.ResourceRequirements{
-				Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("5m"), corev1.ResourceMemory: resource.MustParse("24Mi")},
-				Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("128Mi")},
-			},
+			Env:             objects.NodeNameEnv(),
+			Resources:       objects.Resources("5m", "24Mi", "128Mi"),
 			// Root, to make directories any pod's user can write and to
 			// remove whatever a pod left in them (a database's 0700 data
 			// directory owned by its own user): DAC_OVERRIDE and FOWNER
 			// are the only capabilities that takes.
-			SecurityContext: &corev1.SecurityContext{
-				RunAsUser:                new(int64(0)),
-				RunAsNonRoot:             new(false),
-				AllowPrivilegeEscalation: new(false),
-				ReadOnlyRootFilesystem:   new(true),
-				Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"},
-					Add: []corev1.Capability{"DAC_OVERRIDE", "FOWNER"}},
-			},
-			VolumeMounts: []corev1.VolumeMount{{Name: "volumes", MountPath: Root}},
+			SecurityContext: objects.RootWith("DAC_OVERRIDE", "FOWNER"),
+			VolumeMounts:    []corev1.VolumeMount{{Name: "volumes", MountPath: Root}},
 		}},
 		Volumes: []corev1.Volume{{Name: "volumes", VolumeSource: corev1.VolumeSource{
 			HostPath: &corev1.HostPathVolumeSource{Path: Root, Type: &hostPathType}}}},

@@ -16,7 +16,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"runtime"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -27,6 +26,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 
+	"github.com/labctl/labctl/bench/internal/benchlab"
 	"github.com/labctl/labctl/board"
 	"github.com/labctl/labctl/check"
 	"github.com/labctl/labctl/kube"
@@ -186,12 +186,7 @@ func measure(n int, rtt time.Duration, rounds, parallel int, chapters []check.Ch
 			return result{}, fmt.Errorf("board cluster %d: %s", v.Cluster, v.Error)
 		}
 	}
-	return result{clusters: n, check: median(checks), ref: median(refs), checkAllocs: (ms1.TotalAlloc - ms0.TotalAlloc) / uint64(rounds), peak: peak}, nil
-}
-
-func median(ds []time.Duration) time.Duration {
-	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
-	return ds[len(ds)/2]
+	return result{clusters: n, check: benchlab.Median(checks), ref: benchlab.Median(refs), checkAllocs: (ms1.TotalAlloc - ms0.TotalAlloc) / uint64(rounds), peak: peak}, nil
 }
 
 func mib(b uint64) float64 { return float64(b) / (1 << 20) }

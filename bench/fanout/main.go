@@ -12,12 +12,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/labctl/labctl/bench/internal/benchlab"
 	"github.com/labctl/labctl/internal/testenv"
 )
 
@@ -61,20 +61,19 @@ func run(hostsFlag string, rounds, parallel, port int, out string) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	key := filepath.Join(dir, "id_ed25519")
-	if b, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key).CombinedOutput(); err != nil {
-		return fmt.Errorf("ssh-keygen: %v: %s", err, b)
+	key, pub, err := benchlab.KeyPair(dir)
+	if err != nil {
+		return err
 	}
-	pub, _ := os.ReadFile(key + ".pub")
-	farm, err := testenv.StartSSHDFarm(ctx, dir, max, port, strings.TrimSpace(string(pub)))
+	farm, err := testenv.StartSSHDFarm(ctx, dir, max, port, pub)
 	if err != nil {
 		return err
 	}
 	defer testenv.StopSSHDs(farm)
 
-	bin := filepath.Join(dir, "labctl")
-	if b, err := exec.Command("go", "build", "-o", bin, "./cmd/labctl").CombinedOutput(); err != nil {
-		return fmt.Errorf("go build: %v: %s", err, b)
+	bin, err := benchlab.Build(dir)
+	if err != nil {
+		return err
 	}
 	var results []measure
 	for _, n := range counts {
@@ -137,8 +136,7 @@ func timeIt(argv, env []string, rounds int) (measure, error) {
 			rss = mx64(rss, ru.Maxrss)
 		}
 	}
-	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
-	return measure{median: times[len(times)/2], rssMB: float64(rss) / 1024}, nil
+	return measure{median: benchlab.Median(times), rssMB: float64(rss) / 1024}, nil
 }
 
 func write(path string, rs []measure, hosts string, rounds, parallel int) error {

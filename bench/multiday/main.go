@@ -19,9 +19,6 @@ import (
 	"fmt"
 	"log"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -41,17 +38,11 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	bin := filepath.Join(dir, "labctl")
-	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/labctl").CombinedOutput(); err != nil {
-		log.Fatalf("go build: %v: %s", err, out)
-	}
 	name := fmt.Sprintf("bench-multiday-%dx%d", *clusters, *nodes)
-	file := filepath.Join(dir, "lab.yaml")
-	body := fmt.Sprintf("name: %s\nattendees: %d\nspares: 1\nnodesPerCluster: %d\nprovider: {type: local}\n", name, *clusters-1, *nodes)
-	if err := os.WriteFile(file, []byte(body), 0o644); err != nil {
+	bl, err := benchlab.New(dir, fmt.Sprintf("name: %s\nattendees: %d\nspares: 1\nnodesPerCluster: %d\nprovider: {type: local}\n", name, *clusters-1, *nodes))
+	if err != nil {
 		log.Fatal(err)
 	}
-	bl := benchlab.Lab{Bin: bin, File: file, State: filepath.Join(dir, "state")}
 	labctl := bl.Run
 	must := func(args ...string) time.Duration {
 		d := bl.Must(args...)
@@ -80,17 +71,11 @@ func main() {
 	must("reset", "--cluster", "1", "--level", "hard", "--new-passwords", "--yes")
 	swapReset := must("swap", "--yes", "1")
 
-	n, s := median(night), median(rebuild)
+	n, s := benchlab.Median(night), benchlab.Median(rebuild)
 	fmt.Printf("| lab of %d × %d (%d attendees, 1 spare), local nodes | median | min – max | vs stop + start |\n|---|---|---|---|\n", *clusters, *nodes, *clusters-1)
 	fmt.Printf("| first `labctl up` (for reference) | %s | | %.1fx |\n", up.Round(time.Second), up.Seconds()/n.Seconds())
 	fmt.Printf("| `labctl stop` + `labctl start`, %d rounds | %s | %s – %s | 1x |\n", len(night), n.Round(time.Second), night[0].Round(time.Second), night[len(night)-1].Round(time.Second))
 	fmt.Printf("| `labctl destroy` + `labctl up`, %d rounds | %s | %s – %s | %.1fx |\n", len(rebuild), s.Round(time.Second), rebuild[0].Round(time.Second), rebuild[len(rebuild)-1].Round(time.Second), s.Seconds()/n.Seconds())
 	fmt.Printf("| `labctl swap --no-reset 1` (the attendee's wait) | %s | | |\n", swapOnly.Round(100*time.Millisecond))
 	fmt.Printf("| `labctl swap --yes 1` (with the hard reset of the old cluster) | %s | | |\n", swapReset.Round(time.Second))
-}
-
-// median sorts ds and returns its middle value.
-func median(ds []time.Duration) time.Duration {
-	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
-	return ds[len(ds)/2]
 }

@@ -14,9 +14,6 @@ import (
 	"fmt"
 	"log"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -60,17 +57,11 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	bin := filepath.Join(dir, "labctl")
-	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/labctl").CombinedOutput(); err != nil {
-		log.Fatalf("go build: %v: %s", err, out)
-	}
 	name := fmt.Sprintf("bench-reset-%dx%d", *clusters, *nodes)
-	file := filepath.Join(dir, "lab.yaml")
-	body := fmt.Sprintf("name: %s\nattendees: %d\nnodesPerCluster: %d\ncoins: {enabled: true}\nprovider: {type: local}\n", name, *clusters, *nodes)
-	if err := os.WriteFile(file, []byte(body), 0o644); err != nil {
+	bl, err := benchlab.New(dir, fmt.Sprintf("name: %s\nattendees: %d\nnodesPerCluster: %d\ncoins: {enabled: true}\nprovider: {type: local}\n", name, *clusters, *nodes))
+	if err != nil {
 		log.Fatal(err)
 	}
-	bl := benchlab.Lab{Bin: bin, File: file, State: filepath.Join(dir, "state")}
 	labctl := bl.Run
 	must := bl.Must
 	defer labctl("destroy", "--yes")
@@ -97,8 +88,7 @@ func main() {
 	destroy := must("destroy", "--cluster", "1", "--yes")
 	reUp := must("up")
 
-	sort.Slice(soft, func(i, j int) bool { return soft[i] < soft[j] })
-	med := soft[len(soft)/2]
+	med := benchlab.Median(soft)
 	fmt.Printf("| way back to a clean cluster (lab of %d × %d, DockerCoins) | time | vs soft reset |\n|---|---|---|\n", *clusters, *nodes)
 	fmt.Printf("| first `labctl up` (for reference) | %s | %.1fx |\n", up.Round(time.Second), up.Seconds()/med.Seconds())
 	fmt.Printf("| `labctl reset --cluster 1` (soft), median of %d (min %s, max %s) | %s | 1x |\n",

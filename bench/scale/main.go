@@ -22,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/labctl/labctl/bench/internal/benchlab"
 	"github.com/labctl/labctl/internal/testenv"
 )
 
@@ -69,19 +70,20 @@ func run(clusters, nodes, rounds, load, port int, out string) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	b := &bench{hosts: clusters * nodes, key: filepath.Join(dir, "id_ed25519"), bin: filepath.Join(dir, "labctl")}
-	if o, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", b.key).CombinedOutput(); err != nil {
-		return fmt.Errorf("ssh-keygen: %v: %s", err, o)
+	b := &bench{hosts: clusters * nodes}
+	key, pub, err := benchlab.KeyPair(dir)
+	if err != nil {
+		return err
 	}
-	pub, _ := os.ReadFile(b.key + ".pub")
-	farm, err := testenv.StartFarm(ctx, dir, b.hosts, port, strings.TrimSpace(string(pub)))
+	b.key = key
+	farm, err := testenv.StartFarm(ctx, dir, b.hosts, port, pub)
 	if err != nil {
 		return err
 	}
 	defer farm.Stop()
 	b.farm = farm
-	if o, err := exec.Command("go", "build", "-o", b.bin, "./cmd/labctl").CombinedOutput(); err != nil {
-		return fmt.Errorf("go build: %v: %s", err, o)
+	if b.bin, err = benchlab.Build(dir); err != nil {
+		return err
 	}
 	var lab, hostList strings.Builder
 	fmt.Fprintf(&lab, "name: scale\nattendees: %d\nnodesPerCluster: %d\nkubernetes: {cni: bridge}\nprovider:\n  type: inventory\n  clusters:\n", clusters, nodes)

@@ -10,17 +10,15 @@
 package main
 
 import (
-	"bytes"
 	"flag"
 	"fmt"
 	"log"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
 	"time"
+
+	"github.com/labctl/labctl/bench/internal/benchlab"
 )
 
 func main() {
@@ -40,34 +38,23 @@ func main() {
 			log.Fatal(err)
 		}
 	}
-	bin := filepath.Join(dir, "labctl")
-	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/labctl").CombinedOutput(); err != nil {
-		log.Fatalf("go build: %v: %s", err, out)
-	}
 	name := fmt.Sprintf("bench-%s-%dx%d", *provider, *attendees, *nodes)
-	file := filepath.Join(dir, "lab.yaml")
 	body := fmt.Sprintf("name: %s\nattendees: %d\nnodesPerCluster: %d\nkubernetes: {version: \"1.34.4\", cni: bridge, source: cache}\nprovider: {type: %s}\n", name, *attendees, *nodes, *provider)
 	if *addons != "" {
 		body += "addons: [" + *addons + "]\n"
 	}
 	// A -reuse directory keeps its lab file; a new one gets ours.
-	if _, err := os.Stat(file); os.IsNotExist(err) {
-		if err := os.WriteFile(file, []byte(body), 0o644); err != nil {
-			log.Fatal(err)
-		}
+	bl, err := benchlab.New(dir, body)
+	if err != nil {
+		log.Fatal(err)
 	}
 	labctl := func(args ...string) (time.Duration, string) {
-		cmd := exec.Command(bin, append([]string{"-f", file, "--state-dir", filepath.Join(dir, "state")}, args...)...)
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		start := time.Now()
-		err := cmd.Run()
-		took := time.Since(start)
+		took, out, err := bl.Run(args...)
 		if err != nil {
 			log.Fatalf("labctl %s: %v\n%s\nthe lab is left in %s (-reuse it, or destroy it with %s -f %s --state-dir %s destroy --yes)",
-				strings.Join(args, " "), err, out.String(), dir, bin, file, filepath.Join(dir, "state"))
+				strings.Join(args, " "), err, out, dir, bl.Bin, bl.File, bl.State)
 		}
-		return took, out.String()
+		return took, out
 	}
 	if !*keep {
 		defer labctl("destroy", "--yes")
@@ -94,10 +81,10 @@ func main() {
 			fmt.Println("re-run phases:", phaseTimes(out))
 		}
 	}
-	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
+	med := benchlab.Median(times)
 	fmt.Printf("\n| lab | first up | re-run median | re-run min | re-run max |\n|---|---|---|---|---|\n")
 	fmt.Printf("| %d x %d | %s | %s | %s | %s |\n", *attendees, *nodes, first.Round(time.Second),
-		times[len(times)/2].Round(10*time.Millisecond), times[0].Round(10*time.Millisecond), times[len(times)-1].Round(10*time.Millisecond))
+		med.Round(10*time.Millisecond), times[0].Round(10*time.Millisecond), times[len(times)-1].Round(10*time.Millisecond))
 }
 
 var phaseRE = regexp.MustCompile(`(?m)^==> (.+)$|^    done in (.+)$`)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"io"
 	"net/http"
 	"os"
 	"strings"
@@ -17,20 +16,6 @@ var bins string
 
 func TestMain(m *testing.M) { os.Exit(cointest.Main(m, &bins, "hasher")) }
 
-func post(t *testing.T, url, body string) (*http.Response, string) {
-	t.Helper()
-	resp, err := http.Post(url, "application/octet-stream", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, string(b)
-}
-
 func TestHashes(t *testing.T) {
 	t.Parallel()
 	proc, base := cointest.Service(t, bins, "hasher")
@@ -39,7 +24,7 @@ func TestHashes(t *testing.T) {
 		"hello":      "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824",
 		"\x00\xff\n": "712450d3c4a79eea9509e75dc1dacdeff58034df538536cfae2da882bd8a0c50",
 	} {
-		resp, got := post(t, base+"/", in)
+		resp, got := cointest.Post(t, base+"/", in)
 		if resp.StatusCode != 200 || got != want {
 			t.Errorf("POST %q: %s %q, want 200 %q", in, resp.Status, got, want)
 		}
@@ -47,16 +32,7 @@ func TestHashes(t *testing.T) {
 			t.Errorf("Content-Type %q, want text/plain", ct)
 		}
 	}
-	hostname, _ := os.Hostname()
-	resp, err := http.Get(base + "/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if want := "HASHER running on " + hostname + "\n"; string(body) != want {
-		t.Errorf("GET /: %q, want %q", body, want)
-	}
+	cointest.Banner(t, base, "HASHER")
 	if !strings.Contains(proc.Output(), `"POST / HTTP/1.1" 200 64`) {
 		t.Errorf("no access log line for POST / in:\n%s", proc.Output())
 	}

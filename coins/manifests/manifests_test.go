@@ -1,18 +1,14 @@
 package manifests
 
 import (
-	"bytes"
-	"flag"
 	"maps"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"sigs.k8s.io/yaml"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files")
+	"github.com/labctl/labctl/internal/golden"
+)
 
 func TestGolden(t *testing.T) {
 	for name, opts := range map[string]Options{
@@ -24,19 +20,7 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden := filepath.Join("testdata", name+".golden.yaml")
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test ./coins/manifests -update to create it)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("rendering differs from %s (run with -update if intended):\n%s", golden, got)
-			}
+			golden.Check(t, name+".golden.yaml", string(got))
 		})
 	}
 }

@@ -21,12 +21,7 @@ func TestRandomBytes(t *testing.T) {
 	proc, base := cointest.Service(t, bins, "rng")
 	var seen []string
 	for range 2 {
-		resp, err := http.Get(base + "/32")
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		resp, body := cointest.Get(t, base+"/32")
 		if resp.StatusCode != 200 || len(body) != 32 {
 			t.Fatalf("GET /32: %s, %d bytes, want 200 and 32 bytes", resp.Status, len(body))
 		}
@@ -36,39 +31,19 @@ func TestRandomBytes(t *testing.T) {
 		if !resp.Close {
 			t.Errorf("response does not close its connection")
 		}
-		seen = append(seen, string(body))
+		seen = append(seen, body)
 	}
 	if seen[0] == seen[1] {
 		t.Errorf("two GET /32 returned the same bytes")
 	}
-	resp, err := http.Get(base + "/1000")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if len(body) != 1000 {
+	if _, body := cointest.Get(t, base+"/1000"); len(body) != 1000 {
 		t.Errorf("GET /1000: %d bytes", len(body))
 	}
-	resp, err = http.Get(base + "/abc")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusBadRequest {
+	if resp, _ := cointest.Get(t, base+"/abc"); resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("GET /abc: %s, want 400", resp.Status)
 	}
 
-	hostname, _ := os.Hostname()
-	resp, err = http.Get(base + "/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ = io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if want := "RNG running on " + hostname + "\n"; string(body) != want {
-		t.Errorf("GET /: %q, want %q", body, want)
-	}
+	cointest.Banner(t, base, "RNG")
 	if !strings.Contains(proc.Output(), `"GET /32 HTTP/1.1" 200 32`) {
 		t.Errorf("no access log line for GET /32 in:\n%s", proc.Output())
 	}

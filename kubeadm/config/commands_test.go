@@ -1,17 +1,14 @@
 package config
 
 import (
-	"crypto/ecdsa"
 	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"math/big"
 	"strings"
 	"testing"
 	"time"
 
 	"k8s.io/kubernetes/cmd/kubeadm/app/util/pubkeypin"
+
+	"github.com/labctl/labctl/internal/testpki"
 )
 
 func TestCommandsGolden(t *testing.T) {
@@ -65,17 +62,7 @@ func TestParseCgroupV1(t *testing.T) {
 // with kubeadm's own.
 func TestCACertHashMatchesKubeadm(t *testing.T) {
 	for _, curve := range []elliptic.Curve{elliptic.P256(), elliptic.P384()} {
-		key, err := ecdsa.GenerateKey(curve, rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "kubernetes"},
-			NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cert, _ := x509.ParseCertificate(der)
+		cert := testpki.NewCA(t, curve).Cert
 		if got, want := CACertHash(cert), pubkeypin.Hash(cert); got != want || !caHashRE.MatchString(got) {
 			t.Errorf("labctl pins %s, kubeadm pins %s", got, want)
 		}

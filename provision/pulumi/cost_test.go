@@ -2,20 +2,16 @@ package pulumi
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/labctl/labctl/internal/golden"
 	"github.com/labctl/labctl/lab"
 	"github.com/labctl/labctl/pipeline"
 	"github.com/labctl/labctl/remote"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
 
 // monday is when the dry runs below run: 2026-12-07 09:00 UTC.
 var monday = time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
@@ -63,7 +59,7 @@ func dryRun(t *testing.T, body string) string {
 
 func TestDryRunEstimate30x4Golden(t *testing.T) {
 	got := dryRun(t, class30x4)
-	golden(t, "dry-run-30x4.golden", got)
+	golden.Check(t, "dry-run-30x4.golden", got)
 	// The figures, from the table's prices by other arithmetic.
 	node := 0.0416 + 20*0.08/730 + 0.005
 	stopped := 20*0.08/730 + 0.005
@@ -86,7 +82,7 @@ func TestDryRunEstimate30x4Golden(t *testing.T) {
 func TestDryRunSparesGolden(t *testing.T) {
 	got := dryRun(t, "name: k8s-class\nattendees: 2\nspares: 1\nnodesPerCluster: 2\nendsAt: 2026-12-08T17:00:00Z\n"+
 		"provider: {type: pulumi, aws: {allowFrom: [198.51.100.0/24]}}\n")
-	golden(t, "dry-run-2+1x2.golden", got)
+	golden.Check(t, "dry-run-2+1x2.golden", got)
 	node := 0.0416 + 20*0.08/730 + 0.005
 	for _, want := range []string{
 		"6 t3.medium instances (3 clusters: 2 attendees + 1 spare, × 2,",
@@ -186,24 +182,5 @@ func TestSpent(t *testing.T) {
 	}
 	if StatusLine(parseLab(t, "name: c\n"), s, now) != "" {
 		t.Error("a local lab has a cost line")
-	}
-}
-
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		os.MkdirAll("testdata", 0o755)
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test -update writes it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs (go test -update rewrites it):\n%s", path, got)
 	}
 }

@@ -2,10 +2,7 @@ package program
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -14,10 +11,9 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/labctl/labctl/internal/golden"
 	"github.com/labctl/labctl/lab"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
 
 // registered is one resource the program asked for.
 type registered struct {
@@ -281,16 +277,16 @@ func TestLocalTarget(t *testing.T) {
 	if len(o.Clusters) != 2 || o.Clusters[1].Nodes[1].ID != "labctl-c02-node2" || o.Clusters[1].Nodes[1].HostKey != "ssh-ed25519 AAAALOCAL-c02-node2" {
 		t.Errorf("outputs: %+v", o)
 	}
-	golden(t, "local-1x2.json", mustJSON(t, m.resources[:3]))
+	checkGolden(t, "local-1x2.json", mustJSON(t, m.resources[:3]))
 }
 
 func TestAWSGolden(t *testing.T) {
 	m, o := run(t, awsSpec(1, 2))
-	golden(t, "aws-1x2.json", mustJSON(t, m.resources))
-	golden(t, "aws-1x2-outputs.json", mustJSON(t, o))
+	checkGolden(t, "aws-1x2.json", mustJSON(t, m.resources))
+	checkGolden(t, "aws-1x2-outputs.json", mustJSON(t, o))
 	for _, r := range m.resources {
 		if r.Name == "c01-node1" && r.Type == "aws:ec2/instance:Instance" {
-			golden(t, "cloud-init-c01-node1.yaml", []byte(r.Inputs["userData"].(map[string]any)["secret"].(string)))
+			checkGolden(t, "cloud-init-c01-node1.yaml", []byte(r.Inputs["userData"].(map[string]any)["secret"].(string)))
 		}
 	}
 }
@@ -337,23 +333,7 @@ func mustJSON(t *testing.T, v any) []byte {
 	return append(b, '\n')
 }
 
-func golden(t *testing.T, name string, got []byte) {
+func checkGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to write it)", err)
-	}
-	if string(got) != string(want) {
-		t.Errorf("%s differs from what the program renders now (go test -update rewrites it):\n%s", path, got)
-	}
+	golden.Check(t, name+".golden", string(got))
 }

@@ -40,7 +40,7 @@ func TestSparesMakeClusters(t *testing.T) {
 	if spareTagged != 4 {
 		t.Errorf("%d of the spare's instances and Elastic IPs tagged as spare, want 4", spareTagged)
 	}
-	golden(t, "aws-2+1x1-tags.json", mustJSON(t, nodeTags(t, awsSpecSpares())))
+	checkGolden(t, "aws-2+1x1-tags.json", mustJSON(t, nodeTags(t, awsSpecSpares())))
 
 	local := Spec{Lab: "spares-local", Attendees: 2, Spares: 1, NodesPerCluster: 1, Target: "local", User: "root",
 		AuthorizedKey: "ssh-ed25519 AAAALABCTL labctl", Local: LocalSpec{Image: "localhost/labctl-node:test"}}

@@ -2,20 +2,17 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"fmt"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/labctl/labctl/internal/testpki"
 )
 
 // check, for real on loopback: a peer that answers /ping, one that is
@@ -57,15 +54,9 @@ func TestCheck(t *testing.T) {
 // A TLS server whose certificate does not name the address (a transparent
 // proxy answering for any address) is not the API server.
 func TestDialRefusesAnotherServer(t *testing.T) {
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "some-egress-proxy"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), DNSNames: []string{"proxy.example"}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cert := testpki.SelfSigned(t, &x509.Certificate{Subject: pkix.Name{CommonName: "some-egress-proxy"}, DNSNames: []string{"proxy.example"}})
 	srv := httptest.NewUnstartedServer(http.NotFoundHandler())
-	srv.TLS = &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert.TLS}}
 	srv.StartTLS()
 	defer srv.Close()
 	p := dial(context.Background(), strings.TrimPrefix(srv.URL, "https://"))
