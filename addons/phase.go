@@ -60,7 +60,8 @@ func (p *Phase) Probes() (map[string][]string, error) {
 	return probes, nil
 }
 
-// Run converges every cluster at once; one failing never stops the others.
+// Run converges the clusters not skipped, as many at once as ssh.parallel
+// has nodes for (EachCluster); one failing never stops the others.
 func (p *Phase) Run(ctx context.Context) error {
 	objs, err := Render(p.Addons, p.Env)
 	if err != nil {
