@@ -92,10 +92,10 @@ func TestPhaseSkipsWhatIsThere(t *testing.T) {
 		On(`images ls`, "registry.k8s.io/pause:3.10\n", 0).
 		On(`^# preload: import `, "", 0).On(`^rm -f `, "", 0)
 	var out bytes.Buffer
-	var got []Outcome
-	p := &Phase{Addons: sel, Env: env, Archives: map[string]string{ref: archive}, Out: &out, Parallel: 4,
-		Done:     func(o Outcome) { got = append(got, o) },
-		Clusters: []Cluster{{Index: 1, Applied: digest, Node1: node1, Nodes: []remote.Executor{node1, node2}}}}
+	var run testRun
+	st := oneCluster(digest, lab.Node{Name: "node1"}, lab.Node{Name: "node2"})
+	p := testPhase(st, &out, 4, &run, node1, node2)
+	p.Addons, p.Env, p.Archives = sel, env, map[string]string{ref: archive}
 	err := p.Run(context.Background())
 	// node2's import "succeeds" but its second listing still lacks the
 	// image: the phase must say so rather than trust the import.
@@ -111,18 +111,19 @@ func TestPhaseSkipsWhatIsThere(t *testing.T) {
 	if _, ok := node1.Uploaded(remoteArchive); ok {
 		t.Error("node1 got an archive it had")
 	}
-	if len(got) != 1 || got[0].Step != "addons images" {
-		t.Errorf("outcomes %+v", got)
+	if len(run.outcomes) != 1 || run.outcomes[0].Step != "addons images" || len(run.applied) != 0 {
+		t.Errorf("outcomes %+v, applied %q", run.outcomes, run.applied)
 	}
 
 	node2 = remote.NewFake("01/node2").On(`images ls`, ref+"\n", 0)
-	got = nil
-	p.Clusters[0].Nodes = []remote.Executor{node1, node2}
+	run = testRun{}
+	p = testPhase(st, &out, 4, &run, node1, node2)
+	p.Addons, p.Env, p.Archives = sel, env, map[string]string{ref: archive}
 	if err := p.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 1 || got[0].Digest != digest || got[0].Err != nil {
-		t.Errorf("outcomes %+v", got)
+	if len(run.outcomes) != 1 || run.outcomes[0].Err != nil || len(run.applied) != 1 || run.applied[0] != digest {
+		t.Errorf("outcomes %+v, applied %q", run.outcomes, run.applied)
 	}
 	if !strings.Contains(out.String(), "add-ons unchanged") {
 		t.Errorf("output: %s", out.String())

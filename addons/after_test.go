@@ -37,26 +37,27 @@ func TestAfterRunsEveryTime(t *testing.T) {
 	digest, _ := digestOf(nil)
 	node1 := remote.NewFake("01/node1").On(`^cat /etc/kubernetes/admin.conf$`, testKubeconfig, 0)
 	nodes := []lab.Node{{Name: "node1", PrivateAddress: "10.0.0.1"}, {Name: "node2", PrivateAddress: "10.0.0.2"}}
-	var got []Outcome
+	var run testRun
 	var out bytes.Buffer
-	p := &Phase{Addons: sel, Out: &out, Parallel: 1, Done: func(o Outcome) { got = append(got, o) },
-		Clusters: []Cluster{{Index: 1, Applied: digest, Node1: node1, Info: nodes,
-			Connect: func(context.Context) (*kube.Client, error) { return &kube.Client{Name: "01/node1"}, nil }}}}
+	p := testPhase(oneCluster(digest, nodes...), &out, 1, &run, node1)
+	p.Addons = sel
+	p.Kube = func(context.Context, int) (*kube.Client, error) { return &kube.Client{Name: "01/node1"}, nil }
 	if err := p.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if len(seen) != 1 || seen[0].Index != 1 || len(seen[0].Nodes) != 2 || seen[0].Nodes[1].PrivateAddress != "10.0.0.2" {
 		t.Errorf("hook saw %+v", seen)
 	}
-	if len(got) != 1 || got[0].Digest != digest || !strings.Contains(out.String(), "add-ons unchanged") {
-		t.Errorf("outcomes %+v, output %s", got, out.String())
+	if len(run.outcomes) != 1 || len(run.applied) != 1 || run.applied[0] != digest || !strings.Contains(out.String(), "add-ons unchanged") {
+		t.Errorf("outcomes %+v, applied %q, output %s", run.outcomes, run.applied, out.String())
 	}
 
 	fail = errors.New("01/node2: no verified kubelet serving certificate")
-	got = nil
+	run = testRun{}
 	err := p.Run(context.Background())
-	if err == nil || len(got) != 1 || got[0].Step != "addons hooked" || got[0].Digest != "" || !strings.Contains(got[0].Err.Error(), "cluster 01: add-ons: hooked: 01/node2") {
-		t.Errorf("err %v, outcomes %+v", err, got)
+	got := run.outcomes
+	if err == nil || len(got) != 1 || got[0].Step != "addons hooked" || len(run.applied) != 0 || !strings.Contains(got[0].Err.Error(), "cluster 01: add-ons: hooked: 01/node2") {
+		t.Errorf("err %v, outcomes %+v, applied %q", err, got, run.applied)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/labctl/labctl/lab"
 	"github.com/labctl/labctl/preload"
 	"github.com/labctl/labctl/remote"
 )
@@ -19,11 +20,15 @@ const listImages = "ctr --namespace k8s.io images ls -q"
 const remoteArchive = "/var/lib/labctl/stage/addon-image.tar"
 
 // preload imports, on every node of c, the images it lacks.
-func (p *Phase) preload(ctx context.Context, c Cluster) error {
+func (p *Phase) preload(ctx context.Context, c *lab.Cluster) error {
 	if len(p.Archives) == 0 {
 		return nil
 	}
-	res := remote.Each(ctx, c.Nodes, len(c.Nodes), func(ctx context.Context, x remote.Executor) error {
+	nodes := make([]remote.Executor, len(c.Nodes))
+	for i, n := range c.Nodes {
+		nodes[i] = p.Exec(c.Index, n.Name)
+	}
+	res := remote.Each(ctx, nodes, len(nodes), func(ctx context.Context, x remote.Executor) error {
 		missing, err := missingImages(ctx, x, p.Archives)
 		if err != nil {
 			return err

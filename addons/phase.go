@@ -6,56 +6,36 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"slices"
 	"sync"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
-	"github.com/labctl/labctl/internal/fan"
 	"github.com/labctl/labctl/kube"
 	"github.com/labctl/labctl/lab"
 	"github.com/labctl/labctl/phase"
-	"github.com/labctl/labctl/remote"
 )
 
-// Cluster is one cluster as the phase sees it.
-type Cluster struct {
-	Index int
-	// Node1 reaches the API server (its tunnel); Nodes get the images.
-	Node1 remote.Executor
-	Nodes []remote.Executor
-	// Applied is the digest recorded by the last successful apply.
-	Applied string
-	// Connect gives the run's API client for this cluster (nil: one is
-	// made through Node1 from its admin.conf).
-	Connect func(context.Context) (*kube.Client, error)
-	// Info is the cluster's nodes as labctl knows them (for After hooks).
-	Info []lab.Node
-}
-
-// Outcome is what the phase did to one cluster (Phase "addons", Step
-// "addons images" where it failed) and, on success, the digest of what
-// is applied now.
-type Outcome struct {
-	phase.Outcome
-	Digest string
-}
-
-// Phase installs the selected add-ons on every cluster.
+// Phase installs the selected add-ons on every cluster not skipped (its
+// outcomes are phase "addons", Step "addons images" where it failed).
 type Phase struct {
-	Clusters []Cluster
-	Addons   []Addon
-	Env      Env
+	phase.Context
+	Addons []Addon
+	Env    Env
 	// Archives are the images to import on every node (offline labs), by
 	// reference; empty when nodes pull from registries.
 	Archives map[string]string
-	// Done receives each cluster's outcome.
-	Done     func(Outcome)
-	Parallel int
-	Out      io.Writer
+	// Kube is cluster c's API client, through node1 (nil: one is made
+	// through node1's executor from its admin.conf).
+	Kube func(ctx context.Context, cluster int) (*kube.Client, error)
+	// Applied receives the digest of what is applied on a cluster the
+	// phase converged, before the state is saved; nil: the phase writes
+	// it into State itself (its Addons, which the next run compares).
+	// Clusters end concurrently: the pipeline writes under its own lock.
+	Applied func(cluster int, digest string)
 
-	mu sync.Mutex
+	mu   sync.Mutex // serialises Out
+	done sync.Mutex // serialises Done, Applied and Save
 }
 
 func (p *Phase) Title() string { return "addons" }
@@ -72,15 +52,16 @@ func (p *Phase) Probes() (map[string][]string, error) {
 	if len(p.Archives) == 0 {
 		return probes, nil
 	}
-	for _, c := range p.Clusters {
+	for _, c := range p.Clusters() {
 		for _, n := range c.Nodes {
-			probes[n.Name()] = []string{listImages}
+			probes[lab.Label(c.Index, n.Name)] = []string{listImages}
 		}
 	}
 	return probes, nil
 }
 
-// Run converges every cluster at once; one failing never stops the others.
+// Run converges the clusters not skipped, as many at once as ssh.parallel
+// has nodes for (EachCluster); one failing never stops the others.
 func (p *Phase) Run(ctx context.Context) error {
 	objs, err := Render(p.Addons, p.Env)
 	if err != nil {
@@ -90,54 +71,71 @@ func (p *Phase) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	errs := fan.Each(ctx, len(p.Clusters), p.Parallel, func(ctx context.Context, i int) error {
-		out := p.cluster(ctx, p.Clusters[i], objs, digest)
-		if p.Done != nil {
-			p.Done(out)
-		}
-		return out.Err
+	return p.EachCluster(ctx, func(ctx context.Context, c *lab.Cluster) error {
+		o, applied := p.cluster(ctx, c, objs, digest)
+		p.finish(o, applied)
+		return o.Err
 	})
-	res := make(remote.Results, len(p.Clusters))
-	for i, c := range p.Clusters {
-		res[i] = remote.HostResult{Host: c.Node1.Name(), Err: errs[i]}
-	}
-	return res.Err()
 }
 
-func (p *Phase) cluster(ctx context.Context, c Cluster, objs []kube.Object, digest string) Outcome {
-	fail := func(step string, err error) Outcome {
-		return Outcome{Outcome: phase.Outcome{Cluster: c.Index, Phase: "addons", Step: "addons " + step, Err: fmt.Errorf("cluster %02d: add-ons: %s: %w", c.Index, step, err)}}
+// finish records one cluster's outcome and, when it converged, the digest
+// applied there, then saves the state (a failed save is the next one's
+// to retry: the run goes on).
+func (p *Phase) finish(o phase.Outcome, applied string) {
+	p.done.Lock()
+	defer p.done.Unlock()
+	p.Done(o)
+	if o.Err == nil {
+		if p.Applied != nil {
+			p.Applied(o.Cluster, applied)
+		} else if c := p.State.Cluster(o.Cluster); c != nil {
+			c.Addons = applied
+		}
+	}
+	if p.Save != nil {
+		_ = p.Save()
+	}
+}
+
+// cluster converges c; on success it also gives the digest applied now.
+func (p *Phase) cluster(ctx context.Context, c *lab.Cluster, objs []kube.Object, digest string) (phase.Outcome, string) {
+	ok := phase.Outcome{Cluster: c.Index, Phase: "addons"}
+	fail := func(step string, err error) (phase.Outcome, string) {
+		return phase.Outcome{Cluster: c.Index, Phase: "addons", Step: "addons " + step, Err: fmt.Errorf("cluster %02d: add-ons: %s: %w", c.Index, step, err)}, ""
 	}
 	if err := p.preload(ctx, c); err != nil {
 		return fail("images", err)
 	}
 	hooks := slices.ContainsFunc(p.Addons, func(a Addon) bool { return a.After != nil })
-	if c.Applied == digest && !hooks {
+	if c.Addons == digest && !hooks {
 		p.logf("cluster %02d: add-ons unchanged (%s)", c.Index, Names(p.Addons))
-		return Outcome{Outcome: phase.Outcome{Cluster: c.Index, Phase: "addons"}, Digest: digest}
+		return ok, digest
 	}
-	connect := c.Connect
-	if connect == nil {
-		connect = func(ctx context.Context) (*kube.Client, error) {
-			return kube.Connect(ctx, c.Node1, kube.Recorded{}, nil)
-		}
+	// Through the probe round's executor: an apply drops the round's
+	// answers for this cluster, so the health checks ask afresh.
+	node1 := p.Exec(c.Index, "node1")
+	var cl *kube.Client
+	var err error
+	if p.Kube != nil {
+		cl, err = p.Kube(ctx, c.Index)
+	} else {
+		cl, err = kube.Connect(ctx, node1, kube.Recorded{}, nil)
 	}
-	cl, err := connect(ctx)
 	if err != nil {
 		return fail("connect", err)
 	}
-	if c.Applied == digest {
+	if c.Addons == digest {
 		p.logf("cluster %02d: add-ons unchanged (%s)", c.Index, Names(p.Addons))
 	} else {
-		specs, err := p.fetchSpecs(ctx, c.Node1)
+		specs, err := p.fetchSpecs(ctx, node1)
 		if err != nil {
 			return fail("spec", err)
 		}
-		if err := p.apply(ctx, c, cl, append(specs, objs...)); err != nil {
+		if err := p.apply(ctx, c.Index, cl, append(specs, objs...)); err != nil {
 			return fail(err.step, err.err)
 		}
 	}
-	info := ClusterInfo{Index: c.Index, Nodes: c.Info, Logf: p.logf}
+	info := ClusterInfo{Index: c.Index, Nodes: c.Nodes, Logf: p.logf}
 	for _, a := range p.Addons {
 		if a.After == nil {
 			continue
@@ -146,7 +144,7 @@ func (p *Phase) cluster(ctx context.Context, c Cluster, objs []kube.Object, dige
 			return fail(a.Name, err)
 		}
 	}
-	return Outcome{Outcome: phase.Outcome{Cluster: c.Index, Phase: "addons"}, Digest: digest}
+	return ok, digest
 }
 
 // stepError is a failed step of apply.
@@ -156,7 +154,7 @@ type stepError struct {
 }
 
 // apply applies objs and prunes what the lab no longer wants.
-func (p *Phase) apply(ctx context.Context, c Cluster, cl *kube.Client, objs []kube.Object) *stepError {
+func (p *Phase) apply(ctx context.Context, c int, cl *kube.Client, objs []kube.Object) *stepError {
 	if err := cl.Apply(ctx, objs); err != nil {
 		return &stepError{"apply", err}
 	}
@@ -172,9 +170,9 @@ func (p *Phase) apply(ctx context.Context, c Cluster, cl *kube.Client, objs []ku
 	if err != nil {
 		return &stepError{"prune", err}
 	}
-	p.logf("cluster %02d: applied %d objects (%s)", c.Index, len(objs), Names(p.Addons))
+	p.logf("cluster %02d: applied %d objects (%s)", c, len(objs), Names(p.Addons))
 	if len(deleted) > 0 {
-		p.logf("cluster %02d: removed %s", c.Index, kube.Names(deleted))
+		p.logf("cluster %02d: removed %s", c, kube.Names(deleted))
 	}
 	return nil
 }

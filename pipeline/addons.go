@@ -9,7 +9,6 @@ import (
 
 	"github.com/labctl/labctl/addons"
 	"github.com/labctl/labctl/artifacts/goimage"
-	"github.com/labctl/labctl/kube"
 	"github.com/labctl/labctl/provision"
 	"github.com/labctl/labctl/remote"
 )
@@ -62,35 +61,16 @@ func (u *Up) addonsPhase(selected []addons.Addon, b *built) Phase {
 	if u.DryRun {
 		return &addonsPlan{u: u, selected: selected}
 	}
-	p := &addons.Phase{Addons: selected, Env: b.addonEnv, Archives: b.archives, Parallel: u.Lab.SSH.Parallel, Out: u.Out,
-		Done: u.addonsDone}
-	for _, c := range u.State.Clusters {
-		if u.failed(c.Index) {
-			continue
-		}
-		// Through the probe round's executor: an apply drops the round's
-		// answers for this cluster, so the health checks ask afresh.
-		idx := c.Index
-		ac := addons.Cluster{Index: idx, Applied: c.Addons, Node1: u.exec(idx, "node1"), Info: c.Nodes,
-			Connect: func(ctx context.Context) (*kube.Client, error) { return u.kube(ctx, idx) }}
-		for _, n := range c.Nodes {
-			ac.Nodes = append(ac.Nodes, u.exec(c.Index, n.Name))
-		}
-		p.Clusters = append(p.Clusters, ac)
-	}
-	return p
+	return &addons.Phase{Context: u.phaseContext(), Addons: selected, Env: b.addonEnv, Archives: b.archives,
+		Kube: u.kube, Applied: u.addonsApplied}
 }
 
-// addonsDone records one cluster's add-ons outcome in the state, and
-// what is applied there now.
-func (u *Up) addonsDone(o addons.Outcome) {
-	defer u.save()
-	u.record(o.Outcome)
-	if o.Err == nil {
-		u.mu.Lock()
-		u.State.Cluster(o.Cluster).Addons = o.Digest
-		u.mu.Unlock()
-	}
+// addonsApplied keeps what is applied on cluster c now (the addons
+// phase records the outcome and saves after it).
+func (u *Up) addonsApplied(c int, digest string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.State.Cluster(c).Addons = digest
 }
 
 // rawExec is a node's executor without the probe round's answers: for

@@ -9,7 +9,6 @@ import (
 
 	"github.com/labctl/labctl/addons"
 	coinsphase "github.com/labctl/labctl/coins/phase"
-	"github.com/labctl/labctl/kube"
 	"github.com/labctl/labctl/kubeadm"
 	"github.com/labctl/labctl/nodeprep"
 	"github.com/labctl/labctl/phase"
@@ -98,21 +97,8 @@ func (u *Up) coinsPhase(b *built) (Phase, error) {
 	if b.coins == nil { // a dry run on a cache without them
 		return notBuilt{"coins", "the DockerCoins images"}, nil
 	}
-	var clusters []coinsphase.Cluster
-	for _, c := range u.State.Clusters {
-		if u.failed(c.Index) {
-			continue
-		}
-		cl := coinsphase.Cluster{Index: c.Index,
-			Kube: func(ctx context.Context) (*kube.Client, error) { return u.kube(ctx, c.Index) }}
-		for _, n := range c.Nodes {
-			cl.Nodes = append(cl.Nodes, u.exec(c.Index, n.Name))
-		}
-		clusters = append(clusters, cl)
-	}
-	return coinsphase.New(coinsphase.Config{Clusters: clusters, Archive: b.coins.Archive, Mirror: b.coins.Mirror,
-		Deploy: u.Lab.Coins.Enabled, Namespace: u.Lab.Coins.Namespace, Parallel: u.Lab.SSH.Parallel, Out: u.Out,
-		Done: func(o phase.Outcome) { u.record(o); u.save() }})
+	return coinsphase.New(coinsphase.Config{Context: u.phaseContext(), Archive: b.coins.Archive, Mirror: b.coins.Mirror,
+		Deploy: u.Lab.Coins.Enabled, Namespace: u.Lab.Coins.Namespace, Kube: u.kube})
 }
 
 // notBuilt stands, in a dry run, for a phase whose inputs the build has

@@ -25,7 +25,6 @@ import (
 	"github.com/labctl/labctl/coins/manifests"
 	"github.com/labctl/labctl/kube"
 	"github.com/labctl/labctl/kube/kubefake"
-	"github.com/labctl/labctl/remote"
 )
 
 // api stands for one cluster's API server: server-side applies are
@@ -92,7 +91,7 @@ func newAPI(t *testing.T, rollsOut bool, counter ...string) *api {
 	return a
 }
 
-func (a *api) kube(context.Context) (*kube.Client, error) {
+func (a *api) kube(context.Context, int) (*kube.Client, error) {
 	return &kube.Client{Name: "01/node1", Typed: kubefake.Typed(a.typed), Dynamic: a.dynamic}, nil
 }
 
@@ -130,7 +129,7 @@ func TestDeploy(t *testing.T) {
 	node1 := newNode("01/node1").answers(listImages, allImages)
 	node2 := newNode("01/node2").answers(listImages, allImages)
 	a := newAPI(t, true, "", "0", "4", "8")
-	p := newPhase(t, Config{Deploy: true, Namespace: "coins", Clusters: []Cluster{{Index: 1, Nodes: []remote.Executor{node1, node2}, Kube: a.kube}}})
+	p := newPhase(t, Config{Deploy: true, Namespace: "coins", Context: on(nil, node1, node2), Kube: a.kube})
 	if err := p.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +154,7 @@ func TestDeploy(t *testing.T) {
 func TestDeploySkipsWhenMining(t *testing.T) {
 	node1 := newNode("01/node1").answers(listImages, allImages)
 	a := newAPI(t, true, "100", "100", "104")
-	p := newPhase(t, Config{Deploy: true, Clusters: []Cluster{{Index: 1, Nodes: []remote.Executor{node1}, Kube: a.kube}}})
+	p := newPhase(t, Config{Deploy: true, Context: on(nil, node1), Kube: a.kube})
 	if err := p.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +168,7 @@ func TestDeploySkipsWhenMining(t *testing.T) {
 func TestDeployNotMining(t *testing.T) {
 	node1 := newNode("07/node1").answers(listImages, allImages)
 	a := newAPI(t, true, "", "5")
-	p := newPhase(t, Config{Deploy: true, Clusters: []Cluster{{Index: 7, Nodes: []remote.Executor{node1}, Kube: a.kube}}})
+	p := newPhase(t, Config{Deploy: true, Context: on(nil, node1), Kube: a.kube})
 	err := p.Run(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "cluster 07: 07/node1: DockerCoins deployed in namespace dockercoins but its hashes counter (service dockercoins/webui:80, /json) did not grow within 1s") {
 		t.Errorf("error %v", err)
@@ -181,7 +180,7 @@ func TestDeployNotMining(t *testing.T) {
 func TestDeployWaitsForRollout(t *testing.T) {
 	node1 := newNode("01/node1").answers(listImages, allImages)
 	a := newAPI(t, false, "")
-	p := newPhase(t, Config{Deploy: true, Clusters: []Cluster{{Index: 1, Nodes: []remote.Executor{node1}, Kube: a.kube}}})
+	p := newPhase(t, Config{Deploy: true, Context: on(nil, node1), Kube: a.kube})
 	err := p.Run(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "cluster 01: 01/node1: deployments in dockercoins not rolled out after 1s: hasher: 0 of 1 replicas available; redis: 0 of 1 replicas available") {
 		t.Errorf("error %v", err)
@@ -194,10 +193,10 @@ func TestDeployWaitsForRollout(t *testing.T) {
 // An API server that cannot be reached fails the cluster, naming it.
 func TestDeployWithoutAPI(t *testing.T) {
 	node1 := newNode("04/node1").answers(listImages, allImages)
-	p := newPhase(t, Config{Deploy: true, Clusters: []Cluster{{Index: 4, Nodes: []remote.Executor{node1},
-		Kube: func(context.Context) (*kube.Client, error) {
+	p := newPhase(t, Config{Deploy: true, Context: on(nil, node1),
+		Kube: func(context.Context, int) (*kube.Client, error) {
 			return nil, errors.New("04/node1: reading /etc/kubernetes/admin.conf: exit 1")
-		}}}})
+		}})
 	if err := p.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "cluster 04: 04/node1: reading /etc/kubernetes/admin.conf") {
 		t.Errorf("error %v", err)
 	}

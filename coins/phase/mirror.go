@@ -167,7 +167,7 @@ func (p *Phase) planMirror(ctx context.Context, node remote.Executor) (mirrorPla
 	if err != nil {
 		return mirrorPlan{}, fmt.Errorf("%s: %w", node.Name(), err)
 	}
-	plan := mirrorPlan{state: st, script: script, binary: p.cfg.Mirror[st.arch]}
+	plan := mirrorPlan{state: st, script: script, binary: p.Mirror[st.arch]}
 	plan.install = st.stamp != stamp
 	plan.restart = !plan.install && !st.active
 	return plan, nil

@@ -28,9 +28,15 @@ func mirrorBinaries(t *testing.T) map[string]string {
 	return bins
 }
 
-func mirrorPhase(t *testing.T, clusters ...Cluster) *Phase {
+func mirrorPhase(t *testing.T, nodes ...remote.Executor) *Phase {
 	t.Helper()
-	return newPhase(t, Config{Mirror: mirrorBinaries(t), Clusters: clusters})
+	return newPhase(t, Config{Mirror: mirrorBinaries(t), Context: on(nil, nodes...)})
+}
+
+// onNodes points p at these nodes (by label), keeping its output.
+func onNodes(p *Phase, nodes ...remote.Executor) {
+	c := on(p.Out, nodes...)
+	p.State, p.Exec = c.State, c.Exec
 }
 
 func stampOf(t *testing.T, p *Phase, arch string) string {
@@ -83,12 +89,8 @@ func TestPreloadInstallsMirror(t *testing.T) {
 	stopped.On(`^systemctl enable labctl-mirror`, "", 0)
 
 	var out bytes.Buffer
-	p.cfg.Out = &out
-	p.cfg.Clusters = []Cluster{
-		{Index: 1, Nodes: []remote.Executor{fresh, stale}},
-		{Index: 2, Nodes: []remote.Executor{done}},
-		{Index: 3, Nodes: []remote.Executor{stopped}},
-	}
+	p.Out = &out
+	onNodes(p, fresh, stale, done, stopped)
 	if err := p.Run(context.Background()); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
@@ -130,8 +132,7 @@ func TestMirrorFailures(t *testing.T) {
 	badScript := newNode("03/node1").answers(listImages, allImages).answers(probeMirror, "x86_64 none inactive\n")
 	badScript.On(`^# preload: import `, "", 0).On(`^rm -f `, "", 0).
 		On(`^bash -euo pipefail -s$`, "curl: (7) Failed to connect to 127.0.0.1 port 5999", 7)
-	p.cfg.Clusters = []Cluster{{Index: 1, Nodes: []remote.Executor{riscv}}, {Index: 2, Nodes: []remote.Executor{deadUnit}},
-		{Index: 3, Nodes: []remote.Executor{badScript}}}
+	onNodes(p, riscv, deadUnit, badScript)
 	err := p.Run(context.Background())
 	if err == nil {
 		t.Fatal("no error")
@@ -152,7 +153,7 @@ func TestMirrorFailures(t *testing.T) {
 
 func TestMirrorProbesAndDryRun(t *testing.T) {
 	n := newNode("01/node1").answers(listImages, allImages).answers(probeMirror, "x86_64 none inactive\n")
-	p := mirrorPhase(t, Cluster{Index: 1, Nodes: []remote.Executor{n}})
+	p := mirrorPhase(t, n)
 	probes, _ := p.Probes()
 	if got := probes["01/node1"]; !slices.Equal(got, []string{listImages, probeMirror}) {
 		t.Errorf("probes %q", got)

@@ -19,22 +19,20 @@ import (
 	"github.com/labctl/labctl/coins/images"
 	"github.com/labctl/labctl/coins/manifests"
 	"github.com/labctl/labctl/coins/mirror"
+	"github.com/labctl/labctl/internal/fan"
 	"github.com/labctl/labctl/kube"
+	"github.com/labctl/labctl/lab"
 	labphase "github.com/labctl/labctl/phase"
 	"github.com/labctl/labctl/remote"
 )
 
-// Cluster is one attendee's cluster; Nodes[0] is node1.
-type Cluster struct {
-	Index int // errors say "cluster 01: ..."
-	Nodes []remote.Executor
-	// Kube is the cluster's API client (through node1); Deploy needs it.
-	Kube func(context.Context) (*kube.Client, error)
-}
-
-// Config of the phase; zero values take the defaults.
+// Config of the phase; zero values take the defaults. Its context gives
+// the clusters (those not skipped), their nodes' executors, the bound on
+// busy nodes (Parallel, default 10), Out (nil discards) and where each
+// cluster's outcome goes (phase "coins": preloaded, and deployed when
+// Deploy).
 type Config struct {
-	Clusters []Cluster
+	labphase.Context
 	// Archive is the OCI archive built by images.Build (Result.Archive).
 	Archive string
 	// Mirror is labctl-mirror by architecture (images.Result.Mirror): each
@@ -45,18 +43,13 @@ type Config struct {
 	Deploy bool
 	// Namespace for the stack, default "dockercoins"; never "default".
 	Namespace string
-	// Parallel bounds how many nodes are worked on at once, default 10.
-	Parallel int
+	// Kube is cluster c's API client (through node1); Deploy needs it.
+	Kube func(ctx context.Context, cluster int) (*kube.Client, error)
 	// MineTimeout bounds the wait for the stack to mine, default 3 minutes.
 	MineTimeout time.Duration
 	// MinePoll is the time between two readings of the counter, default 2 s
 	// (the worker updates it about every 1.2 s).
 	MinePoll time.Duration
-	// Out receives one line per node and step; nil discards them.
-	Out io.Writer
-	// Done, when set, receives each cluster's outcome as Run ends it (nil
-	// error: preloaded, and deployed when Deploy), as phase "coins".
-	Done func(labphase.Outcome)
 }
 
 // RemoteArchive is where the archive is uploaded on each node.
@@ -64,13 +57,14 @@ const RemoteArchive = "/tmp/labctl-dockercoins-images.tar"
 
 // Phase implements pipeline.Phase (and DryRunner).
 type Phase struct {
-	cfg Config
+	Config
 	// objects are the stack's, decoded from the rendered manifests, in
 	// apply order (the Namespace first); deployments names its Deployments.
 	objects     []kube.Object
 	deployments []string
 	sums        *mirrorSums // nil without a mirror
 	mu          sync.Mutex  // serialises Out
+	done        sync.Mutex  // serialises Done and Save
 }
 
 // New checks the configuration and renders the manifests.
@@ -107,11 +101,11 @@ func New(cfg Config) (*Phase, error) {
 			deployments = append(deployments, ref.Name)
 		}
 	}
-	for _, c := range cfg.Clusters {
+	for _, c := range cfg.Clusters() {
 		if len(c.Nodes) == 0 {
 			return nil, fmt.Errorf("cluster %02d has no nodes", c.Index)
 		}
-		if cfg.Deploy && c.Kube == nil {
+		if cfg.Deploy && cfg.Kube == nil {
 			return nil, fmt.Errorf("cluster %02d: deploying needs its API client", c.Index)
 		}
 	}
@@ -119,13 +113,13 @@ func New(cfg Config) (*Phase, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Phase{cfg: cfg, objects: objects, deployments: deployments, sums: sums}, nil
+	return &Phase{Config: cfg, objects: objects, deployments: deployments, sums: sums}, nil
 }
 
 // Title implements pipeline.Phase.
 func (p *Phase) Title() string {
-	if p.cfg.Deploy {
-		return "DockerCoins: preload images" + p.mirrorTitle() + ", deploy in namespace " + p.cfg.Namespace
+	if p.Deploy {
+		return "DockerCoins: preload images" + p.mirrorTitle() + ", deploy in namespace " + p.Namespace
 	}
 	return "DockerCoins: preload images" + p.mirrorTitle()
 }
@@ -140,101 +134,116 @@ func (p *Phase) mirrorTitle() string {
 func (p *Phase) logf(host, format string, args ...any) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	fmt.Fprintf(p.cfg.Out, "    %s: %s\n", host, fmt.Sprintf(format, args...))
+	fmt.Fprintf(p.Out, "    %s: %s\n", host, fmt.Sprintf(format, args...))
 }
 
-// Run implements pipeline.Phase: all clusters at once, each independent of
-// the others; the error lists every cluster that failed.
+// Run implements pipeline.Phase: every cluster independent of the
+// others; the error lists every cluster that failed.
 func (p *Phase) Run(ctx context.Context) error {
-	return p.each(ctx, func(ctx context.Context, c Cluster, sem chan struct{}) error {
-		if err := p.forNodes(ctx, c, sem, p.preload); err != nil {
-			return err
-		}
-		if !p.cfg.Deploy {
+	return p.each(ctx, p.preload, func(ctx context.Context, c *lab.Cluster) error {
+		if !p.Deploy {
 			return nil
 		}
-		// Deploying is mostly waiting: it takes no slot in sem.
 		return p.deploy(ctx, c)
-	}, p.cfg.Done)
+	}, true)
 }
 
 // DryRun implements pipeline.DryRunner: it probes (read-only) and prints
 // what Run would do.
 func (p *Phase) DryRun(ctx context.Context, w io.Writer) error {
-	out := p.cfg.Out
-	p.cfg.Out = w
-	defer func() { p.cfg.Out = out }()
-	return p.each(ctx, func(ctx context.Context, c Cluster, sem chan struct{}) error {
-		err := p.forNodes(ctx, c, sem, func(ctx context.Context, node remote.Executor) error {
-			missing, err := p.missingImages(ctx, node)
-			if err != nil {
-				return err
+	out := p.Out
+	p.Out = w
+	defer func() { p.Out = out }()
+	return p.each(ctx, func(ctx context.Context, node remote.Executor) error {
+		missing, err := p.missingImages(ctx, node)
+		if err != nil {
+			return err
+		}
+		plan, err := p.planMirror(ctx, node)
+		switch {
+		case err != nil:
+			return err
+		case len(missing) > 0:
+			p.logf(node.Name(), "would upload %s and import %d images (missing %v)", RemoteArchive, len(images.FullRefs()), missing)
+		case plan.install:
+			p.logf(node.Name(), "images present; would upload %s to serve them as docker.io on %s", RemoteArchive, mirror.Addr)
+		default:
+			p.logf(node.Name(), "images present")
+		}
+		if plan.install {
+			p.logf(node.Name(), "would install %s (%s) and labctl-mirror.service over %s", MirrorBinary, plan.state.arch, mirror.DefaultLayout)
+		} else if plan.restart {
+			p.logf(node.Name(), "would restart labctl-mirror.service")
+		}
+		return nil
+	}, func(ctx context.Context, c *lab.Cluster) error {
+		if p.Deploy {
+			p.logf(node1(c), "would deploy DockerCoins in namespace %s unless it is mining already", p.Namespace)
+		}
+		return nil
+	}, false)
+}
+
+// each runs node on every node of the clusters not skipped, Parallel at
+// once over all of them, then cluster on every cluster whose nodes all
+// succeeded, all at once: deploying is mostly waiting, it takes no node.
+// With record, each cluster's outcome is recorded and the state saved as
+// the cluster ends. The error joins the clusters'.
+func (p *Phase) each(ctx context.Context, node func(context.Context, remote.Executor) error,
+	cluster func(context.Context, *lab.Cluster) error, record bool) error {
+	cs := p.Clusters()
+	type target struct {
+		c int // index in cs
+		x remote.Executor
+	}
+	var targets []target
+	for i, c := range cs {
+		for _, n := range c.Nodes {
+			targets = append(targets, target{i, p.Exec(c.Index, n.Name)})
+		}
+	}
+	nodeErrs := fan.Each(ctx, len(targets), p.Parallel, func(ctx context.Context, i int) error {
+		return node(ctx, targets[i].x)
+	})
+	failed := make([][]error, len(cs))
+	for i, t := range targets {
+		if err := nodeErrs[i]; err != nil {
+			if err == ctx.Err() { // its turn never came
+				err = fmt.Errorf("%s: %w", t.x.Name(), err)
 			}
-			plan, err := p.planMirror(ctx, node)
-			switch {
-			case err != nil:
-				return err
-			case len(missing) > 0:
-				p.logf(node.Name(), "would upload %s and import %d images (missing %v)", RemoteArchive, len(images.FullRefs()), missing)
-			case plan.install:
-				p.logf(node.Name(), "images present; would upload %s to serve them as docker.io on %s", RemoteArchive, mirror.Addr)
-			default:
-				p.logf(node.Name(), "images present")
-			}
-			if plan.install {
-				p.logf(node.Name(), "would install %s (%s) and labctl-mirror.service over %s", MirrorBinary, plan.state.arch, mirror.DefaultLayout)
-			} else if plan.restart {
-				p.logf(node.Name(), "would restart labctl-mirror.service")
-			}
-			return nil
-		})
-		if err == nil && p.cfg.Deploy {
-			p.logf(c.Nodes[0].Name(), "would deploy DockerCoins in namespace %s unless it is mining already", p.cfg.Namespace)
+			failed[t.c] = append(failed[t.c], err)
+		}
+	}
+	errs := fan.Each(ctx, len(cs), len(cs), func(ctx context.Context, i int) error {
+		c := cs[i]
+		err := errors.Join(failed[i]...)
+		if err == nil {
+			err = cluster(ctx, c)
+		}
+		if err != nil {
+			err = fmt.Errorf("cluster %02d: %w", c.Index, err)
+		}
+		if record {
+			p.finish(labphase.Outcome{Cluster: c.Index, Phase: "coins", Step: "coins", Err: err})
 		}
 		return err
-	}, nil)
-}
-
-// each runs fn for every cluster concurrently, sharing one bound on the
-// number of busy nodes, tells done (when set) each cluster's outcome, and
-// joins the clusters' errors.
-func (p *Phase) each(ctx context.Context, fn func(context.Context, Cluster, chan struct{}) error, done func(labphase.Outcome)) error {
-	sem := make(chan struct{}, p.cfg.Parallel)
-	errs := make([]error, len(p.cfg.Clusters))
-	var wg sync.WaitGroup
-	for i, c := range p.cfg.Clusters {
-		wg.Go(func() {
-			if err := fn(ctx, c, sem); err != nil {
-				errs[i] = fmt.Errorf("cluster %02d: %w", c.Index, err)
-			}
-			if done != nil {
-				done(labphase.Outcome{Cluster: c.Index, Phase: "coins", Step: "coins", Err: errs[i]})
-			}
-		})
-	}
-	wg.Wait()
+	})
 	return errors.Join(errs...)
 }
 
-// forNodes runs fn on every node of c concurrently (within sem).
-func (p *Phase) forNodes(ctx context.Context, c Cluster, sem chan struct{}, fn func(context.Context, remote.Executor) error) error {
-	errs := make([]error, len(c.Nodes))
-	var wg sync.WaitGroup
-	for i, node := range c.Nodes {
-		wg.Go(func() {
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				errs[i] = fmt.Errorf("%s: %w", node.Name(), ctx.Err())
-				return
-			}
-			defer func() { <-sem }()
-			errs[i] = fn(ctx, node)
-		})
+// finish records one cluster's outcome and saves the state (a failed save
+// is the next one's to retry: the run goes on).
+func (p *Phase) finish(o labphase.Outcome) {
+	p.done.Lock()
+	defer p.done.Unlock()
+	p.Done(o)
+	if p.Save != nil {
+		_ = p.Save()
 	}
-	wg.Wait()
-	return errors.Join(errs...)
 }
+
+// node1 is the label of c's first node, which reaches its API server.
+func node1(c *lab.Cluster) string { return lab.Label(c.Index, c.Nodes[0].Name) }
 
 // run runs line on node; an error names the host and the command.
 func run(ctx context.Context, node remote.Executor, line string, stdin io.Reader) (remote.Result, error) {

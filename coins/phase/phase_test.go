@@ -16,6 +16,7 @@ import (
 
 	"github.com/labctl/labctl/coins/images"
 	"github.com/labctl/labctl/coins/manifests"
+	"github.com/labctl/labctl/lab"
 	labphase "github.com/labctl/labctl/phase"
 	"github.com/labctl/labctl/preload"
 	"github.com/labctl/labctl/remote"
@@ -123,10 +124,7 @@ func TestPreload(t *testing.T) {
 	present := newNode("02/node1").answers(listImages, allImages)
 
 	var out bytes.Buffer
-	p := newPhase(t, Config{Archive: path, Out: &out, Clusters: []Cluster{
-		{Index: 1, Nodes: []remote.Executor{missing, partial}},
-		{Index: 2, Nodes: []remote.Executor{present}},
-	}})
+	p := newPhase(t, Config{Archive: path, Context: on(&out, missing, partial, present)})
 	if err := p.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -157,19 +155,16 @@ func TestPreloadFailures(t *testing.T) {
 
 	var mu sync.Mutex
 	outcomes := map[int]error{}
-	p := newPhase(t, Config{Clusters: []Cluster{
-		{Index: 1, Nodes: []remote.Executor{good}},
-		{Index: 2, Nodes: []remote.Executor{badImport}},
-		{Index: 3, Nodes: []remote.Executor{newNode("03/node1").answers(listImages, allImages), lost}},
-		{Index: 4, Nodes: []remote.Executor{stillMissing}},
-	}, Done: func(o labphase.Outcome) {
+	c := on(nil, good, badImport, newNode("03/node1").answers(listImages, allImages), lost, stillMissing)
+	c.Record = func(o labphase.Outcome) {
 		mu.Lock()
 		defer mu.Unlock()
 		if o.Phase != "coins" || o.Err != nil && o.Step != "coins" {
 			t.Errorf("outcome %+v", o)
 		}
 		outcomes[o.Cluster] = o.Err
-	}})
+	}
+	p := newPhase(t, Config{Context: c})
 	err := p.Run(context.Background())
 	if err == nil {
 		t.Fatal("no error")
@@ -214,8 +209,8 @@ func TestNewRejects(t *testing.T) {
 	for _, cfg := range []Config{
 		{Archive: path, Namespace: "default"},
 		{Archive: filepath.Join(t.TempDir(), "none.tar")},
-		{Archive: path, Clusters: []Cluster{{Index: 1}}},
-		{Archive: path, Deploy: true, Clusters: []Cluster{{Index: 1, Nodes: []remote.Executor{newNode("01/node1")}}}}, // no API client
+		{Archive: path, Context: labphase.Context{State: &lab.State{Clusters: []lab.Cluster{{Index: 1}}}}},
+		{Archive: path, Deploy: true, Context: on(nil, newNode("01/node1"))}, // no API client
 	} {
 		if _, err := New(cfg); err == nil {
 			t.Errorf("New(%+v) accepted", cfg)
@@ -227,7 +222,7 @@ func TestDryRunOnlyProbes(t *testing.T) {
 	n1 := newNode("01/node1").answers(listImages, "")
 	n2 := newNode("01/node2").answers(listImages, allImages)
 	api := newAPI(t, true)
-	p := newPhase(t, Config{Deploy: true, Clusters: []Cluster{{Index: 1, Nodes: []remote.Executor{n1, n2}, Kube: api.kube}}})
+	p := newPhase(t, Config{Deploy: true, Context: on(nil, n1, n2), Kube: api.kube})
 	var out bytes.Buffer
 	if err := p.DryRun(context.Background(), &out); err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"github.com/labctl/labctl/coins/images"
 	"github.com/labctl/labctl/coins/mirror"
 	"github.com/labctl/labctl/kube"
+	"github.com/labctl/labctl/lab"
 	"github.com/labctl/labctl/preload"
 	"github.com/labctl/labctl/remote"
 )
@@ -23,11 +24,12 @@ const (
 // Probes is each node's probe, by node label, for the run's probe round.
 func (p *Phase) Probes() (map[string][]string, error) {
 	probes := map[string][]string{}
-	for _, c := range p.cfg.Clusters {
+	for _, c := range p.Clusters() {
 		for _, n := range c.Nodes {
-			probes[n.Name()] = []string{listImages}
+			label := lab.Label(c.Index, n.Name)
+			probes[label] = []string{listImages}
 			if p.sums != nil {
-				probes[n.Name()] = append(probes[n.Name()], probeMirror)
+				probes[label] = append(probes[label], probeMirror)
 			}
 		}
 	}
@@ -68,7 +70,7 @@ func (p *Phase) preload(ctx context.Context, node remote.Executor) error {
 		return nil
 	}
 	// The mirror serves from the archive: it goes in before its removal.
-	err = preload.Import(ctx, node, p.cfg.Archive, RemoteArchive, images.FullRefs(), func() error {
+	err = preload.Import(ctx, node, p.Archive, RemoteArchive, images.FullRefs(), func() error {
 		switch {
 		case plan.install:
 			return p.installMirrorOn(ctx, node, plan)
@@ -102,7 +104,7 @@ func (p *Phase) preload(ctx context.Context, node remote.Executor) error {
 // false when there is no number to read (not deployed, not ready, or
 // nothing mined yet).
 func (p *Phase) hashes(ctx context.Context, cl *kube.Client) (n int64, ok bool) {
-	body, err := cl.Typed.CoreV1().Services(p.cfg.Namespace).ProxyGet("http", counterService, counterPort, "json", nil).DoRaw(ctx)
+	body, err := cl.Typed.CoreV1().Services(p.Namespace).ProxyGet("http", counterService, counterPort, "json", nil).DoRaw(ctx)
 	if err != nil {
 		return 0, false
 	}
@@ -135,11 +137,11 @@ func (p *Phase) mining(ctx context.Context, cl *kube.Client, timeout time.Durati
 				first, seen = n, true
 			}
 		}
-		if !time.Now().Add(p.cfg.MinePoll).Before(deadline) {
+		if !time.Now().Add(p.MinePoll).Before(deadline) {
 			return false, nil
 		}
 		select {
-		case <-time.After(p.cfg.MinePoll):
+		case <-time.After(p.MinePoll):
 		case <-ctx.Done():
 			return false, ctx.Err()
 		}
@@ -148,18 +150,18 @@ func (p *Phase) mining(ctx context.Context, cl *kube.Client, timeout time.Durati
 
 // deploy applies the stack (server-side, as labctl) unless it is mining
 // already, waits until every Deployment rolled out, then for the counter
-// to grow. It talks to the API server only (c.Kube).
-func (p *Phase) deploy(ctx context.Context, c Cluster) error {
-	node1 := c.Nodes[0].Name()
-	cl, err := c.Kube(ctx)
+// to grow. It talks to the API server only (p.Kube).
+func (p *Phase) deploy(ctx context.Context, c *lab.Cluster) error {
+	node1 := node1(c)
+	cl, err := p.Kube(ctx, c.Index)
 	if err != nil {
 		return err
 	}
 	if _, ok := p.hashes(ctx, cl); ok {
 		// Deployed before: leave it (and attendees' changes) alone if it mines.
-		if ok, err := p.mining(ctx, cl, 3*p.cfg.MinePoll); err != nil || ok {
+		if ok, err := p.mining(ctx, cl, 3*p.MinePoll); err != nil || ok {
 			if ok {
-				p.logf(node1, "DockerCoins already mining in namespace %s", p.cfg.Namespace)
+				p.logf(node1, "DockerCoins already mining in namespace %s", p.Namespace)
 			}
 			return err
 		}
@@ -167,17 +169,17 @@ func (p *Phase) deploy(ctx context.Context, c Cluster) error {
 	if err := cl.Apply(ctx, p.objects); err != nil {
 		return err
 	}
-	if err := cl.WaitRolledOut(ctx, p.cfg.Namespace, p.deployments, p.cfg.MineTimeout, p.cfg.MinePoll); err != nil {
+	if err := cl.WaitRolledOut(ctx, p.Namespace, p.deployments, p.MineTimeout, p.MinePoll); err != nil {
 		return err
 	}
-	ok, err := p.mining(ctx, cl, p.cfg.MineTimeout)
+	ok, err := p.mining(ctx, cl, p.MineTimeout)
 	if err != nil {
 		return err
 	}
 	if !ok {
 		return fmt.Errorf("%s: DockerCoins deployed in namespace %s but its hashes counter (service %s/%s:%s, /json) did not grow within %s",
-			node1, p.cfg.Namespace, p.cfg.Namespace, counterService, counterPort, p.cfg.MineTimeout)
+			node1, p.Namespace, p.Namespace, counterService, counterPort, p.MineTimeout)
 	}
-	p.logf(node1, "DockerCoins deployed in namespace %s and mining", p.cfg.Namespace)
+	p.logf(node1, "DockerCoins deployed in namespace %s and mining", p.Namespace)
 	return nil
 }
