@@ -2,12 +2,18 @@ package cards
 
 import (
 	"bytes"
+	"embed"
 	"fmt"
 	"html/template"
 
 	"github.com/labctl/labctl/lab"
-	"github.com/labctl/labctl/templates"
 )
+
+// layout is the HTML sheet `labctl cards` prints (and Chromium turns
+// into the PDF), unless the lab file names its own (cards.template).
+//
+//go:embed card.html.tmpl
+var cardLayout embed.FS
 
 // maxTemplate bounds the lab's own card template.
 const maxTemplate = 1 << 20
@@ -100,7 +106,7 @@ func (d *Deck) loadTemplate() (*template.Template, error) {
 		}
 		return t, nil
 	}
-	return template.ParseFS(templates.Cards, "cards/card.html.tmpl")
+	return template.ParseFS(cardLayout, "card.html.tmpl")
 }
 
 func (d *Deck) view() (*sheetView, error) {

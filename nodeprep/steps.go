@@ -1,6 +1,6 @@
 // Package nodeprep prepares every node of a lab over SSH: host name and
 // hosts file, the attendee login, container runtime, Kubernetes, tools and
-// the Portworx loop device. Each step is a script rendered from templates/
+// the Portworx loop device. Each step is a script rendered from scripts/
 // and recorded on the node with a digest of what it ran, so a re-run
 // probes once per node and acts only where something differs.
 package nodeprep

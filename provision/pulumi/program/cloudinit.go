@@ -2,18 +2,24 @@ package program
 
 import (
 	"bytes"
+	"embed"
 	"strings"
 	"text/template"
-
-	"github.com/labctl/labctl/templates"
 )
+
+// cloudInitFS holds each cloud node's user data: labctl's login key, and
+// the SSH host key the program generated, so labctl pins it from the
+// stack's outputs.
+//
+//go:embed cloud-init.yaml.tmpl
+var cloudInitFS embed.FS
 
 var cloudInit = template.Must(template.New("cloud-init.yaml.tmpl").Funcs(template.FuncMap{
 	"indent": func(n int, s string) string {
 		pad := strings.Repeat(" ", n)
 		return pad + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n"+pad)
 	},
-}).ParseFS(templates.Pulumi, "pulumi/cloud-init.yaml.tmpl"))
+}).ParseFS(cloudInitFS, "cloud-init.yaml.tmpl"))
 
 // cloudInitData is one node's user data.
 type cloudInitData struct {
