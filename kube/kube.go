@@ -68,6 +68,15 @@ func RecordedOf(c *lab.Cluster) Recorded {
 	return r
 }
 
+// Node1 is what Connect needs of a cluster's node1: its name (for
+// errors), one command (to read admin.conf) and tunnels to the API
+// server. A remote.Executor is one.
+type Node1 interface {
+	Name() string
+	Run(ctx context.Context, cmd remote.Command) (remote.Result, error)
+	Tunnel(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
 // Connect is the one way labctl makes a cluster's client. Its connections
 // are SSH tunnels from node1 (x) to the API server. It uses the kubeconfig
 // labctl keeps when the API server accepts it, else reads node1's
@@ -75,7 +84,7 @@ func RecordedOf(c *lab.Cluster) Recorded {
 // checks them against what labctl recorded, and hands save (when set) a
 // kubeconfig of labctl's own making with them and the recorded CA: node
 // bytes are never kept, nor given to client-go's loaders.
-func Connect(ctx context.Context, x remote.Executor, rec Recorded, save func(kubeconfig, ca []byte)) (*Client, error) {
+func Connect(ctx context.Context, x Node1, rec Recorded, save func(kubeconfig, ca []byte)) (*Client, error) {
 	if len(rec.CA) == 0 {
 		return nil, fmt.Errorf("%s: labctl recorded no cluster CA for this cluster (it records it at kubeadm init): `labctl reset --level hard` rebuilds the cluster", x.Name())
 	}
